@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+)
+
+// The "Host and Hypervisor" group: uri, hostname, version.
+func init() { register(hostCommands) }
+
+func hostCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{newURICmd(env), newHostnameCmd(env), newVersionCmd(env)}
+}
+
+func hostCmd(use, short, long string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "host"}
+}
+
+func newURICmd(env *Env) *cobra.Command {
+	c := hostCmd("uri", "print the hypervisor canonical URI", "Print the hypervisor canonical URI.")
+	s := newSpec(c)
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		conn, err := env.Sess.Conn()
+		if err != nil {
+			return err
+		}
+		uri, err := conn.GetURI()
+		if err != nil {
+			return shellErr("failed to get URI", err)
+		}
+		if env.IO.Structured() {
+			return env.IO.Encode(struct {
+				URI string `json:"uri" yaml:"uri"`
+			}{uri})
+		}
+		env.IO.Printf("%s\n", uri)
+		return nil
+	})
+	return c
+}
+
+func newHostnameCmd(env *Env) *cobra.Command {
+	c := hostCmd("hostname", "print the hypervisor hostname", "")
+	s := newSpec(c)
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		conn, err := env.Sess.Conn()
+		if err != nil {
+			return err
+		}
+		h, err := conn.GetHostname()
+		if err != nil {
+			return shellErr("failed to get hostname", err)
+		}
+		if env.IO.Structured() {
+			return env.IO.Encode(struct {
+				Hostname string `json:"hostname" yaml:"hostname"`
+			}{h})
+		}
+		env.IO.Printf("%s\n", h)
+		return nil
+	})
+	return c
+}
+
+func versionString(v uint32) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+func newVersionCmd(env *Env) *cobra.Command {
+	var daemon bool
+	c := hostCmd("version", "show version", "Display the system version information.")
+	s := newSpec(c)
+	s.Bool(&daemon, "daemon", "report daemon version too")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		conn, err := env.Sess.Conn()
+		if err != nil {
+			return err
+		}
+		lib, err := libvirt.GetVersion()
+		if err != nil {
+			return shellErr("failed to get the library version", err)
+		}
+		typ, err := conn.GetType()
+		if err != nil {
+			return shellErr("failed to get hypervisor type", err)
+		}
+		hv, err := conn.GetVersion()
+		if err != nil {
+			return shellErr("failed to get the hypervisor version", err)
+		}
+		var dv uint32
+		if daemon {
+			if dv, err = conn.GetLibVersion(); err != nil {
+				return shellErr("failed to get the daemon version", err)
+			}
+		}
+		if env.IO.Structured() {
+			v := map[string]string{"compiled_library": versionString(lib), "library": versionString(lib),
+				"api_type": typ, "api": versionString(lib), "hypervisor_type": typ, "hypervisor": versionString(hv)}
+			if daemon {
+				v["daemon"] = versionString(dv)
+			}
+			return env.IO.Encode(v)
+		}
+		env.IO.Printf("Compiled against library: libvirt %s\n", versionString(lib))
+		env.IO.Printf("Using library: libvirt %s\n", versionString(lib))
+		env.IO.Printf("Using API: %s %s\n", typ, versionString(lib))
+		env.IO.Printf("Running hypervisor: %s %s\n", typ, versionString(hv))
+		if daemon {
+			env.IO.Printf("Running against daemon: %s\n", versionString(dv))
+		}
+		return nil
+	})
+	return c
+}

@@ -1,0 +1,279 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"virtsh/format"
+	"virtsh/shell"
+)
+
+// Options are declared once, virsh-table style (vshCmdOptDef): name, kind,
+// help, whether a bare word may fill it, whether it is required. They are
+// registered as pflag flags so help, man pages and completion see them, but
+// the words are parsed by parseWords below with virsh's rules and messages
+// (cobra's own flag parsing is off for every command): `--opt value`,
+// `--opt=value`, bare words filling options in declaration order, `--` ending
+// options, `--help` anywhere.
+
+const (
+	annKind = "virtsh_kind" // bool, string, number, scaled, argv
+	annPos  = "virtsh_pos"  // req, opt, unwanted (filled by bare words), none
+	annReq  = "virtsh_req"  // required
+)
+
+type optKind string
+
+const (
+	kBool   optKind = "bool"
+	kString optKind = "string"
+	kNumber optKind = "number"
+	kArgv   optKind = "argv"
+)
+
+type posMode string
+
+const (
+	posReq      posMode = "req"      // <x>: required positional
+	posOpt      posMode = "opt"      // [<x>]: optional positional
+	posUnwanted posMode = "unwanted" // shown as --x, still filled by a bare word (virsh 9.0)
+	posNone     posMode = "none"     // only as --x
+)
+
+// spec declares a command's options.
+type spec struct {
+	cmd *cobra.Command
+}
+
+func newSpec(c *cobra.Command) *spec {
+	c.DisableFlagParsing = true
+	c.Flags().SortFlags = false
+	return &spec{cmd: c}
+}
+
+func (s *spec) annotate(name string, kind optKind, pos posMode, required bool) *pflag.Flag {
+	f := s.cmd.Flags().Lookup(name)
+	if f.Annotations == nil {
+		f.Annotations = map[string][]string{}
+	}
+	f.Annotations[annKind] = []string{string(kind)}
+	f.Annotations[annPos] = []string{string(pos)}
+	if required {
+		f.Annotations[annReq] = []string{"true"}
+	}
+	return f
+}
+
+// Bool declares --name.
+func (s *spec) Bool(p *bool, name, usage string) {
+	s.cmd.Flags().BoolVar(p, name, false, usage)
+	s.annotate(name, kBool, posNone, false)
+}
+
+// String declares a string option.
+func (s *spec) String(p *string, name, usage string, pos posMode, required bool) *pflag.Flag {
+	s.cmd.Flags().StringVar(p, name, "", usage)
+	return s.annotate(name, kString, pos, required)
+}
+
+// Number declares an option whose value is numeric; it is kept as text and
+// converted by the command (virsh reports bad numbers when it reads them).
+func (s *spec) Number(p *string, name, usage string, pos posMode, required bool) *pflag.Flag {
+	s.cmd.Flags().StringVar(p, name, "", usage)
+	return s.annotate(name, kNumber, pos, required)
+}
+
+// Argv declares a repeatable option that takes every remaining bare word.
+func (s *spec) Argv(p *[]string, name, usage string, pos posMode, required bool) *pflag.Flag {
+	s.cmd.Flags().StringArrayVar(p, name, nil, usage)
+	return s.annotate(name, kArgv, pos, required)
+}
+
+// Domain declares virsh's common <domain> option (VIRSH_COMMON_OPT_DOMAIN_FULL).
+func (s *spec) Domain(p *string, filter string) {
+	f := s.String(p, "domain", "domain name, id or uuid", posReq, true)
+	f.Annotations[annCompleter] = []string{"domain", filter}
+}
+
+// Output declares -o/--output, which every command that prints data honours.
+func (s *spec) Output(io *format.IO) {
+	s.cmd.Flags().StringVarP(&io.Output, "output", "o", io.Output, "output format: table, json or yaml")
+	f := s.annotate("output", kString, posNone, false)
+	f.Annotations[annCompleter] = []string{"output"}
+}
+
+const annCompleter = "virtsh_completer"
+
+func flagKind(f *pflag.Flag) optKind {
+	if v := f.Annotations[annKind]; len(v) > 0 {
+		return optKind(v[0])
+	}
+	if f.Value.Type() == "bool" {
+		return kBool
+	}
+	return kString
+}
+
+func flagPos(f *pflag.Flag) posMode {
+	if v := f.Annotations[annPos]; len(v) > 0 {
+		return posMode(v[0])
+	}
+	return posNone
+}
+
+func flagRequired(f *pflag.Flag) bool { return len(f.Annotations[annReq]) > 0 }
+
+// errHelp asks the wrapper to print the command's help (virsh turns --help
+// anywhere into `help <command>`).
+var errHelp = errors.New("help requested")
+
+// parseWords fills c's flags from words with virsh's vshCommandParse rules.
+func parseWords(c *cobra.Command, words []string) error {
+	fs := c.Flags()
+	name := c.Name()
+	var positional []*pflag.Flag
+	fs.VisitAll(func(f *pflag.Flag) {
+		if p := flagPos(f); p != posNone && p != "" {
+			positional = append(positional, f)
+		}
+	})
+	onlyData := false
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		var f *pflag.Flag
+		var val string
+		hasVal := false
+		switch {
+		case !onlyData && w == "--":
+			onlyData = true
+			continue
+		case !onlyData && strings.HasPrefix(w, "--"):
+			opt := w[2:]
+			if k, v, ok := strings.Cut(opt, "="); ok {
+				opt, val, hasVal = k, v, true
+			}
+			if opt == "help" {
+				return errHelp
+			}
+			if to, ok := c.Annotations[annAliasPrefix+opt]; ok {
+				if k, v, ok := strings.Cut(to, "="); ok {
+					if hasVal {
+						return fmt.Errorf("invalid '=' after option --%s", opt)
+					}
+					opt, val, hasVal = k, v, true
+				} else {
+					opt = to
+				}
+			}
+			f = fs.Lookup(opt)
+			if f == nil || f.Hidden && len(f.Annotations[annKind]) == 0 {
+				return fmt.Errorf("command '%s' doesn't support option --%s", name, opt)
+			}
+		case !onlyData && len(w) == 2 && w[0] == '-' && fs.ShorthandLookup(w[1:]) != nil:
+			// Only virtsh's own additions have a short form (-o).
+			f = fs.ShorthandLookup(w[1:])
+		default:
+			// A bare word fills the first positional option not yet given.
+			for _, p := range positional {
+				if !p.Changed || flagKind(p) == kArgv {
+					f = p
+					break
+				}
+			}
+			if f == nil {
+				return fmt.Errorf("unexpected data '%s'", w)
+			}
+			if err := setFlag(fs, f, w); err != nil {
+				return err
+			}
+			continue
+		}
+		if flagKind(f) == kBool {
+			if hasVal {
+				return fmt.Errorf("invalid '=' after option --%s", f.Name)
+			}
+			if f.Changed {
+				return fmt.Errorf("option --%s already seen", f.Name)
+			}
+			if err := fs.Set(f.Name, "true"); err != nil {
+				return err
+			}
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(words) {
+				return fmt.Errorf("expected syntax: --%s <%s>", f.Name, syntaxWord(f))
+			}
+			i++
+			val = words[i]
+		}
+		if f.Changed && flagKind(f) != kArgv {
+			return fmt.Errorf("option --%s already seen", f.Name)
+		}
+		if err := setFlag(fs, f, val); err != nil {
+			return err
+		}
+	}
+	var missing error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if missing == nil && flagRequired(f) && !f.Changed {
+			if p := flagPos(f); p == posReq || p == posOpt {
+				missing = fmt.Errorf("command '%s' requires <%s> option", name, f.Name)
+			} else {
+				missing = fmt.Errorf("command '%s' requires --%s option", name, f.Name)
+			}
+		}
+	})
+	return missing
+}
+
+func syntaxWord(f *pflag.Flag) string {
+	if flagKind(f) == kNumber {
+		return "number"
+	}
+	return "string"
+}
+
+func setFlag(fs *pflag.FlagSet, f *pflag.Flag, val string) error {
+	if f.Name == "output" && !format.ValidOutput(val) {
+		return fmt.Errorf("unknown output format '%s': use table, json or yaml", val)
+	}
+	return fs.Set(f.Name, val)
+}
+
+// action wires a command's RunE: parse the words, stop there when the runner
+// is only checking the command string, print help for --help, else run.
+func action(c *cobra.Command, run func(ctx context.Context) error) {
+	c.RunE = func(c *cobra.Command, args []string) error {
+		err := parseWords(c, args)
+		if errors.Is(err, errHelp) {
+			if shell.CheckOnly(c.Context()) {
+				return nil
+			}
+			return printCommandHelp(c.OutOrStdout(), c)
+		}
+		if err != nil || shell.CheckOnly(c.Context()) {
+			return err
+		}
+		return run(c.Context())
+	}
+}
+
+// Alias makes --from an alias of to, which may carry a value ("string=hello"),
+// as virsh's VSH_OT_ALIAS. Aliases are hidden from help.
+func (s *spec) Alias(from, to string) {
+	if s.cmd.Annotations == nil {
+		s.cmd.Annotations = map[string]string{}
+	}
+	s.cmd.Annotations[annAliasPrefix+from] = to
+}
+
+const annAliasPrefix = "virtsh_alias_"
+
+// shellErr is virsh's "own message, then libvirt's" error.
+func shellErr(msg string, cause error) error { return shell.Errorf2(msg, cause) }

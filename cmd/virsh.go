@@ -1,0 +1,238 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"virtsh/shell"
+)
+
+// The "Virsh itself" group: help, echo, connect, cd, pwd, quit, exit.
+func init() { register(virshCommands) }
+
+func virshCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{
+		newHelpCmd(env), newEchoCmd(env), newConnectCmd(env),
+		newCdCmd(env), newPwdCmd(env), newQuitCmd("quit"), newQuitCmd("exit"),
+	}
+}
+
+func builtin(use, short, long string) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Long: long, GroupID: "virsh",
+		Annotations: map[string]string{annNoConnect: "true"},
+	}
+}
+
+func newHelpCmd(env *Env) *cobra.Command {
+	var topic string
+	c := builtin("help", "print help", "Prints global help, command specific help, or help for a group of related commands")
+	c.Example = "help\nhelp domain\nhelp blockcommit"
+	s := newSpec(c)
+	f := s.String(&topic, "command", "Prints global help, command specific help, or help for a\n                     group of related commands", posOpt, false)
+	f.Annotations[annCompleter] = []string{"command"}
+	action(c, func(ctx context.Context) error {
+		root := c.Root()
+		w := env.IO.Out
+		if topic == "" {
+			fmt.Fprint(w, "Grouped commands:\n\n")
+			return printGroupedHelp(w, root, "")
+		}
+		if g := groupByKeyword(topic); g != nil && len(visibleCommands(root, g.ID)) > 0 {
+			return printGroupedHelp(w, root, g.ID)
+		}
+		if target := shell.Find(root, topic); target != nil {
+			return printCommandHelp(w, target)
+		}
+		return fmt.Errorf("command or command group '%s' doesn't exist", topic)
+	})
+	return c
+}
+
+func newEchoCmd(env *Env) *cobra.Command {
+	var o struct {
+		shell, xml, split, err bool
+		prefix                 string
+		str                    []string
+	}
+	c := builtin("echo", "echo arguments. Used for internal testing.", "Echo back arguments, possibly with quoting. Used for internal testing.")
+	c.Example = "echo --shell \"a b\" c      # prints 'a b' c\necho --xml '<tag>'         # prints &lt;tag&gt;"
+	s := newSpec(c)
+	s.Bool(&o.shell, "shell", "escape for shell use")
+	s.Bool(&o.xml, "xml", "escape for XML use")
+	s.Bool(&o.split, "split", "split each argument on ','; ',,' is an escape sequence")
+	s.Bool(&o.err, "err", "output to stderr")
+	s.String(&o.prefix, "prefix", "prefix the message", posNone, false)
+	s.Argv(&o.str, "string", "arguments to echo", posOpt, false)
+	s.Alias("str", "string")
+	s.Alias("hi", "string=hello")
+	action(c, func(ctx context.Context) error {
+		if err := exclusive(o.shell, "shell", o.xml, "xml"); err != nil {
+			return err
+		}
+		if err := exclusive(o.shell, "shell", o.split, "split"); err != nil {
+			return err
+		}
+		if err := exclusive(o.xml, "xml", o.split, "split"); err != nil {
+			return err
+		}
+		var b strings.Builder
+		if o.prefix != "" {
+			b.WriteString(o.prefix + " ")
+		}
+		for _, a := range o.str {
+			switch {
+			case o.xml:
+				b.WriteString(escapeXML(a))
+			case o.shell:
+				b.WriteString(escapeShell(a))
+			case o.split:
+				for _, p := range splitCommaList(a) {
+					b.WriteString(p + "\n")
+				}
+			default:
+				b.WriteString(a)
+			}
+			b.WriteByte(' ')
+		}
+		out := strings.TrimRight(b.String(), " ")
+		if o.err {
+			if out == "" {
+				return nil
+			}
+			return errors.New(out)
+		}
+		env.IO.Printf("%s", out)
+		return nil
+	})
+	return c
+}
+
+// exclusive returns virsh's message for two options that cannot go together.
+func exclusive(a bool, an string, b bool, bn string) error {
+	if a && b {
+		return fmt.Errorf("Options --%s and --%s are mutually exclusive", an, bn)
+	}
+	return nil
+}
+
+// requires returns virsh's message for an option that needs another.
+func requires(given bool, name string, needed bool, neededName string) error {
+	if given && !needed {
+		return fmt.Errorf("Option --%s is required by option --%s", neededName, name)
+	}
+	return nil
+}
+
+// escapeShell quotes s for a POSIX shell as virsh's virBufferEscapeShell does.
+func escapeShell(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if !strings.ContainsAny(s, "\r\t\n !\"#$&'()*;<>?[\\]^`{|}~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// escapeXML escapes s for XML text or attributes as virBufferEscapeString does.
+func escapeXML(s string) string {
+	r := strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", "'", "&apos;", `"`, "&quot;")
+	return r.Replace(s)
+}
+
+// splitCommaList splits on ',' with ",," standing for a literal comma
+// (virsh's vshStringToArray).
+func splitCommaList(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			if i+1 < len(s) && s[i+1] == ',' {
+				cur.WriteByte(',')
+				i++
+				continue
+			}
+			out = append(out, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteByte(s[i])
+	}
+	return append(out, cur.String())
+}
+
+func newConnectCmd(env *Env) *cobra.Command {
+	var name string
+	var ro bool
+	c := builtin("connect", "(re)connect to hypervisor", "Connect to local hypervisor. This is built-in command after shell start up.")
+	c.Example = "connect qemu:///system\nconnect test:///default --readonly"
+	s := newSpec(c)
+	f := s.String(&name, "name", "hypervisor connection URI", posOpt, false)
+	f.Annotations[annCompleter] = []string{"uri"}
+	s.Bool(&ro, "readonly", "read-only connection")
+	action(c, func(ctx context.Context) error {
+		return env.Sess.Connect(name, ro)
+	})
+	return c
+}
+
+func newCdCmd(env *Env) *cobra.Command {
+	var dir string
+	c := builtin("cd", "change the current directory", "Change the current directory.")
+	s := newSpec(c)
+	f := s.String(&dir, "dir", "directory to switch to (default: home or else root)", posOpt, false)
+	f.Annotations[annCompleter] = []string{"dir"}
+	action(c, func(ctx context.Context) error {
+		if !env.Sess.Interactive {
+			return errors.New("cd: command valid only in interactive mode")
+		}
+		if dir == "" {
+			if dir, _ = os.UserHomeDir(); dir == "" {
+				dir = "/"
+			}
+		}
+		if err := os.Chdir(dir); err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("cd: %s: %s", capitalize(err.Error()), dir)
+		}
+		return nil
+	})
+	return c
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func newPwdCmd(env *Env) *cobra.Command {
+	c := builtin("pwd", "print the current directory", "Print the current directory.")
+	newSpec(c)
+	action(c, func(ctx context.Context) error {
+		wd, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("pwd: cannot get current directory: %v", err)
+		}
+		env.IO.Printf("%s\n", wd)
+		return nil
+	})
+	return c
+}
+
+func newQuitCmd(name string) *cobra.Command {
+	c := builtin(name, "quit this interactive terminal", "")
+	newSpec(c)
+	action(c, func(ctx context.Context) error { return shell.ErrQuit })
+	return c
+}

@@ -1,0 +1,51 @@
+package shell
+
+import (
+	"errors"
+	"strings"
+
+	"libvirt.org/go/libvirt"
+)
+
+// LinesError is an error that prints as several `error: ...` lines, the way
+// virsh reports a failure and then the libvirt error behind it:
+//
+//	error: Failed to start domain 'vm'
+//	error: Requested operation is not valid: domain is already active
+type LinesError struct {
+	Lines []string
+	Cause error
+}
+
+func (e *LinesError) Error() string { return strings.Join(e.Lines, "\n") }
+func (e *LinesError) Unwrap() error { return e.Cause }
+
+// Errorf2 makes a two-line error: virsh's own message, then the cause's.
+func Errorf2(msg string, cause error) error {
+	if cause == nil {
+		return &LinesError{Lines: []string{msg}}
+	}
+	return &LinesError{Lines: append([]string{msg}, MessageLines(cause)...), Cause: cause}
+}
+
+// MessageLines turns an error into the lines printed after "error: ".
+// libvirt errors print their message only (virsh prints virError.message),
+// never the Go binding's "virError(Code=…)" form.
+func MessageLines(err error) []string {
+	var le *LinesError
+	if errors.As(err, &le) {
+		return le.Lines
+	}
+	var lv libvirt.Error
+	if errors.As(err, &lv) {
+		return []string{lv.Message}
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+// ErrQuit is returned by `quit` and `exit`: it ends a command string and the REPL.
+var ErrQuit = errors.New("quit")
+
+// ErrSilent marks a failure already reported (for example `event` printing
+// "events received: 0"): the command fails with no further "error:" line.
+var ErrSilent = errors.New("")

@@ -1,0 +1,166 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// TreeFunc builds a fresh command tree. The runner builds one per command so
+// that no flag value survives from one command to the next (cobra keeps flag
+// state on the tree).
+type TreeFunc func() *cobra.Command
+
+type ctxKey int
+
+const checkOnlyKey ctxKey = 0
+
+// CheckOnly reports whether ctx asks a command to parse its words and stop
+// before doing anything: virsh parses a whole command string before running
+// any of it, so one bad option means nothing runs.
+func CheckOnly(ctx context.Context) bool {
+	v, _ := ctx.Value(checkOnlyKey).(bool)
+	return v
+}
+
+// Runner executes command strings against a session.
+type Runner struct {
+	Sess    *Session
+	NewTree TreeFunc
+}
+
+// Find returns the command named name (or one of its aliases) in root.
+func Find(root *cobra.Command, name string) *cobra.Command {
+	for _, c := range root.Commands() {
+		if c.Name() == name || c.HasAlias(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// execute runs one command's words on a fresh tree.
+func (r *Runner) execute(ctx context.Context, words []string) error {
+	root := r.NewTree()
+	if Find(root, words[0]) == nil {
+		return fmt.Errorf("unknown command: '%s'", words[0])
+	}
+	root.SetArgs(words)
+	root.SetIn(r.Sess.IO.In)
+	root.SetOut(r.Sess.IO.Out)
+	root.SetErr(r.Sess.IO.Err)
+	_, err := root.ExecuteContextC(ctx)
+	return err
+}
+
+// Check parses every command of cmds without running any.
+func (r *Runner) Check(ctx context.Context, cmds [][]string) error {
+	ctx = context.WithValue(ctx, checkOnlyKey, true)
+	for _, words := range cmds {
+		if err := r.execute(ctx, words); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PrintError prints err as virsh does: each line prefixed with "error: ".
+func (r *Runner) PrintError(err error) {
+	if err == nil || errors.Is(err, ErrSilent) {
+		return
+	}
+	for _, l := range MessageLines(err) {
+		fmt.Fprintf(r.Sess.IO.Err, "error: %s\n", l)
+	}
+	r.Sess.Logf("error: %v", err)
+}
+
+// Result of running a command string.
+type Result struct {
+	OK     bool // the last command succeeded (virsh's exit status rule)
+	AnyErr bool // some command failed
+	Quit   bool // quit/exit was run
+}
+
+// RunString splits s, checks every command, then runs them in order the way
+// vshCommandRun does: a failed command prints its error and the rest still
+// run; quit/exit stops; after each command a blank line (or the -t timing)
+// unless quiet. A tokenizer or option error runs nothing.
+func (r *Runner) RunString(ctx context.Context, s string) Result {
+	cmds, err := Split(s)
+	if err != nil {
+		r.PrintError(err)
+		return Result{AnyErr: true}
+	}
+	return r.RunCommands(ctx, cmds)
+}
+
+// RunCommands is RunString for words that are already split (argv mode).
+func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
+	res := Result{OK: true}
+	if err := r.Check(ctx, cmds); err != nil {
+		r.PrintError(err)
+		return Result{AnyErr: true}
+	}
+	for _, words := range cmds {
+		start := time.Now()
+		err := r.runOne(ctx, words)
+		if errors.Is(err, ErrQuit) {
+			res.Quit = true
+			return res
+		}
+		res.OK = err == nil
+		if err != nil {
+			res.AnyErr = true
+			r.PrintError(err)
+			r.Sess.NoteError(err)
+		}
+		if r.Sess.Opts.Timing {
+			r.Sess.IO.Extra("\n(Time: %.3f ms)\n\n", float64(time.Since(start).Microseconds())/1000)
+		} else {
+			r.Sess.IO.Extra("\n")
+		}
+	}
+	return res
+}
+
+// runOne runs a command with a context that SIGINT, SIGTERM and SIGHUP cancel,
+// so a Ctrl-C ends the command (a waiting block job is aborted by the
+// command) and never the shell.
+func (r *Runner) runOne(ctx context.Context, words []string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		n := 0
+		for {
+			select {
+			case s := <-sig:
+				n++
+				if n > 1 {
+					fmt.Fprintln(r.Sess.IO.Err, "error: still aborting, please wait")
+				}
+				cancel(&SignalError{Signal: s})
+			case <-done:
+				return
+			}
+		}
+	}()
+	r.Sess.Logf("command: %q", words)
+	return r.execute(ctx, words)
+}
+
+// SignalError is the cancellation cause when a signal ended a command.
+type SignalError struct{ Signal os.Signal }
+
+func (e *SignalError) Error() string { return "interrupted by " + e.Signal.String() }

@@ -1,0 +1,293 @@
+package shell
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"libvirt.org/go/libvirt"
+
+	"virtsh/format"
+)
+
+// Options are the session's parts of virsh's global options.
+type Options struct {
+	URI      string // -c/--connect; empty: environment, then libvirt's default
+	ReadOnly bool   // -r/--readonly
+	// Keepalive (-k interval seconds, -K count); virsh's defaults are 5 and 6.
+	// KeepaliveSet records that the user gave -k or -K: only then is a
+	// failure to set it up an error, as in virsh.
+	KeepaliveInterval int
+	KeepaliveCount    uint
+	KeepaliveSet      bool
+	Timing            bool   // -t
+	Debug             int    // -d, 0..4; 4 (errors only) by default
+	LogFile           string // -l
+}
+
+// DefaultKeepalive are virsh's keepalive defaults.
+const (
+	DefaultKeepaliveInterval = 5
+	DefaultKeepaliveCount    = 6
+)
+
+// Session is the long-lived state shared by every command of one virtsh
+// process: the libvirt connection (opened lazily by the first command that
+// needs it), the event loop, and the settings given on the command line.
+// It plays the part of virsh's vshControl/virshControl.
+type Session struct {
+	IO   *format.IO
+	Opts Options
+	// Interactive is set by the REPL: some built-ins (cd) work only there.
+	Interactive bool
+
+	mu       sync.Mutex
+	conn     *libvirt.Connect
+	uri      string // what the user asked for ("" = libvirt's default)
+	readOnly bool
+	// disconnected is set by the close callback (from the event-loop
+	// goroutine) and by commands whose error says the connection is gone;
+	// the next command that needs the connection reconnects.
+	disconnected atomic.Bool
+	// Keep the last cause for tests and `debug` output.
+	closeReason atomic.Int32
+
+	logMu sync.Mutex
+	log   *os.File
+}
+
+var eventLoopOnce sync.Once
+
+// startEventLoop registers libvirt's default event implementation and runs it
+// in a goroutine for the life of the process. libvirt needs it for events,
+// keepalive and close callbacks; virsh runs the same loop in a thread.
+func startEventLoop() {
+	eventLoopOnce.Do(func() {
+		if err := libvirt.EventRegisterDefaultImpl(); err != nil {
+			return
+		}
+		go func() {
+			for {
+				if err := libvirt.EventRunDefaultImpl(); err != nil {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}()
+	})
+}
+
+// NewSession resolves the URI as virsh does and starts the event loop; it does
+// not connect.
+func NewSession(io *format.IO, opts Options) *Session {
+	if opts.KeepaliveInterval == 0 && opts.KeepaliveCount == 0 && !opts.KeepaliveSet {
+		opts.KeepaliveInterval, opts.KeepaliveCount = DefaultKeepaliveInterval, DefaultKeepaliveCount
+	}
+	s := &Session{IO: io, Opts: opts, uri: ResolveURI(opts.URI), readOnly: opts.ReadOnly}
+	startEventLoop()
+	if opts.LogFile != "" {
+		if f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			s.log = f
+		} else {
+			fmt.Fprintf(io.Err, "error: failed to open the log file '%s': %v\n", opts.LogFile, err)
+		}
+	}
+	return s
+}
+
+// ResolveURI applies virsh's precedence: -c, then VIRTSH_DEFAULT_CONNECT_URI
+// (and virsh's own VIRSH_DEFAULT_CONNECT_URI, so a virsh user's setting keeps
+// working). LIBVIRT_DEFAULT_URI and libvirt.conf's uri_default are left to
+// libvirt, which reads them when handed an empty URI.
+func ResolveURI(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := os.Getenv("VIRTSH_DEFAULT_CONNECT_URI"); v != "" {
+		return v
+	}
+	return os.Getenv("VIRSH_DEFAULT_CONNECT_URI")
+}
+
+// ReadOnly reports whether the session's connection is (or will be) read-only.
+func (s *Session) ReadOnly() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readOnly
+}
+
+// RequestedURI is the URI the next connection will use ("" = libvirt's default).
+func (s *Session) RequestedURI() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uri
+}
+
+// Connected reports whether a connection is open (without opening one).
+func (s *Session) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil
+}
+
+// Conn returns the connection, opening it on first use and reopening it after
+// a disconnect, printing what virsh prints (virshConnectionHandler).
+func (s *Session) Conn() (*libvirt.Connect, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil || s.disconnected.Load() {
+		if err := s.reconnectLocked("", false, false); err != nil {
+			return nil, err
+		}
+	}
+	if alive, err := s.conn.IsAlive(); err == nil && !alive {
+		return nil, errors.New("no valid connection")
+	}
+	return s.conn, nil
+}
+
+// Connect is the `connect` built-in: it closes any connection and opens uri
+// (empty: the current one), read-only if asked. Like virsh it prints no
+// "Reconnected" message.
+func (s *Session) Connect(uri string, readOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reconnectLocked(uri, readOnly, true)
+}
+
+// reconnectLocked follows virshReconnect: keep the read-only flag when
+// reconnecting to the same URI, close the old connection, open the new one,
+// register the close callback, and report.
+func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
+	if !readOnly && name == "" {
+		readOnly = s.readOnly
+	}
+	wasConnected := s.conn != nil
+	if s.conn != nil {
+		_ = s.conn.UnregisterCloseCallback()
+		_, _ = s.conn.Close()
+		s.conn = nil
+	}
+	uri := s.uri
+	if name != "" {
+		uri = name
+	}
+	start := time.Now()
+	conn, err := s.open(uri, readOnly)
+	if err != nil {
+		first := "failed to connect to the hypervisor"
+		if s.disconnected.Load() {
+			first = "Failed to reconnect to the hypervisor"
+		}
+		return Errorf2(first, err)
+	}
+	s.Logf("connected to '%s' in %s", uri, time.Since(start))
+	if name != "" {
+		s.uri = name
+	}
+	s.readOnly = readOnly
+	s.conn = conn
+	if err := conn.RegisterCloseCallback(s.onClose); err != nil {
+		fmt.Fprintln(s.IO.Err, "error: Unable to register disconnect callback")
+	}
+	if wasConnected && !explicit {
+		fmt.Fprintln(s.IO.Err, "error: Reconnected to the hypervisor")
+	}
+	s.disconnected.Store(false)
+	return nil
+}
+
+func (s *Session) open(uri string, readOnly bool) (*libvirt.Connect, error) {
+	var flags libvirt.ConnectFlags
+	if readOnly {
+		flags |= libvirt.CONNECT_RO
+	}
+	conn, err := libvirt.NewConnectWithAuthDefault(uri, flags)
+	if err != nil {
+		return nil, err
+	}
+	if s.Opts.KeepaliveInterval > 0 {
+		if kerr := conn.SetKeepAlive(s.Opts.KeepaliveInterval, s.Opts.KeepaliveCount); kerr != nil && s.Opts.KeepaliveSet {
+			_, _ = conn.Close()
+			return nil, errors.New("Cannot setup keepalive on connection as requested, disconnecting")
+		}
+	}
+	return conn, nil
+}
+
+// onClose is virshCatchDisconnect: it runs on the event-loop goroutine when the
+// daemon goes away, says so the way virsh does, and marks the session so the
+// next command reconnects.
+func (s *Session) onClose(conn *libvirt.Connect, reason libvirt.ConnectCloseReason) {
+	if reason == libvirt.CONNECT_CLOSE_REASON_CLIENT {
+		return
+	}
+	uri, _ := conn.GetURI()
+	var why string
+	switch reason {
+	case libvirt.CONNECT_CLOSE_REASON_ERROR:
+		why = "I/O error"
+	case libvirt.CONNECT_CLOSE_REASON_EOF:
+		why = "end of file"
+	case libvirt.CONNECT_CLOSE_REASON_KEEPALIVE:
+		why = "keepalive timeout"
+	default:
+		why = "unknown reason"
+	}
+	s.closeReason.Store(int32(reason))
+	s.disconnected.Store(true)
+	fmt.Fprintf(s.IO.Err, "error: Disconnected from %s due to %s\n", uri, why)
+}
+
+// Disconnected reports whether the connection was lost and not yet reopened.
+func (s *Session) Disconnected() bool { return s.disconnected.Load() }
+
+// NoteError marks the session disconnected when a command's libvirt error says
+// the connection is gone, as virsh's vshCommandRun does, so that the next
+// command reconnects.
+func (s *Session) NoteError(err error) {
+	var le libvirt.Error
+	if !errors.As(err, &le) {
+		return
+	}
+	if (le.Code == libvirt.ERR_SYSTEM_ERROR && le.Domain == libvirt.FROM_REMOTE) ||
+		le.Domain == libvirt.FROM_RPC || le.Code == libvirt.ERR_NO_CONNECT || le.Code == libvirt.ERR_INVALID_CONN {
+		s.disconnected.Store(true)
+	}
+}
+
+// Close closes the connection, if any.
+func (s *Session) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		_ = s.conn.UnregisterCloseCallback()
+		_, _ = s.conn.Close()
+		s.conn = nil
+	}
+	if s.log != nil {
+		_ = s.log.Close()
+		s.log = nil
+	}
+}
+
+// Logf appends a line to the -l log file in virsh's format.
+func (s *Session) Logf(format string, args ...any) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.log == nil {
+		return
+	}
+	fmt.Fprintf(s.log, "[%s virtsh %d] INFO %s\n", time.Now().Format("2006.01.02 15:04:05"), os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+// Debugf prints a debug message to stderr when -d allows it (level 0..4,
+// lower is chattier, as virsh's -d).
+func (s *Session) Debugf(level int, format string, args ...any) {
+	if level >= s.Opts.Debug && s.Opts.Debug < 4 {
+		fmt.Fprintf(s.IO.Err, format+"\n", args...)
+	}
+	s.Logf(format, args...)
+}
