@@ -152,7 +152,7 @@ func findCommand(root *cobra.Command, name string) *cobra.Command {
 func commandCandidates(root *cobra.Command, groups bool) []Candidate {
 	var out []Candidate
 	for _, c := range root.Commands() {
-		if c.Hidden || !c.IsAvailableCommand() && c.Name() != "help" {
+		if c.Hidden || c.Deprecated != "" || strings.HasPrefix(c.Name(), "__") {
 			continue
 		}
 		out = append(out, Candidate{c.Name(), c.Short})

@@ -67,6 +67,7 @@ var filterWords = map[string]libvirt.ConnectListAllDomainsFlags{
 // ignored (they widen the list rather than hide domains).
 func ParseDomainFilter(s string) DomainFilter {
 	var f DomainFilter
+	s = strings.ReplaceAll(strings.ToLower(s), "shut off", "shutoff")
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == '|' || r == ',' || r == ' ' }) {
 		w = strings.ToLower(strings.TrimPrefix(strings.ToUpper(w), "VIR_CONNECT_LIST_DOMAINS_"))
 		w = strings.ReplaceAll(w, "-", "_")

@@ -125,7 +125,7 @@ func para(b *bytes.Buffer, text string) {
 	}
 }
 
-// line escapes one output line, protecting a leading '.' or '\''.
+// line escapes one output line, protecting a leading '.' or '\”.
 func line(s string) string {
 	s = esc(s)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
