@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,7 +288,7 @@ func TestREPLCompletionThroughPty(t *testing.T) {
 	}
 	defer f.Close()
 	defer c.Process.Kill()
-	var buf bytes.Buffer
+	var buf lockedBuffer
 	done := make(chan struct{})
 	go func() { _, _ = io.Copy(&buf, f); close(done) }()
 	waitFor := func(what string) string {
@@ -321,4 +322,48 @@ func TestREPLCompletionThroughPty(t *testing.T) {
 		t.Fatal("virtsh did not quit")
 	}
 	_ = c.Wait()
+}
+
+// lockedBuffer is written by the pty reader and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// BenchmarkCompleteOneShot1000 is `virtsh __complete -c URI start vm-` as a
+// shell script runs it, on a host with 1,000 domains: parse the line, open a
+// read-only connection, list, print. With the test driver the open re-reads
+// the whole node file, which dominates.
+func BenchmarkCompleteOneShot1000(b *testing.B) {
+	defer withStateCommands()()
+	var x strings.Builder
+	x.WriteString("<node>\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&x, "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>vm-%05d</name><memory>8192</memory><os><type>hvm</type></os><test:runstate>%d</test:runstate></domain>\n", i, 1+4*(i%2))
+	}
+	x.WriteString("</node>\n")
+	path := filepath.Join(b.TempDir(), "node1000.xml")
+	if err := os.WriteFile(path, []byte(x.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var out bytes.Buffer
+		Main([]string{"__completeNoDesc", "-c", "test://" + path, "start", "vm-"}, strings.NewReader(""), &out, io.Discard)
+		if n := strings.Count(out.String(), "\n"); n != 501 {
+			b.Fatalf("%d lines", n)
+		}
+	}
 }

@@ -80,8 +80,6 @@ type Completer struct {
 	Timeout time.Duration
 }
 
-var errTimeout = errors.New("completion: host did not answer in time")
-
 // query runs f against the host under the timeout. On any error or timeout it
 // returns nil: completion never reports errors.
 func query[T any](c *Completer, f func(Host) (T, error)) (T, bool) {
