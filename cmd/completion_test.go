@@ -309,10 +309,13 @@ func TestREPLCompletionThroughPty(t *testing.T) {
 	waitFor("virtsh # start ")
 	f.Write([]byte("\x15")) // Ctrl-U: clear the line
 	f.Write([]byte("domstate vm-r\t"))
-	s := waitFor("virtsh # domstate vm-run")
+	waitFor("virtsh # domstate vm-run")
 	f.Write([]byte("\t"))
-	s = waitFor("vm-run2")
-	_ = s
+	s := waitFor("vm-run2")
+	// The listing offers only the two matching domains.
+	if tail := s[strings.LastIndex(s, "domstate vm-run"):]; strings.Contains(tail, "vm-paused") || strings.Contains(tail, "vm-off") {
+		t.Errorf("candidates for vm-r: %q", tail)
+	}
 	f.Write([]byte("\x15resume \t"))
 	waitFor("virtsh # resume vm-paused ")
 	f.Write([]byte("\x15quit\r"))
