@@ -63,6 +63,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "error: %s. See --help.\n", strings.TrimPrefix(err.Error(), "flag "))
 		return 1
 	}
+	if rest := fs.Args(); len(rest) > 0 && isCompleteRequest(rest[0]) {
+		return runComplete(rest, stdout) // cmd/completion.go
+	}
 	if !format.ValidOutput(fio.Output) {
 		fmt.Fprintf(stderr, "error: unknown output format '%s': use table, json or yaml\n", fio.Output)
 		return 1
