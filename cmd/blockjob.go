@@ -71,9 +71,9 @@ func jobOutcome(env *Env, w *blockWaiter, st jobStatus, kind, job, domName strin
 
 func newBlockCommitCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, path, bandwidth, base, top, timeout                           string
+		dom, path, bandwidth, base, top, timeout                            string
 		shallow, active, del, wait, verbose, pivot, keepOverlay, async, rel bool
-		bytes                                                              bool
+		bytes                                                               bool
 	}
 	c := blockCmd("blockcommit", "Start a block commit operation.", "Commit changes from a snapshot down to its backing image.",
 		"  blockcommit vm1 vda --active --pivot --wait --verbose\n  blockcommit vm1 vda --top 'vda[2]' --base 'vda[1]' --wait --delete")
@@ -303,7 +303,7 @@ func newBlockPullCmd(env *Env) *cobra.Command {
 func newBlockCopyCmd(env *Env) *cobra.Command {
 	var o struct {
 		dom, path, dest, bandwidth, timeout, xml, format, granularity, bufSize string
-		shallow, reuse, blockdev, wait, verbose, pivot, finish, async, bytes    bool
+		shallow, reuse, blockdev, wait, verbose, pivot, finish, async, bytes   bool
 		transient, syncWrites, printXML                                        bool
 	}
 	c := blockCmd("blockcopy", "Start a block copy operation.", "Copy a disk backing image chain to dest.",

@@ -56,7 +56,7 @@ type blockJobView struct {
 
 func newBlockJobCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, path, bandwidth                   string
+		dom, path, bandwidth                  string
 		abort, async, pivot, info, bytes, raw bool
 	}
 	c := blockCmd("blockjob", "Manage active block operations", "Query, adjust speed, or cancel active block operations.\n\nWithout <path>, virtsh lists the jobs of every disk (virsh requires a path).",

@@ -79,7 +79,7 @@ type chainImage struct {
 
 // blockDisk is a disk of the running domain with its backing chain.
 type blockDisk struct {
-	Target string      `json:"target" yaml:"target"`
+	Target string       `json:"target" yaml:"target"`
 	Chain  []chainImage `json:"chain" yaml:"chain"`
 }
 
