@@ -140,6 +140,9 @@ func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOp
 	case res.err != nil:
 		return res.err
 	}
+	if o.verbose {
+		env.IO.Errorf("\n")
+	}
 	// The backup did not complete: leave nothing that looks like a good
 	// backup or a checkpoint to build the next incremental on.
 	undoShorthand(dom, o, created)
@@ -231,6 +234,7 @@ type jobWaiter struct {
 	id   int
 	ok   bool
 	done chan *libvirt.DomainEventJobCompleted
+	prog *format.Progress
 }
 
 type jobResult struct {
@@ -265,8 +269,13 @@ func (w *jobWaiter) close() {
 
 // wait returns when the job ends. Ctrl-C (ctx) or the timeout aborts the job
 // and still waits for libvirt to report it ended, so that nothing runs on
-// after virtsh says "aborted".
+// after virtsh says "aborted". With verbose, progress is drawn from job
+// stats (format.Progress: virsh's "\rBackup: [ 45 %]" off a terminal).
 func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose bool) jobResult {
+	if verbose {
+		w.prog = format.NewProgress(w.env.IO.Err, "Backup")
+		defer w.prog.Close()
+	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	var deadline <-chan time.Time
@@ -275,32 +284,14 @@ func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose boo
 		defer t.Stop()
 		deadline = t.C
 	}
-	abort := func() jobResult {
-		if err := w.dom.AbortJob(); err != nil {
-			var le libvirt.Error
-			// The job may have ended on its own meanwhile.
-			if !errors.As(err, &le) || le.Code != libvirt.ERR_OPERATION_INVALID {
-				return jobResult{err: shellErr("failed to abort the backup job", err)}
-			}
-		}
-		if verbose {
-			w.env.IO.Errorf("\n")
-		}
-		r := w.untilEnd(context.Background(), 30*time.Second, false)
-		if r.err == nil && r.ok {
-			return r // finished before the abort took effect
-		}
-		return jobResult{aborted: true}
-	}
-	lastPct := -1
 	for {
 		select {
 		case ev := <-w.done:
-			return w.finish(ev, verbose, lastPct)
+			return w.finish(ev)
 		case <-ctx.Done():
-			return abort()
+			return w.abort()
 		case <-deadline:
-			return abort()
+			return w.abort()
 		case <-tick.C:
 			info, err := w.dom.GetJobStats(0)
 			if err != nil {
@@ -308,55 +299,55 @@ func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose boo
 			}
 			if info.Type == libvirt.DOMAIN_JOB_NONE && !w.ok {
 				// No event support: the job is gone, ask how it ended.
-				return w.completedStats(verbose, lastPct)
+				return w.completedStats()
 			}
-			if verbose && info.DiskTotalSet && info.DiskTotal > 0 {
-				pct := int(info.DiskProcessed * 100 / info.DiskTotal)
-				if pct > 99 {
-					pct = 99
-				}
-				if pct != lastPct {
-					w.env.IO.Errorf("\rBackup: [%3d %%]", pct)
-					lastPct = pct
-				}
+			if w.prog != nil && info.DiskTotal > 0 {
+				w.prog.Update(info.DiskProcessed, info.DiskTotal)
 			}
 		}
 	}
 }
 
-// untilEnd waits without aborting (used after an abort was requested).
-func (w *jobWaiter) untilEnd(ctx context.Context, max time.Duration, verbose bool) jobResult {
-	t := time.NewTimer(max)
+func (w *jobWaiter) abort() jobResult {
+	if err := w.dom.AbortJob(); err != nil {
+		var le libvirt.Error
+		// The job may have ended on its own meanwhile.
+		if !errors.As(err, &le) || le.Code != libvirt.ERR_OPERATION_INVALID {
+			return jobResult{err: shellErr("failed to abort the backup job", err)}
+		}
+	}
+	t := time.NewTimer(30 * time.Second)
 	defer t.Stop()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case ev := <-w.done:
-			return w.finish(ev, verbose, -1)
+			if r := w.finish(ev); r.ok || r.err != nil {
+				return r // finished before the abort took effect
+			}
+			return jobResult{aborted: true}
 		case <-t.C:
 			return jobResult{err: errors.New("backup job did not end after abort")}
 		case <-tick.C:
-			if !w.ok {
-				if info, err := w.dom.GetJobStats(0); err == nil && info.Type == libvirt.DOMAIN_JOB_NONE {
-					return w.completedStats(verbose, -1)
+			if info, err := w.dom.GetJobStats(0); err == nil && info.Type == libvirt.DOMAIN_JOB_NONE && !w.ok {
+				if r := w.completedStats(); r.ok {
+					return r
 				}
+				return jobResult{aborted: true}
 			}
 		}
 	}
 }
 
-func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted, verbose bool, lastPct int) jobResult {
+func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
 	info := ev.Info
 	ok := info.JobSuccessSet && info.JobSuccess || !info.JobSuccessSet && info.Type == libvirt.DOMAIN_JOB_COMPLETED
-	if verbose && ok && lastPct >= 0 {
-		w.env.IO.Errorf("\rBackup: [100 %%]")
-	}
 	if ok {
+		if w.prog != nil {
+			w.prog.Complete()
+		}
 		return jobResult{ok: true}
-	}
-	if verbose && lastPct >= 0 {
-		w.env.IO.Errorf("\n")
 	}
 	if info.Type == libvirt.DOMAIN_JOB_CANCELLED {
 		return jobResult{aborted: true}
@@ -368,12 +359,12 @@ func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted, verbose bool, la
 	return jobResult{msg: msg}
 }
 
-func (w *jobWaiter) completedStats(verbose bool, lastPct int) jobResult {
+func (w *jobWaiter) completedStats() jobResult {
 	info, err := w.dom.GetJobStats(libvirt.DOMAIN_JOB_STATS_COMPLETED)
 	if err != nil {
 		return jobResult{err: err}
 	}
-	return w.finish(&libvirt.DomainEventJobCompleted{Info: *info}, verbose, lastPct)
+	return w.finish(&libvirt.DomainEventJobCompleted{Info: *info})
 }
 
 func newBackupDumpXMLCmd(env *Env) *cobra.Command {

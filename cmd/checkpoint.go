@@ -106,15 +106,6 @@ func readXMLFile(path string) (string, error) {
 	return string(b), nil
 }
 
-// errnoText is strerror(): Go's errno texts are C's, lower-cased.
-func errnoText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return capitalize(err.Error())
-}
-
 // ---------------------------------------------------------------- create
 
 func newCheckpointCreateCmd(env *Env) *cobra.Command {
@@ -310,10 +301,17 @@ func libvirtStyleXML(doc string) (string, error) {
 			top.children = append(top.children, n)
 			stack = append(stack, n)
 		case xml.EndElement:
+			// RawToken does not match tags; do it here.
+			if len(stack) < 2 || top.name != qname(t.Name) {
+				return "", fmt.Errorf("malformed XML: unexpected </%s>", qname(t.Name))
+			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			top.text += string(t)
 		}
+	}
+	if len(stack) != 1 {
+		return "", errors.New("malformed XML: unclosed element")
 	}
 	var b strings.Builder
 	var write func(n *node, indent string)
@@ -327,6 +325,9 @@ func libvirtStyleXML(doc string) (string, error) {
 			text = strings.TrimSpace(text)
 		}
 		switch {
+		case len(n.children) == 0 && text == "" && indent == "":
+			// virsh writes the document element's tags on their own lines.
+			b.WriteString(">\n</" + n.name + ">\n")
 		case len(n.children) == 0 && text == "":
 			b.WriteString("/>\n")
 		case len(n.children) == 0:
