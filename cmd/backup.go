@@ -344,6 +344,7 @@ func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
 	info := ev.Info
 	ok := info.JobSuccessSet && info.JobSuccess || !info.JobSuccessSet && info.Type == libvirt.DOMAIN_JOB_COMPLETED
 	if ok {
+		w.settle()
 		if w.prog != nil {
 			w.prog.Complete()
 		}
@@ -357,6 +358,20 @@ func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
 		msg = "unknown error"
 	}
 	return jobResult{msg: msg}
+}
+
+// settle waits (briefly) for libvirt to end the domain job after the
+// job-completed event: the event is sent before libvirt has finished
+// tearing the job down, and until then QEMU may still hold the target
+// images open (seen: "Failed to get shared write lock" right after it).
+func (w *jobWaiter) settle() {
+	for i := 0; i < 100; i++ {
+		info, err := w.dom.GetJobStats(0)
+		if err != nil || info.Type == libvirt.DOMAIN_JOB_NONE {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (w *jobWaiter) completedStats() jobResult {
@@ -520,7 +535,7 @@ func printJobInfo(out *format.IO, info *libvirt.DomainJobInfo, completed, anysta
 			}
 		}
 		if info.JobSuccessSet {
-			out.Printf("success: %s\n", map[bool]string{false: "no", true: "yes"}[info.JobSuccess])
+			out.Printf("success: %d\n", map[bool]int{false: 0, true: 1}[info.JobSuccess])
 		}
 		if info.ErrorMessageSet {
 			out.Printf("errmsg: %s\n", info.ErrorMessage)
