@@ -3,14 +3,18 @@
 package cmd
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -498,5 +502,65 @@ func TestLabBackupAbort(t *testing.T) {
 	}
 	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
 		t.Errorf("job after abort: %+v, %v", info, err)
+	}
+
+	// Without --wait: the job runs on; backup-dumpxml and domjobinfo show
+	// it, domjobabort ends it.
+	mustVirtsh(t, "backup-begin "+g.Name+" --target-dir "+dir)
+	bxml := sameAsVirsh(t, nil, "-c", labURI(), "backup-dumpxml "+g.Name)
+	var b libvirtxml.DomainBackup
+	if err := b.Unmarshal(bxml); err != nil || b.Push == nil || len(b.Push.Disks.Disks) != 1 ||
+		b.Push.Disks.Disks[0].Target.File.File != filepath.Join(dir, "vda.qcow2") {
+		t.Errorf("backup-dumpxml: %v\n%s", err, bxml)
+	}
+	var job struct{ Type, Operation string }
+	if err := json.Unmarshal([]byte(mustVirtsh(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
+		job.Type != "Unbounded" || job.Operation != "Backup" {
+		t.Errorf("domjobinfo during backup: %+v, %v", job, err)
+	}
+	if out := mustVirtsh(t, "domjobabort "+g.Name); out != "\n" {
+		t.Errorf("domjobabort printed %q", out)
+	}
+	for i := 0; i < 100; i++ {
+		if info, err := g.Dom.GetJobStats(0); err == nil && info.Type == libvirt.DOMAIN_JOB_NONE {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
+		t.Fatalf("job after domjobabort: %+v, %v", info, err)
+	}
+	// libvirt removes the target files of a push backup that did not finish.
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Fatalf("aborted backup left %v", es)
+	}
+
+	// Ctrl-C does the same for a waiting backup-begin (the built binary, so
+	// the signal goes to virtsh alone).
+	cmd := exec.Command(virtshBinary(t), "-c", labURI(), "backup-begin "+g.Name+" --target-dir "+dir+" --wait --verbose")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "Backup started\n" {
+		t.Fatalf("backup-begin --wait printed %q, %v", line, err)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.HasSuffix(stderr.String(), "error: Backup aborted\n") {
+		t.Errorf("after Ctrl-C: %v, stderr %q", err, stderr.String())
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 0 {
+		t.Errorf("interrupted backup left %v", es)
+	}
+	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
+		t.Errorf("job after Ctrl-C: %+v, %v", info, err)
 	}
 }
