@@ -183,14 +183,14 @@ type diskspec struct {
 	Name, Checkpoint, Bitmap string
 }
 
-// parseDiskspec follows virshParseCheckpointDiskspec: the value is split on
+// parseCheckpointDiskspec follows virshParseCheckpointDiskspec: the value is split on
 // single commas (",," is a literal comma, vshStringToArray), the first field
 // is the disk, then at most one checkpoint= and one bitmap=, in any order.
 // Unlike virsh, an empty checkpoint= or bitmap= value is refused here: virsh
 // would send checkpoint=” for libvirt to refuse, we cannot express that
 // through libvirtxml (empty attributes are omitted, which would silently mean
 // "default").
-func parseDiskspec(s string) (diskspec, error) {
+func parseCheckpointDiskspec(s string) (diskspec, error) {
 	bad := fmt.Errorf("unable to parse diskspec: %s", s)
 	fields := splitCommaList(s)
 	var d diskspec
@@ -246,7 +246,7 @@ func newCheckpointCreateAsCmd(env *Env) *cobra.Command {
 		if len(o.diskspecs) > 0 {
 			cp.Disks = &libvirtxml.DomainCheckpointDisks{}
 			for _, ds := range o.diskspecs {
-				d, err := parseDiskspec(ds)
+				d, err := parseCheckpointDiskspec(ds)
 				if err != nil {
 					return err
 				}
