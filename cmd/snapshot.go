@@ -115,9 +115,9 @@ func parseMemspec(spec string) (*libvirtxml.DomainSnapshotMemory, error) {
 
 func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, name, desc, memspec                                                string
+		dom, name, desc, memspec                                                 string
 		printXML, noMeta, halt, diskOnly, reuse, quiesce, atomic, live, validate bool
-		diskspec                                                                []string
+		diskspec                                                                 []string
 	}
 	c := snapCmd("snapshot-create-as", "Create a snapshot from a set of args", "Create a snapshot (disk and RAM) from arguments",
 		"  snapshot-create-as vm1 s1 --disk-only --no-metadata --diskspec vda,file=/var/lib/libvirt/images/vm1-s1.qcow2", true)
@@ -235,7 +235,7 @@ func newSnapshotDumpXMLCmd(env *Env) *cobra.Command {
 
 func newSnapshotDeleteCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, name                            string
+		dom, name                             string
 		current, children, childrenOnly, meta bool
 	}
 	c := snapCmd("snapshot-delete", "Delete a domain snapshot", "Snapshot Delete", "  snapshot-delete vm1 s1\n  snapshot-delete vm1 --current --metadata", true)
