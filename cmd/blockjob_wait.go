@@ -56,7 +56,10 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 	}
 	w := &blockWaiter{env: env, conn: conn, dom: dom, disk: disk, label: label, verbose: verbose,
 		timeout: timeout, async: async, events: make(chan jobStatus, 16), start: time.Now()}
-	if dp, err := ParseDiskPath(disk); err == nil {
+	// A plain target is what BLOCK_JOB_2 reports: no lookup needed. A path
+	// or "vda[N]" is resolved to the disk's target and active path, so that
+	// either event matches whichever form the user typed.
+	if dp, err := ParseDiskPath(disk); err == nil && (dp.IsPath() || dp.HasIndex) {
 		if disks, err := liveBlockDisks(dom); err == nil {
 			if d, ok := dp.Find(disks); ok {
 				w.target, w.path = d.Target, d.TopPath()

@@ -128,7 +128,7 @@ func blockDisksFromXML(xml string) ([]blockDisk, error) {
 			}
 			ld.Chain = append(ld.Chain, e)
 		}
-		for bs := disk.BackingStore; bs != nil && bs.Source != nil; bs = bs.BackingStore {
+		for bs := disk.BackingStore; bs != nil && bs.Source != nil && (bs.Index != 0 || diskSourcePath(bs.Source) != ""); bs = bs.BackingStore {
 			e := chainImage{Index: bs.Index, Path: diskSourcePath(bs.Source)}
 			if bs.Format != nil {
 				e.Format = bs.Format.Type
