@@ -207,7 +207,7 @@ func (d *DomNodes) clone() *DomNodes {
 		c.Disks[i] = disk
 		c.Disks[i].Chain = append([]Layer(nil), disk.Chain...)
 		for j := range c.Disks[i].Chain {
-			c.Disks[i].Chain[j].Bitmaps = append([]string(nil), disk.Chain[j].Bitmaps...)
+			c.Disks[i].Chain[j].Bitmaps = append([]string{}, disk.Chain[j].Bitmaps...)
 		}
 		if disk.Mirror != nil {
 			m := *disk.Mirror
@@ -531,6 +531,9 @@ func deriveFromXML(s string) (*DomNodes, error) {
 			f := ""
 			if bs.Format != nil {
 				f = bs.Format.Type
+			}
+			if bs.Index == 0 && bs.Source.Index == 0 {
+				break // the <backingStore/> that ends a chain
 			}
 			l := layerOf(bs.Source, f)
 			if l.Index == 0 {
