@@ -69,13 +69,13 @@ VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
 
 // nodeDumpView is the -o json|yaml form of `debug node-names`.
 type nodeDumpView struct {
-	Domains []nodeDomView `json:"domains" yaml:"domains"`
+	Domains []nodeDomView  `json:"domains" yaml:"domains"`
 	Totals  shell.Counters `json:"totals" yaml:"totals"`
 }
 
 type nodeDomView struct {
 	shell.DomNodes `yaml:",inline"`
-	Verify          *verifyView `json:"verify,omitempty" yaml:"verify,omitempty"`
+	Verify         *verifyView `json:"verify,omitempty" yaml:"verify,omitempty"`
 }
 
 type verifyView struct {
