@@ -129,6 +129,12 @@ func newEventCmd(env *Env) *cobra.Command {
 			expire = t.C
 		}
 		count := 0
+		// virsh's closing lines; with -o json|yaml they go to stderr so that
+		// stdout stays a clean JSON Lines (or YAML) stream.
+		trailer := env.IO.Printf
+		if env.IO.Structured() {
+			trailer = env.IO.Errorf
+		}
 	loop:
 		for {
 			select {
@@ -142,14 +148,14 @@ func newEventCmd(env *Env) *cobra.Command {
 					break loop
 				}
 			case <-ctx.Done():
-				env.IO.Printf("event loop interrupted\n")
+				trailer("event loop interrupted\n")
 				break loop
 			case <-expire:
-				env.IO.Printf("event loop timed out\n")
+				trailer("event loop timed out\n")
 				break loop
 			}
 		}
-		env.IO.Printf("events received: %d\n", count)
+		trailer("events received: %d\n", count)
 		if count == 0 {
 			return shell.ErrSilent
 		}

@@ -20,7 +20,9 @@ import (
 // threshold, and --wait for the event.
 func init() { register(thresholdCommands) }
 
-func thresholdCommands(env *Env) []*cobra.Command { return []*cobra.Command{newDomblkthresholdCmd(env)} }
+func thresholdCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{newDomblkthresholdCmd(env)}
+}
 
 // thresholdView is one armed threshold (listing mode, -o json|yaml).
 type thresholdView struct {
