@@ -386,3 +386,21 @@ func TestLabGuestStartsAndWrites(t *testing.T) {
 		_ = d.Free()
 	}
 }
+
+// TestLabVirtshReachesLab runs the built virtsh binary and the real virsh
+// side by side on the lab: both must print the same for the same commands,
+// so a lab that virsh reaches is one virtsh reaches too.
+func TestLabVirtshReachesLab(t *testing.T) {
+	bin := virtshBinary(t)
+	for _, args := range [][]string{{"uri"}, {"hostname"}, {"uri; hostname"}} {
+		full := append([]string{"-c", labURI()}, args...)
+		wOut, wErr, wCode := runBinary(t, "", nil, "virsh", full...)
+		gOut, gErr, gCode := runBinary(t, "", nil, bin, full...)
+		if gOut != wOut || gErr != wErr || gCode != wCode {
+			t.Errorf("virtsh %q = (%q, %q, %d), virsh gives (%q, %q, %d)", full, gOut, gErr, gCode, wOut, wErr, wCode)
+		}
+		if wCode != 0 {
+			t.Errorf("virsh %q failed on the lab: %s", full, wErr)
+		}
+	}
+}
