@@ -18,6 +18,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"virtsh/format"
+	"virtsh/shell"
 )
 
 // The "Checkpoint" group (virsh-checkpoint.c): checkpoints are the named
@@ -163,6 +164,8 @@ func createCheckpoint(env *Env, dom *libvirt.Domain, doc string, flags libvirt.D
 	if err != nil {
 		return err
 	}
+	// No libvirt event for checkpoints: tell the node-name cache.
+	env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
 	defer cp.Free()
 	name, err := cp.GetName()
 	if err != nil {
@@ -183,14 +186,14 @@ type diskspec struct {
 	Name, Checkpoint, Bitmap string
 }
 
-// parseDiskspec follows virshParseCheckpointDiskspec: the value is split on
+// parseCheckpointDiskspec follows virshParseCheckpointDiskspec: the value is split on
 // single commas (",," is a literal comma, vshStringToArray), the first field
 // is the disk, then at most one checkpoint= and one bitmap=, in any order.
 // Unlike virsh, an empty checkpoint= or bitmap= value is refused here: virsh
 // would send checkpoint=” for libvirt to refuse, we cannot express that
 // through libvirtxml (empty attributes are omitted, which would silently mean
 // "default").
-func parseDiskspec(s string) (diskspec, error) {
+func parseCheckpointDiskspec(s string) (diskspec, error) {
 	bad := fmt.Errorf("unable to parse diskspec: %s", s)
 	fields := splitCommaList(s)
 	var d diskspec
@@ -246,7 +249,7 @@ func newCheckpointCreateAsCmd(env *Env) *cobra.Command {
 		if len(o.diskspecs) > 0 {
 			cp.Disks = &libvirtxml.DomainCheckpointDisks{}
 			for _, ds := range o.diskspecs {
-				d, err := parseDiskspec(ds)
+				d, err := parseCheckpointDiskspec(ds)
 				if err != nil {
 					return err
 				}
@@ -764,6 +767,7 @@ func newCheckpointDeleteCmd(env *Env) *cobra.Command {
 		if err := cp.Delete(flags); err != nil {
 			return shellErr("Failed to delete checkpoint "+name, err)
 		}
+		env.Sess.Nodes().RefillDomain(d, shell.ReasonCheckpoint)
 		if childrenOnly {
 			env.IO.Extra("Domain checkpoint %s children deleted\n", name)
 		} else {

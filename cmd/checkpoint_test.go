@@ -260,12 +260,12 @@ func TestParseDiskspec(t *testing.T) {
 		{"vda,Checkpoint=no", diskspec{}, false},
 	}
 	for _, c := range cases {
-		got, err := parseDiskspec(c.in)
+		got, err := parseCheckpointDiskspec(c.in)
 		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("parseDiskspec(%q) = %+v, %v; want %+v, ok=%v", c.in, got, err, c.want, c.ok)
+			t.Errorf("parseCheckpointDiskspec(%q) = %+v, %v; want %+v, ok=%v", c.in, got, err, c.want, c.ok)
 		}
 		if err != nil && err.Error() != "unable to parse diskspec: "+c.in {
-			t.Errorf("parseDiskspec(%q) error %q", c.in, err)
+			t.Errorf("parseCheckpointDiskspec(%q) error %q", c.in, err)
 		}
 	}
 }
@@ -280,7 +280,7 @@ func FuzzDiskspec(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := parseDiskspec(s)
+		d, err := parseCheckpointDiskspec(s)
 		if err != nil {
 			if d != (diskspec{}) {
 				t.Fatalf("error with a result: %+v", d)
@@ -294,7 +294,7 @@ func FuzzDiskspec(f *testing.F) {
 		if d.Bitmap != "" {
 			out += ",bitmap=" + escapeDiskspecField(d.Bitmap)
 		}
-		d2, err := parseDiskspec(out)
+		d2, err := parseCheckpointDiskspec(out)
 		if err != nil || d2 != d {
 			t.Fatalf("%q parsed to %+v, re-encoded %q parsed to %+v, %v", s, d, out, d2, err)
 		}
