@@ -292,3 +292,30 @@ func TestLabThresholdBadInput(t *testing.T) {
 		t.Fatalf("bad input armed something: %s", out)
 	}
 }
+
+// virtsh's own topology changes: a disk-only snapshot (no event) and an
+// active commit with pivot (job start, ready, completed) each cost exactly
+// one fill and no scrape, and leave the cache equal to QEMU.
+func TestLabNodeCacheOwnChanges(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "nodeop", Disks: 2, DiskMiB: 8, Start: true})
+	ls := newLabSession(t)
+	ls.dump(t, g.Name)
+	check := func(step string, fills int, reason string) {
+		t.Helper()
+		v := ls.dump(t, g.Name)
+		d := v.Domains[0]
+		if d.Counters.Fills != fills || v.Totals.Scrapes != 0 || d.Last.Reason != reason {
+			t.Fatalf("%s: counters %+v last %+v, want %d fills (%s), no scrape", step, d.Counters, d.Last, fills, reason)
+		}
+		if got, want := cachedNodes(v), qemuNodes(t, g); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("%s: cache %v\nQEMU  %v", step, got, want)
+		}
+	}
+	overlay := filepath.Join(g.Dir, "vda-s1.qcow2")
+	ls.mustRun(t, "snapshot-create-as "+g.Name+" s1 --disk-only --no-metadata --diskspec vda,file="+overlay+" --diskspec vdb,snapshot=no")
+	check("snapshot-create-as", 2, shell.ReasonSnapshot)
+	ls.mustRun(t, "blockcommit "+g.Name+" vda --active --pivot --wait")
+	time.Sleep(300 * time.Millisecond) // let the completed event reach the cache
+	check("blockcommit --active --pivot", 3, shell.ReasonBlockJob)
+	check("unchanged", 3, shell.ReasonBlockJob)
+}
