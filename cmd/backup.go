@@ -14,6 +14,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"virtsh/format"
+	"virtsh/shell"
 )
 
 // The "Backup" group (virsh-backup.c) plus the job commands a backup is
@@ -127,6 +128,10 @@ func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOp
 	}
 	if err := dom.BackupBegin(bxml, cxml, flags); err != nil {
 		return err
+	}
+	if cxml != "" {
+		// A checkpoint made with the backup adds bitmaps: no event for it.
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
 	}
 	env.IO.Printf("Backup started\n")
 	if !o.wait {

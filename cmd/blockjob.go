@@ -154,6 +154,9 @@ func newBlockCommitCmd(env *Env) *cobra.Command {
 		if err := dom.BlockCommit(o.path, o.base, o.top, bw, flags); err != nil {
 			return err
 		}
+		// Snapshots, checkpoints and block-job starts raise no libvirt event:
+		// tell the node-name cache (it re-derives at its next use).
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
 		if !blocking {
 			return jobStarted(env, dom, o.path, job, map[bool]string{true: "Active Block Commit started", false: "Block Commit started"}[active])
 		}
@@ -285,6 +288,7 @@ func newBlockPullCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
 		if !o.wait {
 			return jobStarted(env, dom, o.path, "pull", "Block Pull started")
 		}
@@ -460,6 +464,7 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return copyStartError(dom, err, o.transient)
 		}
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
 		if !blocking {
 			return jobStarted(env, dom, o.path, "copy", "Block Copy started")
 		}

@@ -18,6 +18,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"virtsh/format"
+	"virtsh/shell"
 )
 
 // The "Checkpoint" group (virsh-checkpoint.c): checkpoints are the named
@@ -163,6 +164,8 @@ func createCheckpoint(env *Env, dom *libvirt.Domain, doc string, flags libvirt.D
 	if err != nil {
 		return err
 	}
+	// No libvirt event for checkpoints: tell the node-name cache.
+	env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
 	defer cp.Free()
 	name, err := cp.GetName()
 	if err != nil {
@@ -764,6 +767,7 @@ func newCheckpointDeleteCmd(env *Env) *cobra.Command {
 		if err := cp.Delete(flags); err != nil {
 			return shellErr("Failed to delete checkpoint "+name, err)
 		}
+		env.Sess.Nodes().RefillDomain(d, shell.ReasonCheckpoint)
 		if childrenOnly {
 			env.IO.Extra("Domain checkpoint %s children deleted\n", name)
 		} else {

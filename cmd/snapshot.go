@@ -14,6 +14,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"virtsh/format"
+	"virtsh/shell"
 )
 
 // The "Snapshot" group, as far as block jobs need it: disk-only external
@@ -182,6 +183,9 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// Snapshots, checkpoints and block-job starts raise no libvirt event:
+		// tell the node-name cache (it re-derives at its next use).
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonSnapshot)
 		defer sn.Free()
 		name, err := sn.GetName()
 		if err != nil {
