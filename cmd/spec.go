@@ -185,6 +185,9 @@ func parseWords(c *cobra.Command, words []string) error {
 					break
 				}
 			}
+			if f == nil && name == "help" {
+				continue // virsh 9.0's help ignores words after the topic
+			}
 			if f == nil {
 				return fmt.Errorf("unexpected data '%s'", w)
 			}
