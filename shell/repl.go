@@ -119,11 +119,19 @@ func (r *REPL) Run(ctx context.Context) error {
 	if herr != nil {
 		fmt.Fprintf(sess.IO.Err, "error: %v\n", herr)
 	}
+	// readline wraps a nil Stdin in a CancelableStdin it never closes, so
+	// Close would wait forever for its reader goroutine (a SIGTERM at the
+	// prompt hung). Make the wrapper here and close it first.
+	var in io.ReadCloser = r.Stdin
+	if in == nil {
+		in = os.Stdin
+	}
+	stdin := readline.NewCancelableStdin(in)
 	cfg := &readline.Config{
 		Prompt:          r.prompt(),
 		InterruptPrompt: "^C",
 		EOFPrompt:       "",
-		Stdin:           r.Stdin,
+		Stdin:           stdin,
 		Stdout:          r.Stdout,
 		Stderr:          r.Stdout,
 		HistoryLimit:    -1,
@@ -140,7 +148,12 @@ func (r *REPL) Run(ctx context.Context) error {
 		return err
 	}
 	var closeOnce sync.Once
-	closeRL := func() { closeOnce.Do(func() { _ = rl.Close() }) }
+	closeRL := func() {
+		closeOnce.Do(func() {
+			_ = stdin.Close()
+			_ = rl.Close()
+		})
+	}
 	defer closeRL()
 
 	var (
