@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -233,6 +234,14 @@ virtsh [options]... <command> [args...]
 
 `)
 	sess := shell.NewSession(&format.IO{Out: w, Err: w}, shell.Options{})
-	_ = printGroupedHelp(w, NewRoot(sess), "")
+	// virsh -h titles its groups without the colon `help` puts after them.
+	var b strings.Builder
+	_ = printGroupedHelp(&b, NewRoot(sess), "")
+	for _, l := range strings.SplitAfter(b.String(), "\n") {
+		if strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "  ") {
+			l = strings.Replace(l, "):\n", ")\n", 1)
+		}
+		fmt.Fprint(w, l)
+	}
 	fmt.Fprint(w, "\n  (specify help <group> for details about the commands in the group)\n\n  (specify help <command> for details about the command)\n\n")
 }
