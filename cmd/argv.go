@@ -81,6 +81,7 @@ func getopt(args []string, fn func(parsedOpt) (done bool, err error)) (rest int,
 		for j := 1; j < len(a); j++ {
 			o := shortOpt(a[j])
 			if o == nil {
+				//lint:ignore ST1005 virsh's exact words
 				return i, false, fmt.Errorf("unsupported option '-%c'. See --help.", a[j])
 			}
 			p := parsedOpt{opt: o}
@@ -134,12 +135,14 @@ func longOpt(a string, args []string, i *int) (parsedOpt, error) {
 		}
 	}
 	if matches != 1 {
+		//lint:ignore ST1005 virsh's exact words
 		return parsedOpt{}, fmt.Errorf("unsupported option '%s'. See --help.", a)
 	}
 	p := parsedOpt{opt: o, long: true, arg: val, hasArg: hasVal}
 	switch o.kind {
 	case argNone:
 		if hasVal {
+			//lint:ignore ST1005 virsh's exact words
 			return p, fmt.Errorf("unsupported option '-%c'. See --help.", o.short)
 		}
 	case argRequired:

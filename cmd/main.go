@@ -50,6 +50,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		case 'e':
 			if !validEscape(p.arg) {
+				//lint:ignore ST1005 virsh's exact words
 				return false, fmt.Errorf("Invalid string '%s' for escape sequence", p.arg)
 			}
 		case 'h':
@@ -59,6 +60,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case 'k', 'K':
 			v, ok := strtol(p.arg, 0)
 			if !ok {
+				//lint:ignore ST1005 virsh's exact words
 				return false, fmt.Errorf("Invalid value for option %s", p.optName())
 			}
 			if v < 0 {

@@ -66,6 +66,7 @@ func TestSideBySideWithVirsh(t *testing.T) {
 		{"extra-data", nil, []string{"-c", "test:///default", "uri extra"}},
 		{"extra-data-after-positional", nil, []string{"-c", "test:///default", "connect a b"}},
 		{"help-ignores-extra", nil, []string{"-c", "test:///default", "help nosuch extra"}},
+		{"help-ignores-unknown-option", nil, []string{"-c", "test:///default", "help --bogus pwd"}},
 		{"empty-string-arg", nil, []string{"-c", "test:///default", "echo ''"}},
 		{"exclusive", nil, []string{"-c", "test:///default", "echo --xml --shell a"}},
 		{"cd-not-interactive", nil, []string{"-c", "test:///default", "cd /"}},

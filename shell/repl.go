@@ -58,6 +58,7 @@ func HistorySize() (int, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimLeft(v, " \t\n\v\f\r"), "+"))
 	if err != nil {
+		//lint:ignore ST1005 virsh's exact words
 		return -1, errors.New("Bad $VIRTSH_HISTSIZE value.")
 	}
 	if n < 0 || n > 500000 {
