@@ -76,16 +76,6 @@ func completionTimeout() time.Duration {
 	return completion.DefaultTimeout
 }
 
-// GlobalFlags returns virtsh's global options (for man pages and
-// completion); the values they set are discarded.
-func GlobalFlags() *pflag.FlagSet {
-	var o shell.Options
-	var fio format.IO
-	var help, ver, verLong bool
-	var version, escape string
-	return globalFlags(&o, &fio, &help, &ver, &verLong, &version, &escape)
-}
-
 // globalValueCompleters are the completers of global options that take a value.
 var globalValueCompleters = map[string][]string{
 	"connect": {completion.KindURI},

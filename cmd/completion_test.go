@@ -138,7 +138,7 @@ func TestCompleteProtocol(t *testing.T) {
 	}
 	// Global option names, as virsh's usage lists them.
 	out, _, _ := runMain(t, "", "__completeNoDesc", "-")
-	if !strings.HasPrefix(out, "--connect\n--debug\n") || !strings.Contains(out, "\n--readonly\n") || !strings.Contains(out, "\n-v\n-V\n--version\n--output\n:4\n") {
+	if !strings.HasPrefix(out, "--connect\n--debug\n") || !strings.Contains(out, "\n--readonly\n") || !strings.Contains(out, "\n--version\n-V\n--output\n:4\n") {
 		t.Errorf("global options: %q", out)
 	}
 }
@@ -273,7 +273,7 @@ func TestPowerShellScriptGenerated(t *testing.T) {
 	}
 }
 
-var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+var ansiEscRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
 // The REPL completes through readline with the same engine: Tab on `sta`
 // gives `start `, Tab Tab on `resume ` lists the paused domain.
@@ -295,13 +295,13 @@ func TestREPLCompletionThroughPty(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
-			s := ansiRE.ReplaceAllString(buf.String(), "")
+			s := ansiEscRE.ReplaceAllString(buf.String(), "")
 			if strings.Contains(s, what) {
 				return s
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		t.Fatalf("no %q in:\n%q", what, ansiRE.ReplaceAllString(buf.String(), ""))
+		t.Fatalf("no %q in:\n%q", what, ansiEscRE.ReplaceAllString(buf.String(), ""))
 		return ""
 	}
 	waitFor("virtsh # ")

@@ -3,14 +3,14 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"libvirt.org/go/libvirt"
 
 	"virtsh/format"
@@ -20,103 +20,127 @@ import (
 // Version is virtsh's own version, printed by -v.
 const Version = "0.1.0"
 
-// globalFlags declares virsh's global options (plus -o). They stop at the
-// first word that is not an option, like virsh's getopt "+".
-func globalFlags(o *shell.Options, io *format.IO, help, ver *bool, verLong *bool, version *string, escape *string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("virtsh", pflag.ContinueOnError)
-	fs.SetInterspersed(false)
-	fs.SortFlags = false
-	fs.Usage = func() {}
-	fs.SetOutput(io2discard{})
-	fs.StringVarP(&o.URI, "connect", "c", "", "hypervisor connection URI")
-	fs.IntVarP(&o.Debug, "debug", "d", 4, "debug level [0-4]")
-	fs.StringVarP(escape, "escape", "e", "^]", "set escape sequence for console")
-	fs.BoolVarP(help, "help", "h", false, "this help")
-	fs.IntVarP(&o.KeepaliveInterval, "keepalive-interval", "k", shell.DefaultKeepaliveInterval, "keepalive interval in seconds, 0 for disable")
-	fs.UintVarP(&o.KeepaliveCount, "keepalive-count", "K", shell.DefaultKeepaliveCount, "number of possible missed keepalive messages")
-	fs.StringVarP(&o.LogFile, "log", "l", "", "output logging to file")
-	fs.BoolVarP(&io.Quiet, "quiet", "q", false, "quiet mode")
-	fs.BoolVarP(&o.ReadOnly, "readonly", "r", false, "connect readonly")
-	fs.BoolVarP(&o.Timing, "timing", "t", false, "print timing information")
-	fs.BoolVarP(ver, "v", "v", false, "short version")
-	fs.BoolVarP(verLong, "V", "V", false, "long version")
-	fs.StringVar(version, "version", "", "version, short (default) or long")
-	fs.Lookup("version").NoOptDefVal = "short"
-	fs.StringVarP(&io.Output, "output", "o", "table", "output format: table, json or yaml")
-	return fs
-}
-
-type io2discard struct{}
-
-func (io2discard) Write(p []byte) (int, error) { return len(p), nil }
-
 // Main is virtsh's whole program: it parses the global options, then runs one
 // command, a command string, a script from stdin, or the interactive shell.
 // It returns the exit status; only main.go exits.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fio := &format.IO{In: stdin, Out: stdout, Err: stderr}
-	var opts shell.Options
-	var help, ver, verLong bool
-	var version, escape string
-	fs := globalFlags(&opts, fio, &help, &ver, &verLong, &version, &escape)
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "error: %s. See --help.\n", strings.TrimPrefix(err.Error(), "flag "))
+	fio := &format.IO{In: stdin, Out: stdout, Err: stderr, Output: "table"}
+	opts := shell.Options{
+		Debug:             4,
+		KeepaliveInterval: shell.DefaultKeepaliveInterval,
+		KeepaliveCount:    shell.DefaultKeepaliveCount,
+	}
+	debugSet := false
+	// Options act as they are read, as in virshParseArgv: -h and -v print
+	// and stop, a bad value fails before later options are looked at.
+	exit := -1
+	n, done, err := getopt(args, func(p parsedOpt) (bool, error) {
+		switch p.opt.short {
+		case 'c':
+			opts.URI = p.arg
+		case 'd':
+			d, ok := strtol(p.arg, 10)
+			if !ok {
+				return false, fmt.Errorf("option %s takes a numeric argument", p.optName())
+			}
+			if d < 0 || d > 4 {
+				fmt.Fprintf(stderr, "error: ignoring debug level %d out of range [0-4]\n", d)
+			} else {
+				opts.Debug, debugSet = d, true
+			}
+		case 'e':
+			if !validEscape(p.arg) {
+				//lint:ignore ST1005 virsh's exact words
+				return false, fmt.Errorf("Invalid string '%s' for escape sequence", p.arg)
+			}
+		case 'h':
+			printUsage(stdout)
+			exit = 0
+			return true, nil
+		case 'k', 'K':
+			v, ok := strtol(p.arg, 0)
+			if !ok {
+				//lint:ignore ST1005 virsh's exact words
+				return false, fmt.Errorf("Invalid value for option %s", p.optName())
+			}
+			if v < 0 {
+				return false, fmt.Errorf("option %s requires a positive integer argument", p.optName())
+			}
+			if p.opt.short == 'k' {
+				opts.KeepaliveInterval = v
+			} else {
+				opts.KeepaliveCount = uint(v)
+			}
+			opts.KeepaliveSet = true
+		case 'l':
+			opts.LogFile = p.arg
+		case 'q':
+			fio.Quiet = true
+		case 'r':
+			opts.ReadOnly = true
+		case 't':
+			opts.Timing = true
+		case 'v':
+			if p.arg != "long" {
+				fmt.Fprintln(stdout, Version)
+				exit = 0
+				return true, nil
+			}
+			printLongVersion(stdout)
+			exit = 0
+			return true, nil
+		case 'V':
+			printLongVersion(stdout)
+			exit = 0
+			return true, nil
+		case 'o':
+			if !format.ValidOutput(p.arg) {
+				return false, fmt.Errorf("unknown output format '%s': use table, json or yaml", p.arg)
+			}
+			fio.Output = p.arg
+		}
+		return false, nil
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1
 	}
-	if rest := fs.Args(); len(rest) > 0 && isCompleteRequest(rest[0]) {
+	if done {
+		return exit
+	}
+	if rest := args[n:]; len(rest) > 0 && isCompleteRequest(rest[0]) {
 		return runComplete(rest, stdout) // cmd/completion.go
 	}
-	if !format.ValidOutput(fio.Output) {
-		fmt.Fprintf(stderr, "error: unknown output format '%s': use table, json or yaml\n", fio.Output)
-		return 1
-	}
-	if fs.Changed("keepalive-interval") || fs.Changed("keepalive-count") {
-		opts.KeepaliveSet = true
-		if opts.KeepaliveInterval < 0 {
-			fmt.Fprintf(stderr, "error: Invalid value for option -k\n")
-			return 1
-		}
-	}
-	if opts.Debug < 0 || opts.Debug > 4 {
-		fmt.Fprintf(stderr, "error: ignoring debug level %d out of range [0-4]\n", opts.Debug)
-		opts.Debug = 4
-	}
-	if v := os.Getenv("VIRSH_DEBUG"); v != "" && !fs.Changed("debug") {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 4 {
-			opts.Debug = n
+	if v := os.Getenv("VIRSH_DEBUG"); v != "" && !debugSet {
+		if d, ok := strtol(v, 10); ok && d >= 0 && d <= 4 {
+			opts.Debug = d
 		}
 	}
 	if opts.LogFile == "" {
 		opts.LogFile = os.Getenv("VIRSH_LOG_FILE")
 	}
-	switch {
-	case help:
-		printUsage(stdout)
-		return 0
-	case ver || version == "short":
-		fmt.Fprintln(stdout, Version)
-		return 0
-	case verLong || version == "long":
-		printLongVersion(stdout)
-		return 0
-	case version != "":
-		fmt.Fprintf(stderr, "error: unknown version type '%s'\n", version)
-		return 1
-	}
 
 	sess := shell.NewSession(fio, opts)
 	defer sess.Close()
+	// The connection is opened by the first command that needs one, even
+	// with -c (virsh connects at start there): help, echo and completion
+	// never wait for a host, and a bad URI fails the first command that
+	// needs it, with virsh's messages.
 	runner := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) }}
 	ctx := context.Background()
-	rest := fs.Args()
+	rest := args[n:]
 	switch {
 	case len(rest) == 1:
-		return status(runner.RunString(ctx, rest[0]).OK)
+		return resultStatus(runner.RunString(ctx, rest[0]))
 	case len(rest) > 1:
-		return status(runner.RunCommands(ctx, [][]string{rest}).OK)
+		return resultStatus(runner.RunCommands(ctx, [][]string{rest}))
 	case isTerminal(stdin):
 		repl := &shell.REPL{Runner: runner, Completer: NewCompleter(sess)}
 		if err := repl.Run(ctx); err != nil {
+			var se *shell.SignalExit
+			if errors.As(err, &se) {
+				return signalStatus(se.Signal)
+			}
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 1
 		}
@@ -124,6 +148,23 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	default:
 		return runScript(ctx, runner, stdin)
 	}
+}
+
+// resultStatus is the exit status of a command string: the last command's
+// (virsh's rule), or 128+N when SIGTERM/SIGHUP ended it.
+func resultStatus(res shell.Result) int {
+	if res.Signal != nil && shell.Terminating(res.Signal) {
+		return signalStatus(res.Signal)
+	}
+	return status(res.OK)
+}
+
+// signalStatus is the shell convention for "ended by signal N".
+func signalStatus(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
 }
 
 // runScript reads commands from a non-terminal stdin, one line at a time: no
@@ -135,6 +176,9 @@ func runScript(ctx context.Context, r *shell.Runner, in io.Reader) int {
 	for sc.Scan() {
 		res := r.RunString(ctx, sc.Text())
 		failed = failed || res.AnyErr
+		if res.Signal != nil && shell.Terminating(res.Signal) {
+			return signalStatus(res.Signal)
+		}
 		if res.Quit {
 			break
 		}
@@ -189,6 +233,14 @@ virtsh [options]... <command> [args...]
 
 `)
 	sess := shell.NewSession(&format.IO{Out: w, Err: w}, shell.Options{})
-	_ = printGroupedHelp(w, NewRoot(sess), "")
+	// virsh -h titles its groups without the colon `help` puts after them.
+	var b strings.Builder
+	_ = printGroupedHelp(&b, NewRoot(sess), "")
+	for _, l := range strings.SplitAfter(b.String(), "\n") {
+		if strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "  ") {
+			l = strings.Replace(l, "):\n", ")\n", 1)
+		}
+		fmt.Fprint(w, l)
+	}
 	fmt.Fprint(w, "\n  (specify help <group> for details about the commands in the group)\n\n  (specify help <command> for details about the command)\n\n")
 }

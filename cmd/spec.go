@@ -171,6 +171,9 @@ func parseWords(c *cobra.Command, words []string) error {
 				}
 			}
 			f = fs.Lookup(opt)
+			if f == nil && name == "help" {
+				continue // virsh 9.0's help ignores options it does not know
+			}
 			if f == nil || f.Hidden && len(f.Annotations[annKind]) == 0 {
 				return fmt.Errorf("command '%s' doesn't support option --%s", name, opt)
 			}
@@ -184,6 +187,9 @@ func parseWords(c *cobra.Command, words []string) error {
 					f = p
 					break
 				}
+			}
+			if f == nil && name == "help" {
+				continue // virsh 9.0's help ignores words after the topic
 			}
 			if f == nil {
 				return fmt.Errorf("unexpected data '%s'", w)

@@ -102,10 +102,11 @@ func newEchoCmd(env *Env) *cobra.Command {
 		}
 		out := strings.TrimRight(b.String(), " ")
 		if o.err {
-			if out == "" {
-				return nil
+			// virsh prints it as an error but the command succeeds.
+			if out != "" {
+				env.IO.Errorf("error: %s\n", out)
 			}
-			return errors.New(out)
+			return nil
 		}
 		env.IO.Printf("%s", out)
 		return nil

@@ -14,10 +14,17 @@ import (
 var ErrScaled = errors.New("malformed or out of range")
 
 // ParseScaled parses virsh's scaled integers (virScaleInteger): digits, then an
-// optional suffix b, k/K/KiB (1024), KB (1000), M, MiB, MB, G, T, P, E. A bare
-// number is multiplied by defScale (1 for bytes, 1024 for KiB options). Signs,
-// spaces, fractions and exponents are refused, and so is anything over max.
+// optional suffix b, k/K/KiB (1024), KB (1000), M, MiB, MB, G, T, P, E (case
+// does not matter: 1Gb is 10^9, as in virsh). A bare
+// number is multiplied by defScale (1 for bytes, 1024 for KiB options).
+// Negative numbers, trailing blanks, fractions and exponents are refused, and
+// so is anything over max.
+//
+// The number is read as virsh reads it (virStrToLong_ullp, base 10): leading
+// blanks and a '+' are allowed, a '-' is not.
 func ParseScaled(s string, defScale, max uint64) (uint64, error) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	s = strings.TrimPrefix(s, "+")
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
@@ -58,9 +65,7 @@ func suffixScale(suf string, defScale uint64) (uint64, error) {
 	var exp int
 	switch suf[0] | 0x20 {
 	case 'b':
-		if len(suf) != 1 {
-			return 0, ErrScaled
-		}
+		// virScaleInteger accepts "b", "bB" and "biB" alike: all bytes.
 		return 1, nil
 	case 'k':
 		exp = 1

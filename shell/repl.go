@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/chzyer/readline"
 )
@@ -43,19 +48,17 @@ func HistoryPath() string {
 	return filepath.Join(dir, "virtsh", "history")
 }
 
-// HistorySize reads VIRTSH_HISTSIZE (virsh's VIRSH_HISTSIZE also counts):
-// default 500, 0..500000. A bad value is reported and no history is saved,
-// as virsh does.
+// HistorySize reads VIRTSH_HISTSIZE: default 500, 0..500000, parsed as
+// virsh parses VIRSH_HISTSIZE (leading blanks and a sign allowed). A bad value
+// is reported with virsh's words and no history is kept, as virsh does.
 func HistorySize() (int, error) {
-	v := os.Getenv("VIRTSH_HISTSIZE")
-	if v == "" {
-		v = os.Getenv("VIRSH_HISTSIZE")
-	}
-	if v == "" {
+	v, ok := os.LookupEnv("VIRTSH_HISTSIZE")
+	if !ok {
 		return 500, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimLeft(v, " \t\n\v\f\r"), "+"))
 	if err != nil {
+		//lint:ignore ST1005 virsh's exact words
 		return -1, errors.New("Bad $VIRTSH_HISTSIZE value.")
 	}
 	if n < 0 || n > 500000 {
@@ -71,10 +74,45 @@ func (r *REPL) prompt() string {
 	return "virtsh # "
 }
 
-// Run reads lines until quit, exit or Ctrl-D. Ctrl-C at the prompt clears the
-// line; during a command it cancels that command (Runner.runOne); the shell
-// lives on either way. History is appended as each line is entered, so it
-// survives every way out.
+// SignalExit is returned by Run when SIGTERM or SIGHUP ended the shell, after
+// the terminal was restored and history saved.
+type SignalExit struct{ Signal os.Signal }
+
+func (e *SignalExit) Error() string { return "terminated by " + e.Signal.String() }
+
+// openHistory makes $XDG_CACHE_HOME/virtsh (0755) and the history file
+// (0600) and returns the path, or "" when history is off or cannot be kept.
+func openHistory(size int, errw io.Writer) string {
+	if size <= 0 {
+		return ""
+	}
+	path := HistoryPath()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		fmt.Fprintf(errw, "error: Failed to create '%s': %v\n", filepath.Dir(path), err)
+		return ""
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		fmt.Fprintf(errw, "error: Failed to open history file '%s': %v\n", path, err)
+		return ""
+	}
+	_ = f.Close()
+	return path
+}
+
+// Run reads lines until quit, exit, Ctrl-D or SIGTERM/SIGHUP.
+//
+// Signals: at the prompt readline holds the terminal in raw mode, so Ctrl-C
+// arrives as a key and clears the line. While a command runs the terminal is
+// cooked and Ctrl-C is a SIGINT, which Runner.runOne turns into cancelling
+// that command. SIGINT is also caught here for the whole life of the REPL, so
+// one arriving between two commands is dropped instead of killing virtsh
+// (virsh dies there). SIGTERM and SIGHUP end the REPL: at the prompt at once,
+// during a command once the command has been cancelled; either way readline
+// is closed, which puts the terminal back as it was.
+//
+// History: readline appends each entered line to the history file as it is
+// entered, so history survives every way out, signals included.
 func (r *REPL) Run(ctx context.Context) error {
 	sess := r.Runner.Sess
 	sess.Interactive = true
@@ -82,25 +120,26 @@ func (r *REPL) Run(ctx context.Context) error {
 	if herr != nil {
 		fmt.Fprintf(sess.IO.Err, "error: %v\n", herr)
 	}
+	// readline wraps a nil Stdin in a CancelableStdin it never closes, so
+	// Close would wait forever for its reader goroutine (a SIGTERM at the
+	// prompt hung). Make the wrapper here and close it first.
+	var in io.ReadCloser = r.Stdin
+	if in == nil {
+		in = os.Stdin
+	}
+	stdin := readline.NewCancelableStdin(in)
 	cfg := &readline.Config{
 		Prompt:          r.prompt(),
 		InterruptPrompt: "^C",
 		EOFPrompt:       "",
-		Stdin:           r.Stdin,
+		Stdin:           stdin,
 		Stdout:          r.Stdout,
 		Stderr:          r.Stdout,
+		HistoryLimit:    -1,
 	}
-	if histSize > 0 {
-		path := HistoryPath()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-			if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
-				_ = f.Close()
-				cfg.HistoryFile = path
-			}
-		}
+	if path := openHistory(histSize, sess.IO.Err); path != "" {
+		cfg.HistoryFile = path
 		cfg.HistoryLimit = histSize
-	} else {
-		cfg.HistoryLimit = -1
 	}
 	if r.Completer != nil {
 		cfg.AutoComplete = &readlineCompleter{r.Completer}
@@ -109,13 +148,58 @@ func (r *REPL) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer rl.Close()
+	var closeOnce sync.Once
+	closeRL := func() {
+		closeOnce.Do(func() {
+			_ = stdin.Close()
+			_ = rl.Close()
+		})
+	}
+	defer closeRL()
+
+	var (
+		term    atomic.Value // os.Signal: SIGTERM/SIGHUP received
+		running atomic.Bool  // a command is running (not at the prompt)
+	)
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case s := <-sigc:
+				if !Terminating(s) {
+					continue // SIGINT: runOne cancels the command, if any
+				}
+				term.CompareAndSwap(nil, s)
+				if !running.Load() {
+					closeRL() // wakes Readline with io.EOF
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	terminated := func() error {
+		if s, ok := term.Load().(os.Signal); ok {
+			closeRL()
+			fmt.Fprintln(sess.IO.Out)
+			return &SignalExit{Signal: s}
+		}
+		return nil
+	}
+
 	if !sess.IO.Quiet {
 		fmt.Fprint(sess.IO.Out, banner)
 	}
 	for {
 		rl.SetPrompt(r.prompt())
 		line, err := rl.Readline()
+		if e := terminated(); e != nil {
+			return e
+		}
 		if errors.Is(err, readline.ErrInterrupt) {
 			continue
 		}
@@ -123,7 +207,16 @@ func (r *REPL) Run(ctx context.Context) error {
 			fmt.Fprintln(sess.IO.Out)
 			return nil
 		}
-		if res := r.Runner.RunString(ctx, line); res.Quit {
+		running.Store(true)
+		res := r.Runner.RunString(ctx, line)
+		running.Store(false)
+		if res.Signal != nil && Terminating(res.Signal) {
+			term.CompareAndSwap(nil, res.Signal)
+		}
+		if e := terminated(); e != nil {
+			return e
+		}
+		if res.Quit {
 			return nil
 		}
 	}

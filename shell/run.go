@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -86,6 +88,17 @@ type Result struct {
 	OK     bool // the last command succeeded (virsh's exit status rule)
 	AnyErr bool // some command failed
 	Quit   bool // quit/exit was run
+	// Signal is set when a signal (SIGINT, SIGTERM, SIGHUP) cancelled a
+	// command; the rest of the string is not run. After SIGTERM or SIGHUP the
+	// caller ends the process (the REPL saves history and restores the
+	// terminal first); after SIGINT the REPL lives on.
+	Signal os.Signal
+}
+
+// Terminating reports whether sig asks virtsh to end (SIGTERM, SIGHUP), as
+// opposed to SIGINT, which only cancels the running command.
+func Terminating(sig os.Signal) bool {
+	return sig == syscall.SIGTERM || sig == syscall.SIGHUP
 }
 
 // RunString splits s, checks every command, then runs them in order the way
@@ -110,7 +123,7 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 	}
 	for _, words := range cmds {
 		start := time.Now()
-		err := r.runOne(ctx, words)
+		sig, err := r.runOne(ctx, words)
 		if errors.Is(err, ErrQuit) {
 			res.Quit = true
 			return res
@@ -122,9 +135,14 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 			r.Sess.NoteError(err)
 		}
 		if r.Sess.Opts.Timing {
-			r.Sess.IO.Extra("\n(Time: %.3f ms)\n\n", float64(time.Since(start).Microseconds())/1000)
+			// virsh prints the timing with vshPrint: -q does not hide it.
+			r.Sess.IO.Printf("\n(Time: %.3f ms)\n\n", float64(time.Since(start).Microseconds())/1000)
 		} else {
 			r.Sess.IO.Extra("\n")
+		}
+		if sig != nil {
+			res.Signal = sig
+			return res
 		}
 	}
 	return res
@@ -132,22 +150,29 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 
 // runOne runs a command with a context that SIGINT, SIGTERM and SIGHUP cancel,
 // so a Ctrl-C ends the command (a waiting block job is aborted by the
-// command) and never the shell.
-func (r *Runner) runOne(ctx context.Context, words []string) error {
+// command) and never the shell. It returns the first signal that arrived, if
+// any. The terminal is in cooked mode here (readline holds raw mode only
+// inside Readline), so Ctrl-C reaches the process as SIGINT.
+func (r *Runner) runOne(ctx context.Context, words []string) (os.Signal, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
 	done := make(chan struct{})
-	defer close(done)
+	var first atomic.Value
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		n := 0
 		for {
 			select {
-			case s := <-sig:
+			case s := <-sigc:
 				n++
-				if n > 1 {
+				if n == 1 {
+					first.Store(s)
+				} else {
 					fmt.Fprintln(r.Sess.IO.Err, "error: still aborting, please wait")
 				}
 				cancel(&SignalError{Signal: s})
@@ -157,7 +182,11 @@ func (r *Runner) runOne(ctx context.Context, words []string) error {
 		}
 	}()
 	r.Sess.Logf("command: %q", words)
-	return r.execute(ctx, words)
+	err := r.execute(ctx, words)
+	close(done)
+	wg.Wait()
+	sig, _ := first.Load().(os.Signal)
+	return sig, err
 }
 
 // SignalError is the cancellation cause when a signal ended a command.

@@ -217,8 +217,11 @@ func (s *Session) open(uri string, readOnly bool) (*libvirt.Connect, error) {
 	}
 	if s.Opts.KeepaliveInterval > 0 {
 		if kerr := conn.SetKeepAlive(s.Opts.KeepaliveInterval, s.Opts.KeepaliveCount); kerr != nil && s.Opts.KeepaliveSet {
+			// virsh's order: this line, then "failed to connect to the
+			// hypervisor", then libvirt's reason (the keepalive error).
 			_, _ = conn.Close()
-			return nil, errors.New("Cannot setup keepalive on connection as requested, disconnecting")
+			fmt.Fprintln(s.IO.Err, "error: Cannot setup keepalive on connection as requested, disconnecting")
+			return nil, kerr
 		}
 	}
 	return conn, nil

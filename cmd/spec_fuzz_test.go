@@ -1,0 +1,49 @@
+package cmd
+
+import (
+	"bytes"
+	"regexp"
+	"testing"
+
+	"virtsh/format"
+	"virtsh/shell"
+)
+
+// virshParseErr is every message virsh's vshCommandParse can give, plus
+// virtsh's -o check; parseWords must never say anything else (or panic).
+var virshParseErr = regexp.MustCompile(`(?s)^(command '[^']*' doesn't support option --.*|expected syntax: --\S+ <(string|number)>|invalid '=' after option --.*|option --\S+ already seen|unexpected data '(?s:.*)'|command '[^']*' requires (<\S+>|--\S+) option|unknown output format '(?s:.*)': use table, json or yaml)$`)
+
+// FuzzParseWords feeds command strings through virsh's tokenizer and then the
+// option parser of the real command tree (built-ins, host commands and any
+// command registered in this build).
+func FuzzParseWords(f *testing.F) {
+	for _, s := range []string{
+		"echo --shell a", "echo -- -- --shell", "echo --shell=x", "echo --hi --str a --hi",
+		"connect --name", "connect a b", "connect --name=x --readonly --readonly",
+		"help echo extra", "uri -o json", "uri --output=xml", "version --daemon -o yaml extra",
+		"pwd --x", "cd", "echo --prefix", `echo --s\h'e'"l"l`, "echo ''", "help --command=",
+	} {
+		f.Add(s)
+	}
+	sess := shell.NewSession(&format.IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Output: "table"}, shell.Options{})
+	f.Fuzz(func(t *testing.T, s string) {
+		cmds, err := shell.Split(s)
+		if err != nil {
+			return
+		}
+		for _, words := range cmds {
+			root := NewRoot(sess)
+			c := shell.Find(root, words[0])
+			if c == nil {
+				continue
+			}
+			err := parseWords(c, words[1:])
+			if err == nil || err == errHelp {
+				continue
+			}
+			if !virshParseErr.MatchString(err.Error()) {
+				t.Fatalf("parseWords(%s, %q) = %q: not a virsh message", words[0], words[1:], err)
+			}
+		}
+	})
+}

@@ -1,0 +1,108 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"virtsh/format"
+)
+
+// testTree has "wait", which blocks until its context is cancelled and then
+// says why, and "say", which prints its words.
+func testRunner(out, errw *bytes.Buffer, started chan<- struct{}) *Runner {
+	sess := &Session{IO: &format.IO{Out: out, Err: errw}}
+	return &Runner{Sess: sess, NewTree: func() *cobra.Command {
+		root := &cobra.Command{Use: "t", SilenceErrors: true, SilenceUsage: true}
+		root.AddCommand(&cobra.Command{Use: "wait", DisableFlagParsing: true, RunE: func(c *cobra.Command, _ []string) error {
+			if CheckOnly(c.Context()) {
+				return nil
+			}
+			started <- struct{}{}
+			<-c.Context().Done()
+			// Like a block job abort: the command takes a moment to stop,
+			// during which a second Ctrl-C may come.
+			time.Sleep(200 * time.Millisecond)
+			var se *SignalError
+			if errors.As(context.Cause(c.Context()), &se) {
+				return errors.New("aborted by " + se.Signal.String())
+			}
+			return c.Context().Err()
+		}})
+		root.AddCommand(&cobra.Command{Use: "say", DisableFlagParsing: true, RunE: func(c *cobra.Command, args []string) error {
+			if CheckOnly(c.Context()) {
+				return nil
+			}
+			out.WriteString(strings.Join(args, " "))
+			return nil
+		}})
+		return root
+	}}
+}
+
+// A SIGINT while a command runs cancels that command (its context carries the
+// signal), a second one says the abort is under way, and the process and the
+// runner live on: the next command string runs normally.
+func TestRunOneSignalCancelsOnlyTheCommand(t *testing.T) {
+	var out, errw bytes.Buffer
+	started := make(chan struct{}, 1)
+	r := testRunner(&out, &errw, started)
+	go func() {
+		<-started
+		_ = syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+		time.Sleep(50 * time.Millisecond)
+		_ = syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	}()
+	res := r.RunString(context.Background(), "wait; say not-run")
+	if res.Signal != syscall.SIGINT || res.OK || !res.AnyErr {
+		t.Errorf("result = %+v, want failed with SIGINT", res)
+	}
+	if Terminating(res.Signal) {
+		t.Errorf("SIGINT must not end the shell")
+	}
+	wantErr := "error: still aborting, please wait\nerror: aborted by interrupt\n"
+	if errw.String() != wantErr {
+		t.Errorf("stderr = %q, want %q", errw.String(), wantErr)
+	}
+	if strings.Contains(out.String(), "not-run") {
+		t.Errorf("the rest of the line ran after Ctrl-C: %q", out.String())
+	}
+	out.Reset()
+	if res := r.RunString(context.Background(), "say still-alive"); !res.OK || out.String() != "still-alive\n" {
+		t.Errorf("after the signal: %+v %q", res, out.String())
+	}
+}
+
+func TestRunOneSIGTERMEndsTheString(t *testing.T) {
+	var out, errw bytes.Buffer
+	started := make(chan struct{}, 1)
+	r := testRunner(&out, &errw, started)
+	go func() {
+		<-started
+		_ = syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
+	}()
+	res := r.RunString(context.Background(), "wait")
+	if res.Signal != syscall.SIGTERM || !Terminating(res.Signal) {
+		t.Errorf("result = %+v, want SIGTERM", res)
+	}
+	if errw.String() != "error: aborted by terminated\n" {
+		t.Errorf("stderr = %q", errw.String())
+	}
+}
+
+func TestTimingShownUnderQuiet(t *testing.T) {
+	var out, errw bytes.Buffer
+	r := testRunner(&out, &errw, nil)
+	r.Sess.IO.Quiet = true
+	r.Sess.Opts.Timing = true
+	r.RunString(context.Background(), "say a")
+	if !strings.HasPrefix(out.String(), "a\n(Time: ") || !strings.HasSuffix(out.String(), " ms)\n\n") {
+		t.Errorf("timing output = %q", out.String())
+	}
+}
