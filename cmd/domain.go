@@ -259,9 +259,9 @@ func newCreateCmd(env *Env) *cobra.Command {
 
 func newUndefineCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, storage                                       string
-		managed, removeAll, delSnaps, wipe, snaps, chkpts  bool
-		nvram, keepNvram, tpm, keepTpm                     bool
+		dom, storage                                      string
+		managed, removeAll, delSnaps, wipe, snaps, chkpts bool
+		nvram, keepNvram, tpm, keepTpm                    bool
 	}
 	c := domainCmd("undefine", "undefine a domain", "Undefine an inactive domain, or convert persistent to transient.", true)
 	c.Example = "undefine vm1\nundefine vm1 --managed-save --snapshots-metadata --checkpoints-metadata --nvram"

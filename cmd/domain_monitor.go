@@ -75,12 +75,12 @@ func domainID(d *libvirt.Domain) (uint, bool) {
 // ---- list ----
 
 type listOpts struct {
-	inactive, all, transient, persistent               bool
-	withSnapshot, withoutSnapshot                      bool
-	withCheckpoint, withoutCheckpoint                  bool
-	stRunning, stPaused, stShutoff, stOther            bool
+	inactive, all, transient, persistent                bool
+	withSnapshot, withoutSnapshot                       bool
+	withCheckpoint, withoutCheckpoint                   bool
+	stRunning, stPaused, stShutoff, stOther             bool
 	autostart, noAutostart, withManaged, withoutManaged bool
-	uuid, name, id, table, managed, title              bool
+	uuid, name, id, table, managed, title               bool
 }
 
 // listView is one guest in `list -o json|yaml`. ID is null for an inactive

@@ -30,7 +30,7 @@ type dumpxmlView struct {
 
 func newDumpxmlCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, xpath                                 string
+		dom, xpath                              string
 		inactive, secure, updateCPU, migr, wrap bool
 	}
 	c := domainCmd("dumpxml", "domain information in XML", "Output the domain information as an XML dump to stdout.", false)
