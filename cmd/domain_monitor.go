@@ -412,22 +412,23 @@ func idString(id uint, active bool) string {
 
 // dominfoView is `dominfo -o json|yaml`. Memory in bytes, CPU time in ns.
 type dominfoView struct {
-	ID                *uint  `json:"id" yaml:"id"`
-	Name              string `json:"name" yaml:"name"`
-	UUID              string `json:"uuid" yaml:"uuid"`
-	OSType            string `json:"os_type" yaml:"os_type"`
-	State             string `json:"state" yaml:"state"`
-	CPUs              uint   `json:"cpus" yaml:"cpus"`
-	CPUTimeNs         uint64 `json:"cpu_time_ns" yaml:"cpu_time_ns"`
-	MaxMemoryBytes    uint64 `json:"max_memory_bytes" yaml:"max_memory_bytes"`
-	UsedMemoryBytes   uint64 `json:"used_memory_bytes" yaml:"used_memory_bytes"`
-	Persistent        bool   `json:"persistent" yaml:"persistent"`
-	Autostart         bool   `json:"autostart" yaml:"autostart"`
-	ManagedSave       bool   `json:"managed_save" yaml:"managed_save"`
-	SecurityModel     string `json:"security_model" yaml:"security_model"`
-	SecurityDOI       string `json:"security_doi" yaml:"security_doi"`
-	SecurityLabel     string `json:"security_label" yaml:"security_label"`
-	SecurityEnforcing bool   `json:"security_enforcing" yaml:"security_enforcing"`
+	ID                *uint    `json:"id" yaml:"id"`
+	Name              string   `json:"name" yaml:"name"`
+	UUID              string   `json:"uuid" yaml:"uuid"`
+	OSType            string   `json:"os_type" yaml:"os_type"`
+	State             string   `json:"state" yaml:"state"`
+	CPUs              uint     `json:"cpus" yaml:"cpus"`
+	CPUTimeNs         uint64   `json:"cpu_time_ns" yaml:"cpu_time_ns"`
+	MaxMemoryBytes    uint64   `json:"max_memory_bytes" yaml:"max_memory_bytes"`
+	UsedMemoryBytes   uint64   `json:"used_memory_bytes" yaml:"used_memory_bytes"`
+	Persistent        bool     `json:"persistent" yaml:"persistent"`
+	Autostart         bool     `json:"autostart" yaml:"autostart"`
+	ManagedSave       bool     `json:"managed_save" yaml:"managed_save"`
+	SecurityModel     string   `json:"security_model" yaml:"security_model"`
+	SecurityDOI       string   `json:"security_doi" yaml:"security_doi"`
+	SecurityLabel     string   `json:"security_label" yaml:"security_label"`
+	SecurityEnforcing bool     `json:"security_enforcing" yaml:"security_enforcing"`
+	Messages          []string `json:"messages" yaml:"messages"`
 }
 
 func newDominfoCmd(env *Env) *cobra.Command {
@@ -521,6 +522,19 @@ func runDominfo(env *Env, d *libvirt.Domain) error {
 		} else if label.Label != "" {
 			v.SecurityLabel, v.SecurityEnforcing = label.Label, label.Enforcing
 			add("Security label:", fmt.Sprintf("%s (%s)", label.Label, map[bool]string{true: "enforcing", false: "permissive"}[label.Enforcing]))
+		}
+	}
+	// Taint and deprecation messages (virDomainGetMessages); a driver
+	// without them prints nothing, as in virsh.
+	v.Messages = []string{}
+	if msgs, err := d.GetMessages(0); err == nil {
+		v.Messages = msgs
+		for i, m := range msgs {
+			label := ""
+			if i == 0 {
+				label = "Messages:"
+			}
+			add(label, m)
 		}
 	}
 	if env.IO.Structured() {
