@@ -89,24 +89,6 @@ func linesOf(err error) []string {
 	return strings.Split(err.Error(), "\n")
 }
 
-// readXMLFile reads a file the way virFileReadAll does, with its messages.
-func readXMLFile(path string) (string, error) {
-	const max = 10 * 1024 * 1024 // VSH_MAX_XML_FILE
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("Failed to open file '%s': %s", path, errnoText(err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return "", fmt.Errorf("Failed to read file '%s': %s", path, errnoText(err))
-	}
-	if len(b) > max {
-		return "", fmt.Errorf("File '%s' is too large", path)
-	}
-	return string(b), nil
-}
-
 // ---------------------------------------------------------------- create
 
 func newCheckpointCreateCmd(env *Env) *cobra.Command {
@@ -300,13 +282,13 @@ func libvirtStyleXML(doc string) (string, error) {
 		top := stack[len(stack)-1]
 		switch t := tok.(type) {
 		case xml.StartElement:
-			n := &node{name: qname(t.Name), attrs: t.Attr}
+			n := &node{name: qname(t.Name.Space, t.Name.Local), attrs: t.Attr}
 			top.children = append(top.children, n)
 			stack = append(stack, n)
 		case xml.EndElement:
 			// RawToken does not match tags; do it here.
-			if len(stack) < 2 || top.name != qname(t.Name) {
-				return "", fmt.Errorf("malformed XML: unexpected </%s>", qname(t.Name))
+			if len(stack) < 2 || top.name != qname(t.Name.Space, t.Name.Local) {
+				return "", fmt.Errorf("malformed XML: unexpected </%s>", qname(t.Name.Space, t.Name.Local))
 			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
@@ -321,7 +303,7 @@ func libvirtStyleXML(doc string) (string, error) {
 	write = func(n *node, indent string) {
 		b.WriteString(indent + "<" + n.name)
 		for _, a := range n.attrs {
-			b.WriteString(" " + qname(a.Name) + "='" + escapeXML(a.Value) + "'")
+			b.WriteString(" " + qname(a.Name.Space, a.Name.Local) + "='" + escapeXML(a.Value) + "'")
 		}
 		text := n.text
 		if len(n.children) > 0 {
@@ -347,13 +329,6 @@ func libvirtStyleXML(doc string) (string, error) {
 		write(c, "")
 	}
 	return b.String(), nil
-}
-
-func qname(n xml.Name) string {
-	if n.Space != "" {
-		return n.Space + ":" + n.Local
-	}
-	return n.Local
 }
 
 // ---------------------------------------------------------------- edit
@@ -429,7 +404,7 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 			ncp, err := d.CreateCheckpointXML(edited, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE)
 			if err != nil {
 				// virsh asks "Failed. Try again? [y,n,f,?]:" only on a terminal.
-				if format.IsTerminal(env.IO.In) && askReedit(env) {
+				if format.IsTerminal(env.IO.In) && reeditAgain(env) {
 					continue
 				}
 				return fail(err)
@@ -447,25 +422,6 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 		}
 	})
 	return c
-}
-
-// askReedit is vshAskReedit without the relax choice (checkpoints have none).
-func askReedit(env *Env) bool {
-	for {
-		env.IO.Printf("Failed. Try again? [y,n,f,?]:")
-		var line string
-		if _, err := fmt.Fscanln(env.IO.In, &line); err != nil {
-			return false
-		}
-		switch strings.TrimSpace(line) {
-		case "y":
-			return true
-		case "n", "f":
-			return false
-		default:
-			env.IO.Printf("y - yes, start editor again\nn - no, throw away my changes\nf - force, try to redefine again\n? - print this help\n")
-		}
-	}
 }
 
 // ---------------------------------------------------------------- info / parent / dumpxml / delete
@@ -1085,4 +1041,12 @@ func encodeCheckpointList(env *Env, d *libvirt.Domain, list []chkEntry, size boo
 		views = append(views, v)
 	}
 	return env.IO.Encode(views)
+}
+
+// reeditAgain asks virsh's "Try again?" after libvirt refused an edited
+// checkpoint; checkpoints have no "turn off validation" choice, and force
+// cannot help a redefine, so only "y" edits again.
+func reeditAgain(env *Env) bool {
+	ans, err := askReedit(env, "Failed.", false)
+	return err == nil && ans == 'y'
 }

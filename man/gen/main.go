@@ -136,6 +136,9 @@ func line(s string) string {
 
 func header(b *bytes.Buffer, title string) {
 	fmt.Fprintf(b, ".TH %s 1 \"%s\" \"virtsh %s\" \"virtsh Manual\"\n", strings.ToUpper(title), manDate(), cmd.Version)
+	// No hyphenation and ragged-right lines: option names must read (and be
+	// searched for) exactly as they are typed.
+	b.WriteString(".nh\n.ad l\n")
 }
 
 // examples renders a command's examples, or one built from its synopsis.
