@@ -106,7 +106,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	sess := shell.NewSession(fio, opts)
 	defer sess.Close()
-	runner := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) }}
+	runner := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) },
+		TreeFor: func(name string) *cobra.Command { return newRootFor(sess, name) }}
 	ctx := context.Background()
 	rest := fs.Args()
 	switch {
