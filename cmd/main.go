@@ -126,7 +126,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// with -c (virsh connects at start there): help, echo and completion
 	// never wait for a host, and a bad URI fails the first command that
 	// needs it, with virsh's messages.
-	runner := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) }}
+	runner := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) },
+		TreeFor: func(name string) *cobra.Command { return newRootFor(sess, name) }}
 	ctx := context.Background()
 	rest := args[n:]
 	switch {

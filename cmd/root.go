@@ -3,6 +3,8 @@
 package cmd
 
 import (
+	"sync"
+
 	"github.com/spf13/cobra"
 
 	"virtsh/format"
@@ -39,7 +41,10 @@ type Env struct {
 
 // NewRoot builds a fresh command tree over sess. The runner calls it once per
 // command (see shell.TreeFunc).
-func NewRoot(sess *shell.Session) *cobra.Command {
+func NewRoot(sess *shell.Session) *cobra.Command { return newTree(sess, commandSets) }
+
+// newTree builds a root over sess holding the commands of sets.
+func newTree(sess *shell.Session, sets []func(*Env) []*cobra.Command) *cobra.Command {
 	io := *sess.IO
 	env := &Env{Sess: sess, IO: &io}
 	root := &cobra.Command{
@@ -53,7 +58,7 @@ func NewRoot(sess *shell.Session) *cobra.Command {
 		},
 	}
 	root.AddGroup(groups...)
-	for _, add := range commandSets {
+	for _, add := range sets {
 		for _, c := range add(env) {
 			root.AddCommand(c)
 		}
@@ -66,3 +71,37 @@ func NewRoot(sess *shell.Session) *cobra.Command {
 var commandSets []func(*Env) []*cobra.Command
 
 func register(f func(*Env) []*cobra.Command) { commandSets = append(commandSets, f) }
+
+// wholeTree names the commands that look at the whole tree (help lists every
+// group, completion writes scripts for every command): they get NewRoot.
+var wholeTree = map[string]bool{"help": true, "completion": true}
+
+var (
+	setIndexOnce sync.Once
+	setIndex     map[string]int // command name or alias -> its commandSets entry
+)
+
+// newRootFor builds the tree the runner needs for the command named name:
+// only its group file's commands, as the others cannot run. Building all of
+// them for each command of a 500-command script cost 140 µs a command
+// (BenchmarkNewRoot, twice per command: check, then run). An unknown name, or
+// a command in wholeTree, gets the full tree.
+func newRootFor(sess *shell.Session, name string) *cobra.Command {
+	setIndexOnce.Do(func() {
+		setIndex = map[string]int{}
+		env := &Env{Sess: sess, IO: &format.IO{}}
+		for i, add := range commandSets {
+			for _, c := range add(env) {
+				setIndex[c.Name()] = i
+				for _, a := range c.Aliases {
+					setIndex[a] = i
+				}
+			}
+		}
+	})
+	i, ok := setIndex[name]
+	if !ok || wholeTree[name] {
+		return NewRoot(sess)
+	}
+	return newTree(sess, commandSets[i:i+1])
+}
