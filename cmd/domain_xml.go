@@ -30,9 +30,9 @@ type dumpxmlView struct {
 
 func newDumpxmlCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom                                string
+		dom                               string
 		inactive, secure, updateCPU, migr bool
-		x                                  xmlDump
+		x                                 xmlDump
 	}
 	c := domainCmd("dumpxml", "domain information in XML", "Output the domain information as an XML dump to stdout.", false)
 	c.Example = "dumpxml vm1\ndumpxml vm1 --inactive --security-info\ndumpxml vm1 --xpath //disk/source/@file\ndumpxml vm1 --xpath //disk --wrap"

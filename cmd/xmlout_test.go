@@ -32,8 +32,8 @@ func TestDumpXMLXPathSameAsVirsh(t *testing.T) {
 		"checkpoint-positional": "checkpoint-create-as test c1; checkpoint-dumpxml test c1 //name",
 		// The test driver has no backups: the error and the empty --xpath
 		// failure come in virsh's order (the lab test covers a real one).
-		"backup": "backup-dumpxml test --xpath //disk",
-		"backup-empty": "backup-dumpxml test --xpath ''",
+		"backup":        "backup-dumpxml test --xpath //disk",
+		"backup-empty":  "backup-dumpxml test --xpath ''",
 		"dumpxml-empty": "dumpxml test --xpath ''",
 	}
 	for name, cmds := range cases {
