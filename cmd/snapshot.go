@@ -99,7 +99,7 @@ func parseDiskspec(spec string) (libvirtxml.DomainSnapshotDisk, string, error) {
 
 // snapshotStyle is the hook that makes libvirtStyleXMLEdit write a
 // snapshot-create-as document as virsh builds it: <memory> without an empty
-// snapshot=”, <disk name snapshot type> with type only where the diskspec
+// snapshot attribute, <disk name snapshot type> with type only where the diskspec
 // gave stype= (libvirtxml derives it from the source), and no empty <source/>
 // for an stype= without file=.
 func snapshotStyle(stypes []string) func(path string, n *styledElem) {
