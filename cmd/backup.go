@@ -389,22 +389,26 @@ func (w *jobWaiter) completedStats() jobResult {
 
 func newBackupDumpXMLCmd(env *Env) *cobra.Command {
 	var dom string
+	var x xmlDump
 	c := &cobra.Command{Use: "backup-dumpxml", Short: "Dump XML for an ongoing domain block backup job",
 		Long: "Backup Dump XML", GroupID: "backup"}
 	s := newSpec(c)
 	s.Domain(&dom, "active")
+	x.declare(s, env)
 	action(c, func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
+		if err := x.check(c); err != nil {
+			return err
+		}
 		doc, err := d.BackupGetXMLDesc(0)
 		if err != nil {
 			return err
 		}
-		env.IO.Printf("%s", doc)
-		return nil
+		return x.print(c, env, doc)
 	})
 	return c
 }

@@ -513,6 +513,16 @@ func TestLabBackupAbort(t *testing.T) {
 		b.Push.Disks.Disks[0].Target.File.File != filepath.Join(dir, "vda.qcow2") {
 		t.Errorf("backup-dumpxml: %v\n%s", err, bxml)
 	}
+	// --xpath/--wrap as virsh 9.0 prints them (one helper with dumpxml).
+	bx := "backup-dumpxml " + g.Name
+	if got := sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk/target/@file"); got != " file=\""+filepath.Join(dir, "vda.qcow2")+"\"\n\n" {
+		t.Errorf("backup-dumpxml --xpath: %q", got)
+	}
+	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk --wrap; "+bx+" --xpath //nothing --wrap; "+bx+" --xpath //@type")
+	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath ''")
+	if got := mustVirtsh(t, bx+" --xpath //disk/@name -o json"); got != "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\"\n  ]\n}\n\n" {
+		t.Errorf("backup-dumpxml --xpath -o json: %q", got)
+	}
 	var job struct{ Type, Operation string }
 	if err := json.Unmarshal([]byte(mustVirtsh(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
 		job.Type != "Unbounded" || job.Operation != "Backup" {

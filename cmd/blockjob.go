@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -413,13 +414,19 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 			if o.format != "" {
 				disk.Driver = &libvirtxml.DomainDiskDriver{Type: o.format}
 			}
-			if xmlstr, err = disk.Marshal(); err != nil {
+			raw, err := disk.Marshal()
+			if err != nil {
 				return err
 			}
-			xmlstr += "\n"
+			// The document virsh builds (and sends): <source> before
+			// <driver>, virBuffer style, so --print-xml is byte-identical.
+			if xmlstr, err = libvirtStyleXMLEdit(raw, copyDestStyle); err != nil {
+				return err
+			}
 		}
 		if o.printXML {
-			env.IO.Printf("%s\n", xmlstr)
+			// virsh prints the document as it is, --xml file included.
+			env.IO.Printf("%s", xmlstr)
 			return nil
 		}
 		var w *blockWaiter
@@ -495,6 +502,16 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 		return jobDone(env, w, "copy", o.dom, status, msg)
 	})
 	return c
+}
+
+// copyDestStyle puts blockcopy's destination <disk> children in virsh's
+// order (source, then driver); libvirtxml writes driver first.
+func copyDestStyle(path string, n *styledElem) {
+	if path != "disk" {
+		return
+	}
+	rank := map[string]int{"source": 0, "driver": 1}
+	sort.SliceStable(n.children, func(i, j int) bool { return rank[n.children[i].name] < rank[n.children[j].name] })
 }
 
 // copyStartError adds the hint virsh never gives: libvirt 9.0 copies a

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -21,7 +20,9 @@ import (
 // for BLOCK_JOB_2 (which names the disk by target) and BLOCK_JOB (by path)
 // before the job starts, and returns the moment libvirt reports the job
 // completed, failed, cancelled or ready. GetBlockJobInfo is polled only to
-// draw progress (and to report bytes under -o json).
+// draw progress (and to report bytes under -o json) — unless libvirt refused
+// an event registration, when the polls also end the wait as virsh's
+// fallback does (fallbackStatus).
 
 // jobStatus is libvirt's block-job event status.
 type jobStatus = libvirt.ConnectDomainEventBlockJobStatus
@@ -42,6 +43,10 @@ type blockWaiter struct {
 	async   bool
 	events  chan jobStatus
 	ids     []int
+	// failed counts event registrations that failed (of 2): then the job
+	// is followed by polling too, as virsh's fallback does.
+	failed int
+	atEnd  int // consecutive fallback polls at 100 %
 	// last position seen by a progress poll (or the READY query).
 	cur, end uint64
 	start    time.Time
@@ -74,17 +79,17 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 			}
 		}
 	}
-	// As virsh, a failed registration is not fatal; unlike virsh there is
-	// no polling fallback for a daemon without these events (libvirt has
-	// had both since 1.2.6).
-	if id, err := conn.DomainEventBlockJob2Register(dom, cb); err == nil {
-		w.ids = append(w.ids, id)
-	}
-	if id, err := conn.DomainEventBlockJobRegister(dom, cb); err == nil {
-		w.ids = append(w.ids, id)
-	}
-	if len(w.ids) == 0 {
-		return nil, errors.New("cannot register for block job events")
+	// As virsh, a failed registration is not fatal: wait() then also
+	// polls the job (virsh's fallback, see fallbackStatus).
+	for _, register := range []func() (int, error){
+		func() (int, error) { return conn.DomainEventBlockJob2Register(dom, cb) },
+		func() (int, error) { return conn.DomainEventBlockJobRegister(dom, cb) },
+	} {
+		if id, err := register(); err == nil {
+			w.ids = append(w.ids, id)
+		} else {
+			w.failed++
+		}
 	}
 	return w, nil
 }
@@ -119,16 +124,16 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 		prog = format.NewProgress(w.env.IO.Err, w.label)
 		defer prog.Close()
 	}
-	if prog != nil || w.env.IO.Structured() {
+	if prog != nil || w.env.IO.Structured() || w.failed > 0 {
 		every := 500 * time.Millisecond
-		if format.IsTerminal(w.env.IO.Err) {
+		if format.IsTerminal(w.env.IO.Err) && w.failed == 0 {
 			every = 200 * time.Millisecond
 		}
 		t := time.NewTicker(every)
 		defer t.Stop()
 		tick = t.C
-		if err := w.poll(prog); err != nil {
-			return statusNone, err
+		if st, err := w.poll(prog); err != nil || st != statusNone {
+			return w.ended(prog, st), err
 		}
 	}
 	var deadline <-chan time.Time
@@ -140,16 +145,10 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 	for {
 		select {
 		case st := <-w.events:
-			if prog != nil && (st == libvirt.DOMAIN_BLOCK_JOB_COMPLETED || st == libvirt.DOMAIN_BLOCK_JOB_READY) {
-				prog.Complete()
-			}
-			if st == libvirt.DOMAIN_BLOCK_JOB_READY || st == libvirt.DOMAIN_BLOCK_JOB_COMPLETED {
-				w.cur = w.end
-			}
-			return st, nil
+			return w.ended(prog, st), nil
 		case <-tick:
-			if err := w.poll(prog); err != nil {
-				return statusNone, err
+			if st, err := w.poll(prog); err != nil || st != statusNone {
+				return w.ended(prog, st), err
 			}
 		case <-deadline:
 			return w.abortJob()
@@ -159,20 +158,56 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 	}
 }
 
-// poll reads the job's position for the progress display.
-func (w *blockWaiter) poll(prog *format.Progress) error {
+// ended finishes the progress display for a job that completed or became
+// ready, and returns st.
+func (w *blockWaiter) ended(prog *format.Progress, st jobStatus) jobStatus {
+	if st == libvirt.DOMAIN_BLOCK_JOB_READY || st == libvirt.DOMAIN_BLOCK_JOB_COMPLETED {
+		if prog != nil {
+			prog.Complete()
+		}
+		w.cur = w.end
+	}
+	return st
+}
+
+// poll reads the job's position for the progress display. Only when an
+// event registration failed can it also end the wait (statusNone: go on).
+func (w *blockWaiter) poll(prog *format.Progress) (jobStatus, error) {
 	info, err := w.dom.GetBlockJobInfo(w.disk, 0)
 	if err != nil {
-		return shellErr(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
+		return statusNone, shellErr(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
 	}
-	if info.Type == 0 { // gone; its event is on the way
-		return nil
+	gone := info.Type == 0 // with events: its event is on the way
+	if !gone {
+		w.cur, w.end = info.Cur, info.End
+		if prog != nil {
+			prog.Update(info.Cur, info.End)
+		}
 	}
-	w.cur, w.end = info.Cur, info.End
-	if prog != nil {
-		prog.Update(info.Cur, info.End)
+	return fallbackStatus(w.failed, gone, info.Cur, info.End, &w.atEnd), nil
+}
+
+// fallbackStatus is virshBlockJobWait's polling fallback, used only when
+// failed (of 2) event registrations failed: a job that vanished has
+// completed; one at 100 % is ready at once when no event can come, else
+// after 5 consecutive polls at 100 % (the other event may still come).
+// atEnd counts those polls. statusNone means keep waiting.
+func fallbackStatus(failed int, gone bool, cur, end uint64, atEnd *int) jobStatus {
+	if failed == 0 {
+		return statusNone
 	}
-	return nil
+	if gone {
+		return libvirt.DOMAIN_BLOCK_JOB_COMPLETED
+	}
+	if cur != end {
+		*atEnd = 0
+		return statusNone
+	}
+	*atEnd++
+	if failed >= 2 || *atEnd >= 5 {
+		return libvirt.DOMAIN_BLOCK_JOB_READY
+	}
+	return statusNone
 }
 
 // abortJob cancels the job (virDomainBlockJobAbort, synchronous unless

@@ -255,22 +255,55 @@ func newCheckpointCreateAsCmd(env *Env) *cobra.Command {
 	return c
 }
 
+// styledElem is one element of a document being re-serialised by
+// libvirtStyleXMLEdit.
+type styledElem struct {
+	name     string
+	attrs    []xml.Attr
+	text     string
+	children []*styledElem
+}
+
+// attr returns the value of the attribute called name, and whether it is set.
+func (n *styledElem) attr(name string) (string, bool) {
+	for _, a := range n.attrs {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// reorderAttrs puts the attributes in the given order, keeping only those
+// that are set and listed.
+func (n *styledElem) reorderAttrs(names ...string) {
+	var out []xml.Attr
+	for _, name := range names {
+		if v, ok := n.attr(name); ok {
+			out = append(out, xml.Attr{Name: xml.Name{Local: name}, Value: v})
+		}
+	}
+	n.attrs = out
+}
+
 // libvirtStyleXML re-serialises a document the way libvirt's virBuffer code
 // writes it: two-space indentation, single-quoted attributes, empty elements
 // self-closed, text-only elements on one line, and virBufferEscapeString's
 // escapes. encoding/xml (used by libvirtxml) writes the same document with
 // double quotes and open/close pairs; this keeps --print-xml byte-identical
-// to virsh.
+// to virsh (checkpoint-create-as, snapshot-create-as, blockcopy).
 func libvirtStyleXML(doc string) (string, error) {
-	type node struct {
-		name     string
-		attrs    []xml.Attr
-		text     string
-		children []*node
-	}
+	return libvirtStyleXMLEdit(doc, nil)
+}
+
+// libvirtStyleXMLEdit is libvirtStyleXML with a hook: edit, when not nil,
+// sees every element (with its slash-separated path from the document
+// element) before it is written, so a command can put attributes and
+// children in the order virsh writes them where libvirtxml's order differs.
+func libvirtStyleXMLEdit(doc string, edit func(path string, n *styledElem)) (string, error) {
 	dec := xml.NewDecoder(strings.NewReader(doc))
-	root := &node{}
-	stack := []*node{root}
+	root := &styledElem{}
+	stack := []*styledElem{root}
 	for {
 		tok, err := dec.RawToken()
 		if err == io.EOF {
@@ -282,7 +315,7 @@ func libvirtStyleXML(doc string) (string, error) {
 		top := stack[len(stack)-1]
 		switch t := tok.(type) {
 		case xml.StartElement:
-			n := &node{name: qname(t.Name.Space, t.Name.Local), attrs: t.Attr}
+			n := &styledElem{name: qname(t.Name.Space, t.Name.Local), attrs: t.Attr}
 			top.children = append(top.children, n)
 			stack = append(stack, n)
 		case xml.EndElement:
@@ -299,8 +332,11 @@ func libvirtStyleXML(doc string) (string, error) {
 		return "", errors.New("malformed XML: unclosed element")
 	}
 	var b strings.Builder
-	var write func(n *node, indent string)
-	write = func(n *node, indent string) {
+	var write func(n *styledElem, indent, path string)
+	write = func(n *styledElem, indent, path string) {
+		if edit != nil {
+			edit(path, n)
+		}
 		b.WriteString(indent + "<" + n.name)
 		for _, a := range n.attrs {
 			b.WriteString(" " + qname(a.Name.Space, a.Name.Local) + "='" + escapeXML(a.Value) + "'")
@@ -320,13 +356,13 @@ func libvirtStyleXML(doc string) (string, error) {
 		default:
 			b.WriteString(">\n")
 			for _, c := range n.children {
-				write(c, indent+"  ")
+				write(c, indent+"  ", path+"/"+c.name)
 			}
 			b.WriteString(indent + "</" + n.name + ">\n")
 		}
 	}
 	for _, c := range root.children {
-		write(c, "")
+		write(c, "", c.name)
 	}
 	return b.String(), nil
 }
@@ -648,6 +684,7 @@ func newCheckpointParentCmd(env *Env) *cobra.Command {
 func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 	var dom, name string
 	var secure, noDomain, size bool
+	var x xmlDump
 	c := checkpointCmd("checkpoint-dumpxml", "Dump XML for a domain checkpoint", "Checkpoint Dump XML", false)
 	c.Example = "checkpoint-dumpxml vm cp1 --no-domain\ncheckpoint-dumpxml vm cp1 --size --no-domain   # size='N': bytes changed since cp1"
 	s := newSpec(c)
@@ -656,6 +693,7 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 	s.Bool(&secure, "security-info", "include security sensitive information in XML dump")
 	s.Bool(&noDomain, "no-domain", "exclude <domain> from XML")
 	s.Bool(&size, "size", "include backup size estimate in XML dump")
+	x.declare(s, env)
 	action(c, func(ctx context.Context) error {
 		var flags libvirt.DomainCheckpointXMLFlags
 		if secure {
@@ -672,6 +710,9 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		if err := x.check(c); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -681,8 +722,7 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		env.IO.Printf("%s", doc)
-		return nil
+		return x.print(c, env, doc)
 	})
 	return c
 }

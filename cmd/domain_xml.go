@@ -30,8 +30,9 @@ type dumpxmlView struct {
 
 func newDumpxmlCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, xpath                              string
-		inactive, secure, updateCPU, migr, wrap bool
+		dom                               string
+		inactive, secure, updateCPU, migr bool
+		x                                 xmlDump
 	}
 	c := domainCmd("dumpxml", "domain information in XML", "Output the domain information as an XML dump to stdout.", false)
 	c.Example = "dumpxml vm1\ndumpxml vm1 --inactive --security-info\ndumpxml vm1 --xpath //disk/source/@file\ndumpxml vm1 --xpath //disk --wrap"
@@ -41,9 +42,7 @@ func newDumpxmlCmd(env *Env) *cobra.Command {
 	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
 	s.Bool(&o.updateCPU, "update-cpu", "update guest CPU according to host CPU")
 	s.Bool(&o.migr, "migratable", "provide XML suitable for migrations")
-	s.String(&o.xpath, "xpath", "xpath expression to filter the XML document", posUnwanted, false)
-	s.Bool(&o.wrap, "wrap", "wrap xpath results in an common root element")
-	s.Output(env.IO)
+	o.x.declare(s, env)
 	action(c, func(ctx context.Context) error {
 		d, err := env.lookupDomain(o.dom)
 		if err != nil {
@@ -60,36 +59,73 @@ func newDumpxmlCmd(env *Env) *cobra.Command {
 				flags |= b.f
 			}
 		}
-		if err := optNonEmpty(c, "xpath", o.xpath); err != nil {
+		if err := o.x.check(c); err != nil {
 			return err
 		}
 		x, err := d.GetXMLDesc(flags)
 		if err != nil {
 			return err
 		}
-		if o.xpath == "" {
-			if env.IO.Structured() {
-				return env.IO.Encode(dumpxmlView{XML: x})
-			}
-			env.IO.Printf("%s", x)
-			return nil
-		}
-		parts, err := xpathSelect(x, o.xpath, o.wrap)
-		if err != nil {
-			return err
-		}
-		if env.IO.Structured() {
-			if parts == nil {
-				parts = []string{}
-			}
-			return env.IO.Encode(dumpxmlView{Matches: parts})
-		}
-		for _, p := range parts {
-			env.IO.Printf("%s\n", p)
-		}
-		return nil
+		return o.x.print(c, env, x)
 	})
 	return c
+}
+
+// xmlDump is the --xpath/--wrap pair every *-dumpxml command has in virsh
+// 9.0 (virshDumpXML, virsh-util.c), plus virtsh's -o json|yaml. Commands
+// declare it with declare, check the option before touching libvirt, and
+// hand the document to print.
+type xmlDump struct {
+	xpath string
+	wrap  bool
+}
+
+// declare adds --xpath (only as --xpath, VSH_OFLAG_REQ_OPT in virsh),
+// --wrap and -o.
+func (x *xmlDump) declare(s *spec, env *Env) {
+	s.String(&x.xpath, "xpath", "xpath expression to filter the XML document", posNone, false)
+	s.Bool(&x.wrap, "wrap", "wrap xpath results in an common root element")
+	s.Output(env.IO)
+}
+
+// check rejects an empty --xpath value the way virsh 9.0 does: the command
+// fails (exit 1) without any message, after the domain lookup.
+func (x *xmlDump) check(c *cobra.Command) error {
+	if c.Flags().Changed("xpath") && x.xpath == "" {
+		return shell.ErrSilent
+	}
+	return nil
+}
+
+// print writes doc as virsh does: whole when no --xpath was given (--wrap
+// alone changes nothing), else each match of the expression on its own line,
+// or all of them in one <nodes> element with --wrap. With -o json|yaml the
+// document or the list of matches is encoded instead.
+func (x *xmlDump) print(c *cobra.Command, env *Env, doc string) error {
+	if err := x.check(c); err != nil {
+		return err
+	}
+	if x.xpath == "" {
+		if env.IO.Structured() {
+			return env.IO.Encode(dumpxmlView{XML: doc})
+		}
+		env.IO.Printf("%s", doc)
+		return nil
+	}
+	parts, err := xpathSelect(doc, x.xpath, x.wrap)
+	if err != nil {
+		return err
+	}
+	if env.IO.Structured() {
+		if parts == nil {
+			parts = []string{}
+		}
+		return env.IO.Encode(dumpxmlView{Matches: parts})
+	}
+	for _, p := range parts {
+		env.IO.Printf("%s\n", p)
+	}
+	return nil
 }
 
 // xpathSelect evaluates expr on doc and serialises each node of the

@@ -56,57 +56,90 @@ func splitEscaped(s string) []string {
 }
 
 // parseDiskspec is virshParseSnapshotDiskspec:
-// disk[,snapshot=type][,driver=type][,stype=type][,file=name].
-func parseDiskspec(spec string) (libvirtxml.DomainSnapshotDisk, error) {
+// disk[,snapshot=type][,driver=type][,stype=type][,file=name], each key at
+// most once. It also returns the stype given (virsh writes type='...' only
+// then).
+func parseDiskspec(spec string) (libvirtxml.DomainSnapshotDisk, string, error) {
 	parts := splitEscaped(spec)
 	d := libvirtxml.DomainSnapshotDisk{Name: parts[0]}
-	var driver, stype, file string
+	bad := fmt.Errorf("unable to parse diskspec: %s", spec)
+	vals := map[string]string{}
 	for _, p := range parts[1:] {
-		k, v, _ := strings.Cut(p, "=")
-		switch {
-		case strings.HasPrefix(p, "snapshot="):
-			d.Snapshot = v
-		case strings.HasPrefix(p, "driver="):
-			driver = v
-		case strings.HasPrefix(p, "stype="):
-			stype = v
-		case strings.HasPrefix(p, "file="):
-			file = v
+		k, v, ok := strings.Cut(p, "=")
+		switch k {
+		case "snapshot", "driver", "stype", "file":
 		default:
-			_ = k
-			return d, fmt.Errorf("unable to parse diskspec: %s", spec)
+			ok = false
 		}
+		if _, dup := vals[k]; !ok || dup {
+			return d, "", bad
+		}
+		vals[k] = v
 	}
 	if d.Name == "" {
-		return d, fmt.Errorf("unable to parse diskspec: %s", spec)
+		return d, "", bad
 	}
-	if driver != "" {
+	d.Snapshot = vals["snapshot"]
+	if driver := vals["driver"]; driver != "" {
 		d.Driver = &libvirtxml.DomainDiskDriver{Type: driver}
 	}
-	if file != "" {
-		switch stype {
-		case "", "file":
+	stype, file := vals["stype"], vals["file"]
+	switch stype {
+	case "", "file":
+		if file != "" || stype != "" {
 			d.Source = &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: file}}
-		case "block":
-			d.Source = &libvirtxml.DomainDiskSource{Block: &libvirtxml.DomainDiskSourceBlock{Dev: file}}
-		default:
-			return d, fmt.Errorf("unable to parse diskspec: %s", spec)
+		}
+	case "block":
+		d.Source = &libvirtxml.DomainDiskSource{Block: &libvirtxml.DomainDiskSourceBlock{Dev: file}}
+	default:
+		return d, "", fmt.Errorf("Unknown storage type: '%s'\n%v", stype, bad)
+	}
+	return d, stype, nil
+}
+
+// snapshotStyle is the hook that makes libvirtStyleXMLEdit write a
+// snapshot-create-as document as virsh builds it: <memory> without an empty
+// snapshot attribute, <disk name snapshot type> with type only where the diskspec
+// gave stype= (libvirtxml derives it from the source), and no empty <source/>
+// for an stype= without file=.
+func snapshotStyle(stypes []string) func(path string, n *styledElem) {
+	disk := 0
+	return func(path string, n *styledElem) {
+		switch path {
+		case "domainsnapshot/memory":
+			if v, _ := n.attr("snapshot"); v == "" {
+				n.reorderAttrs("file")
+			}
+		case "domainsnapshot/disks/disk":
+			if disk < len(stypes) && stypes[disk] != "" {
+				n.reorderAttrs("name", "snapshot", "type")
+			} else {
+				n.reorderAttrs("name", "snapshot")
+			}
+			disk++
+			kids := n.children[:0]
+			for _, c := range n.children {
+				if c.name != "source" || len(c.attrs) > 0 || len(c.children) > 0 {
+					kids = append(kids, c)
+				}
+			}
+			n.children = kids
 		}
 	}
-	return d, nil
 }
 
 // parseMemspec is virshParseSnapshotMemspec: [file=]name[,snapshot=type].
 func parseMemspec(spec string) (*libvirtxml.DomainSnapshotMemory, error) {
 	m := &libvirtxml.DomainSnapshotMemory{}
+	var snapSet, fileSet bool // each at most once, as in virsh
 	for _, p := range splitEscaped(spec) {
 		switch {
-		case strings.HasPrefix(p, "snapshot="):
-			m.Snapshot = strings.TrimPrefix(p, "snapshot=")
-		case strings.HasPrefix(p, "file="):
-			m.File = strings.TrimPrefix(p, "file=")
-		case m.File == "" && strings.HasPrefix(p, "/"):
-			m.File = p
+		case !snapSet && strings.HasPrefix(p, "snapshot="):
+			m.Snapshot, snapSet = strings.TrimPrefix(p, "snapshot="), true
+		case !fileSet && strings.HasPrefix(p, "file="):
+			m.File, fileSet = strings.TrimPrefix(p, "file="), true
+		case !fileSet && strings.HasPrefix(p, "/"):
+			m.File, fileSet = p, true
 		default:
 			return nil, fmt.Errorf("unable to parse memspec: %s", spec)
 		}
@@ -161,17 +194,25 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 				return err
 			}
 		}
+		var stypes []string
 		if len(o.diskspec) > 0 {
 			snap.Disks = &libvirtxml.DomainSnapshotDisks{}
 			for _, ds := range o.diskspec {
-				d, err := parseDiskspec(ds)
+				d, stype, err := parseDiskspec(ds)
 				if err != nil {
 					return err
 				}
 				snap.Disks.Disks = append(snap.Disks.Disks, d)
+				stypes = append(stypes, stype)
 			}
 		}
-		xml, err := snap.Marshal()
+		raw, err := snap.Marshal()
+		if err != nil {
+			return err
+		}
+		// The document virsh would build (and send): same bytes for
+		// --print-xml.
+		xml, err := libvirtStyleXMLEdit(raw, snapshotStyle(stypes))
 		if err != nil {
 			return err
 		}
@@ -199,20 +240,17 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 
 func newSnapshotDumpXMLCmd(env *Env) *cobra.Command {
 	var o struct {
-		dom, name, xpath string
-		secure, wrap     bool
+		dom, name string
+		secure    bool
+		x         xmlDump
 	}
 	c := snapCmd("snapshot-dumpxml", "Dump XML for a domain snapshot", "Snapshot Dump XML", "  snapshot-dumpxml vm1 s1", false)
 	s := newSpec(c)
 	s.Domain(&o.dom, "")
 	s.String(&o.name, "snapshotname", "snapshot name", posReq, true).Annotations[annCompleter] = []string{"snapshot", ""}
 	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
-	s.String(&o.xpath, "xpath", "xpath expression to filter the XML document", posNone, false)
-	s.Bool(&o.wrap, "wrap", "wrap xpath results in an common root element")
+	o.x.declare(s, env)
 	action(c, func(ctx context.Context) error {
-		if o.xpath != "" || o.wrap {
-			return errors.New("--xpath and --wrap are not supported by virtsh yet")
-		}
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
@@ -231,8 +269,7 @@ func newSnapshotDumpXMLCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		env.IO.Printf("%s", x)
-		return nil
+		return o.x.print(c, env, x)
 	})
 	return c
 }
