@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -49,7 +50,7 @@ VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
 	}
 	s := newSpec(c)
 	f := s.String(&o.topic, "topic", "what to show: node-names", posReq, true)
-	f.Annotations[annCompleter] = []string{"words", strings.Join(debugTopics, ",")}
+	f.Annotations[annCompleter] = []string{completion.KindEnum, strings.Join(debugTopics, ",")}
 	f = s.String(&o.dom, "domain", "domain name, id or uuid (default: every running guest)", posOpt, false)
 	f.Annotations[annCompleter] = []string{"domain", "running"}
 	s.Bool(&o.scrape, "scrape", "fill from QEMU (query-named-block-nodes); taints the guest")

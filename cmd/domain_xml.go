@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -41,7 +42,7 @@ func newDumpxmlCmd(env *Env) *cobra.Command {
 	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
 	s.Bool(&o.updateCPU, "update-cpu", "update guest CPU according to host CPU")
 	s.Bool(&o.migr, "migratable", "provide XML suitable for migrations")
-	s.String(&o.xpath, "xpath", "xpath expression to filter the XML document", posUnwanted, false)
+	completeWith(s.String(&o.xpath, "xpath", "xpath expression to filter the XML document", posUnwanted, false), completion.KindNone)
 	s.Bool(&o.wrap, "wrap", "wrap xpath results in an common root element")
 	s.Output(env.IO)
 	action(c, func(ctx context.Context) error {
