@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,8 +27,8 @@ var debugTopics = []string{"node-names"}
 
 func newDebugCmd(env *Env) *cobra.Command {
 	var o struct {
-		topic, dom     string
-		scrape, verify bool
+		topic, dom, mode string
+		scrape, verify   bool
 	}
 	c := &cobra.Command{
 		Use:     "debug",
@@ -44,9 +45,12 @@ Node names are derived from the live XML's index attributes, with no QEMU
 monitor access. --scrape fills the entry from QEMU's query-named-block-nodes
 instead (this also shows checkpoint bitmaps); --verify keeps the derived entry,
 asks QEMU once and lists every difference. Both use qemu-monitor-command, which
-marks the guest tainted (custom-monitor) until it restarts. Setting
-VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
-		Example: "debug node-names\ndebug node-names vm1 -o json\ndebug node-names vm1 --verify",
+marks the guest tainted (custom-monitor) until it restarts.
+
+--scrape-mode on makes every later fill of this session use QMP (and so show
+bitmaps), --scrape-mode off goes back to the XML; it only sets the mode and
+dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
+		Example: "debug node-names\ndebug node-names vm1 -o json\ndebug node-names vm1 --verify\ndebug node-names --scrape-mode on",
 	}
 	s := newSpec(c)
 	f := s.String(&o.topic, "topic", "what to show: node-names", posReq, true)
@@ -55,6 +59,7 @@ VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
 	f.Annotations[annCompleter] = []string{"domain", "running"}
 	s.Bool(&o.scrape, "scrape", "fill from QEMU (query-named-block-nodes); taints the guest")
 	s.Bool(&o.verify, "verify", "compare the cache with QEMU once and list differences; taints the guest")
+	completeWith(s.String(&o.mode, "scrape-mode", "on: every later fill of this session uses QMP (taints guests); off: the live XML", posNone, false), completion.KindEnum, "on,off")
 	s.Output(env.IO)
 	action(c, func(ctx context.Context) error {
 		if o.topic != "node-names" {
@@ -63,15 +68,39 @@ VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
 		if err := exclusive(o.scrape, "scrape", o.verify, "verify"); err != nil {
 			return err
 		}
+		if c.Flags().Changed("scrape-mode") {
+			return setScrapeMode(env, o.mode, o.dom, o.scrape || o.verify)
+		}
 		return runDebugNodeNames(env, o.dom, o.scrape, o.verify)
 	})
 	return c
 }
 
+// setScrapeMode is `debug node-names --scrape-mode on|off`: the session
+// setting the issue names (a `set` built-in would be a command virsh does
+// not have; the option stays with the cache it controls).
+func setScrapeMode(env *Env, mode, dom string, other bool) error {
+	if dom != "" || other {
+		return errors.New("Option --scrape-mode takes no <domain>, --scrape or --verify")
+	}
+	var on bool
+	switch mode {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return fmt.Errorf("invalid scrape mode '%s': use on or off", mode)
+	}
+	env.Sess.Nodes().SetScrapeMode(on)
+	env.IO.Extra("Node-name scrape mode: %s\n", mode)
+	return nil
+}
+
 // nodeDumpView is the -o json|yaml form of `debug node-names`.
 type nodeDumpView struct {
-	Domains []nodeDomView  `json:"domains" yaml:"domains"`
-	Totals  shell.Counters `json:"totals" yaml:"totals"`
+	Domains    []nodeDomView  `json:"domains" yaml:"domains"`
+	Totals     shell.Counters `json:"totals" yaml:"totals"`
+	ScrapeMode bool           `json:"scrape_mode" yaml:"scrape_mode"`
 }
 
 type nodeDomView struct {
@@ -138,6 +167,7 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		view.Domains = append(view.Domains, v)
 	}
 	view.Totals = cache.Totals()
+	view.ScrapeMode = cache.ScrapeMode()
 	if env.IO.Structured() {
 		return env.IO.Encode(view)
 	}
@@ -195,6 +225,9 @@ func renderNodeDump(w io.Writer, v nodeDumpView) {
 	}
 	fmt.Fprintf(&b, "Session totals: fills %d  scrapes %d  verify hits %d  verify misses %d  cached lookups %d\n",
 		t.Fills, t.Scrapes, t.VerifyHits, t.VerifyMisses, t.Lookups)
+	if v.ScrapeMode {
+		b.WriteString("Scrape mode: on (every fill asks QEMU)\n")
+	}
 	_, _ = io.WriteString(w, b.String())
 }
 

@@ -443,11 +443,10 @@ func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s ev
 // added by annotateThreshold outside the event-loop goroutine.
 func thresholdDetails(d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) map[string]any {
 	m := map[string]any{"dev": e.Dev, "path": e.Path, "threshold": e.Threshold, "excess": e.Excess}
-	target, index, ok := shell.SplitDev(e.Dev)
-	if ok {
-		m["target"] = target
-		if index > 0 {
-			m["index"] = index
+	if dp, err := ParseDiskPath(e.Dev); err == nil && !dp.IsPath() {
+		m["target"] = dp.Target
+		if dp.Index > 0 {
+			m["index"] = dp.Index
 		}
 	}
 	return m
