@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
 
 	"virtsh/completion"
 	"virtsh/shell"
@@ -43,8 +45,10 @@ scrapes and verify hits and misses. Without DOMAIN: every running guest.
 
 Node names are derived from the live XML's index attributes, with no QEMU
 monitor access. --scrape fills the entry from QEMU's query-named-block-nodes
-instead (this also shows checkpoint bitmaps); --verify keeps the derived entry,
-asks QEMU once and lists every difference. Both use qemu-monitor-command, which
+instead (this also shows checkpoint bitmaps on every layer); --verify keeps the
+derived entry, asks QEMU once and lists every difference. Without either, the
+bitmaps of each qcow2 disk's top layer are derived from the checkpoint XML and
+marked "(derived)"; lower layers show "?". Both use qemu-monitor-command, which
 marks the guest tainted (custom-monitor) until it restarts.
 
 --scrape-mode on makes every later fill of this session use QMP (and so show
@@ -157,6 +161,9 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		if err != nil {
 			return err
 		}
+		if !scrape && !verify {
+			deriveBitmaps(d, e)
+		}
 		v := nodeDomView{DomNodes: *e}
 		if verify {
 			if diff == nil {
@@ -173,6 +180,56 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 	}
 	renderNodeDump(env.IO.Out, view)
 	return nil
+}
+
+// deriveBitmaps fills the bitmaps of each qcow2 disk's top layer, when QEMU
+// was not asked, from the checkpoint XML: every checkpoint with
+// checkpoint='bitmap' on a disk has its bitmap on that disk's top format node
+// (node-names.md §2). It costs one call per checkpoint, so it runs for the
+// dump only, never at a fill; e is the caller's copy. A failure leaves the
+// bitmaps unknown ("?").
+func deriveBitmaps(d *libvirt.Domain, e *shell.DomNodes) {
+	cps, err := d.ListAllCheckpoints(0)
+	if err != nil {
+		return
+	}
+	byDisk := map[string][]string{}
+	ok := true
+	for i := range cps {
+		x, err := cps[i].GetXMLDesc(0)
+		_ = cps[i].Free()
+		var def libvirtxml.DomainCheckpoint
+		if err != nil || def.Unmarshal(x) != nil {
+			ok = false
+			continue
+		}
+		if def.Disks == nil {
+			continue
+		}
+		for _, disk := range def.Disks.Disks {
+			if disk.Checkpoint != "bitmap" {
+				continue
+			}
+			name := disk.Bitmap
+			if name == "" {
+				name = def.Name
+			}
+			byDisk[disk.Name] = append(byDisk[disk.Name], name)
+		}
+	}
+	if !ok {
+		return
+	}
+	for i := range e.Disks {
+		disk := &e.Disks[i]
+		if len(disk.Chain) == 0 || disk.Chain[0].BitmapsKnown || disk.Chain[0].Format != "qcow2" {
+			continue
+		}
+		top := &disk.Chain[0]
+		top.Bitmaps = append([]string{}, byDisk[disk.Target]...)
+		sort.Strings(top.Bitmaps)
+		top.BitmapsDerived = true
+	}
 }
 
 // renderNodeDump writes the text form: per guest a header, the fill record
@@ -239,8 +296,11 @@ func layerRow(target, alias string, l *shell.Layer, note string) []string {
 		return s
 	}
 	bitmaps := "?"
-	if l.BitmapsKnown {
+	switch {
+	case l.BitmapsKnown:
 		bitmaps = dash(strings.Join(l.Bitmaps, ","))
+	case l.BitmapsDerived:
+		bitmaps = dash(strings.Join(l.Bitmaps, ",")) + " (derived)"
 	}
 	thr := "-"
 	if l.Threshold > 0 {

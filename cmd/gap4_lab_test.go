@@ -219,6 +219,26 @@ func TestLabNodeCacheScriptedSession(t *testing.T) {
 	ls.mustRun(t, "checkpoint-create-as "+g.Name+" cp2")
 	s3 := filepath.Join(g.Dir, "s3.qcow2")
 	ls.mustRun(t, "snapshot-create-as "+g.Name+" s3 --disk-only --no-metadata --diskspec vda,file="+s3+" --diskspec vdb,snapshot=no")
+	// Without QEMU: derived from the checkpoint XML, on the top layers only.
+	dv := ls.dump(t, g.Name)
+	if dv.Totals.Scrapes != 0 {
+		t.Fatalf("the derived bitmaps cost a scrape: %+v", dv.Totals)
+	}
+	for _, disk := range dv.Domains[0].Disks {
+		top := disk.Chain[0]
+		if !top.BitmapsDerived || top.BitmapsKnown || !reflect.DeepEqual(top.Bitmaps, []string{"cp2"}) {
+			t.Fatalf("%s top: derived bitmaps %+v", disk.Target, top)
+		}
+		for _, l := range disk.Chain[1:] {
+			if l.BitmapsDerived || l.BitmapsKnown {
+				t.Fatalf("%s[%d]: bitmaps claimed without QEMU: %+v", disk.Target, l.Index, l)
+			}
+		}
+	}
+	text := ls.mustRun(t, "debug node-names "+g.Name)
+	if !strings.Contains(text, " cp2 (derived) ") || !strings.Contains(text, "  scrapes 0  ") {
+		t.Fatalf("text dump with derived bitmaps:\n%s", text)
+	}
 	out := ls.mustRun(t, "debug node-names "+g.Name+" --verify -o json")
 	var vv nodeDumpView
 	if err := json.Unmarshal([]byte(out), &vv); err != nil {

@@ -75,9 +75,15 @@ type Layer struct {
 	SliceNode   string   `json:"slice_node,omitempty" yaml:"slice_node,omitempty"`
 	Bitmaps     []string `json:"bitmaps" yaml:"bitmaps"`
 	// BitmapsKnown: bitmaps come only from a QMP scrape (--scrape/--verify).
-	BitmapsKnown bool   `json:"bitmaps_known" yaml:"bitmaps_known"`
-	Threshold    uint64 `json:"threshold" yaml:"threshold"` // armed write threshold (bytes), 0: none
-	Capacity     uint64 `json:"capacity" yaml:"capacity"`   // from bulk stats at the last check
+	BitmapsKnown bool `json:"bitmaps_known" yaml:"bitmaps_known"`
+	// BitmapsDerived: not asked of QEMU but derived by `debug node-names`
+	// from the checkpoint XML (node-names.md §2: a checkpoint's bitmap is
+	// added on the disk's top format node and follows it through snapshots,
+	// copies and commits). Lower layers may hold older copies QEMU alone
+	// knows of.
+	BitmapsDerived bool   `json:"bitmaps_derived,omitempty" yaml:"bitmaps_derived,omitempty"`
+	Threshold      uint64 `json:"threshold" yaml:"threshold"` // armed write threshold (bytes), 0: none
+	Capacity       uint64 `json:"capacity" yaml:"capacity"`   // from bulk stats at the last check
 }
 
 // Dev is the name libvirt uses for this layer: "vda[2]".
