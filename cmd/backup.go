@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"virtsh/completion"
 	"virtsh/format"
 	"virtsh/shell"
 )
@@ -56,7 +57,7 @@ func newBackupBeginCmd(env *Env) *cobra.Command {
 	f.Annotations[annCompleter] = []string{"dir", ""}
 	f = s.String(&o.incremental, "incremental", "with --target-dir: back up only what changed since this checkpoint (virtsh)", posNone, false)
 	f.Annotations[annCompleter] = []string{"checkpoint", ""}
-	s.String(&o.ckpt, "checkpoint", "with --target-dir: create this checkpoint in the same call (virtsh)", posNone, false)
+	completeWith(s.String(&o.ckpt, "checkpoint", "with --target-dir: create this checkpoint in the same call (virtsh)", posNone, false), completion.KindNone)
 	action(c, func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) })
 	return c
 }

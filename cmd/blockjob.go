@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -82,9 +83,9 @@ func newBlockCommitCmd(env *Env) *cobra.Command {
 	s.Domain(&o.dom, "running")
 	diskOpt(s, &o.path, "fully-qualified path of disk")
 	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
-	s.String(&o.base, "base", "path of base file to commit into (default bottom of chain)", posUnwanted, false).Annotations[annCompleter] = []string{"disk-chain", ""}
+	s.String(&o.base, "base", "path of base file to commit into (default bottom of chain)", posUnwanted, false).Annotations[annCompleter] = []string{completion.KindDiskIndex, "path"}
 	s.Bool(&o.shallow, "shallow", "use backing file of top as base")
-	s.String(&o.top, "top", "path of top file to commit from (default top of chain)", posUnwanted, false).Annotations[annCompleter] = []string{"disk-chain", ""}
+	s.String(&o.top, "top", "path of top file to commit from (default top of chain)", posUnwanted, false).Annotations[annCompleter] = []string{completion.KindDiskIndex, "path"}
 	s.Bool(&o.active, "active", "trigger two-stage active commit of top file")
 	s.Bool(&o.del, "delete", "delete files that were successfully committed")
 	s.Bool(&o.wait, "wait", "wait for job to complete (with --active, wait for job to sync)")
@@ -229,7 +230,7 @@ func newBlockPullCmd(env *Env) *cobra.Command {
 	s.Domain(&o.dom, "running")
 	diskOpt(s, &o.path, "fully-qualified path of disk")
 	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
-	s.String(&o.base, "base", "path of backing file in chain for a partial pull", posUnwanted, false).Annotations[annCompleter] = []string{"disk-chain", ""}
+	s.String(&o.base, "base", "path of backing file in chain for a partial pull", posUnwanted, false).Annotations[annCompleter] = []string{completion.KindDiskIndex, "path"}
 	s.Bool(&o.wait, "wait", "wait for job to finish")
 	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
 	s.Number(&o.timeout, "timeout", "with --wait, abort if pull exceeds timeout (in seconds)", posUnwanted, false)
@@ -316,7 +317,7 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 	s := newSpec(c)
 	s.Domain(&o.dom, "running")
 	diskOpt(s, &o.path, "fully-qualified path of source disk")
-	s.String(&o.dest, "dest", "path of the copy to create", posUnwanted, false)
+	completeWith(s.String(&o.dest, "dest", "path of the copy to create", posUnwanted, false), completion.KindFile)
 	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
 	s.Bool(&o.shallow, "shallow", "make the copy share a backing chain")
 	s.Bool(&o.reuse, "reuse-external", "reuse existing destination")
@@ -328,8 +329,8 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 	s.Bool(&o.pivot, "pivot", "implies --wait, pivot when mirroring starts")
 	s.Bool(&o.finish, "finish", "implies --wait, quit when mirroring starts")
 	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
-	s.String(&o.xml, "xml", "filename containing XML description of the copy destination", posUnwanted, false)
-	s.String(&o.format, "format", "format of the destination file", posUnwanted, false)
+	completeWith(s.String(&o.xml, "xml", "filename containing XML description of the copy destination", posUnwanted, false), completion.KindFile)
+	completeWith(s.String(&o.format, "format", "format of the destination file", posUnwanted, false), completion.KindStorageFormat)
 	s.Number(&o.granularity, "granularity", "power-of-two granularity to use during the copy", posUnwanted, false)
 	s.Number(&o.bufSize, "buf-size", "maximum amount of in-flight data during the copy", posUnwanted, false)
 	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")

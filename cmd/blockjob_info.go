@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
+	"virtsh/completion"
 	"virtsh/format"
 )
 
@@ -63,7 +64,9 @@ func newBlockJobCmd(env *Env) *cobra.Command {
 		"  blockjob vm1 vda --info\n  blockjob vm1 vda --bandwidth 10\n  blockjob vm1 vda --abort\n  blockjob vm1")
 	s := newSpec(c)
 	s.Domain(&o.dom, "running")
-	s.String(&o.path, "path", "fully-qualified path of disk", posOpt, false).Annotations[annCompleter] = []string{"disk", ""}
+	// Every action of blockjob needs a job on the disk: the completer offers
+	// only disks that have one (virsh offers every disk target).
+	completeWith(s.String(&o.path, "path", "fully-qualified path of disk", posOpt, false), completion.KindBlockJob)
 	s.Bool(&o.abort, "abort", "abort the active job on the specified disk")
 	s.Bool(&o.async, "async", "implies --abort; request but don't wait for job end")
 	s.Bool(&o.pivot, "pivot", "implies --abort; conclude and pivot a copy or commit job")

@@ -17,6 +17,7 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"virtsh/completion"
 	"virtsh/format"
 	"virtsh/shell"
 )
@@ -211,8 +212,8 @@ func newCheckpointCreateAsCmd(env *Env) *cobra.Command {
 	c.Example = "checkpoint-create-as vm cp1\ncheckpoint-create-as vm cp2 'before upgrade' --diskspec vda --diskspec vdb,checkpoint=no"
 	s := newSpec(c)
 	s.Domain(&o.dom, "active")
-	s.String(&o.name, "name", "name of checkpoint", posUnwanted, false)
-	s.String(&o.desc, "description", "description of checkpoint", posUnwanted, false)
+	completeWith(s.String(&o.name, "name", "name of checkpoint", posUnwanted, false), completion.KindNone)
+	completeWith(s.String(&o.desc, "description", "description of checkpoint", posUnwanted, false), completion.KindNone)
 	s.Bool(&o.printXML, "print-xml", "print XML document rather than create")
 	s.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
 	f := s.Argv(&o.diskspecs, "diskspec", "disk attributes: disk[,checkpoint=type][,bitmap=name]", posUnwanted, false)

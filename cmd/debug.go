@@ -2,15 +2,19 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -25,8 +29,8 @@ var debugTopics = []string{"node-names"}
 
 func newDebugCmd(env *Env) *cobra.Command {
 	var o struct {
-		topic, dom     string
-		scrape, verify bool
+		topic, dom, mode string
+		scrape, verify   bool
 	}
 	c := &cobra.Command{
 		Use:     "debug",
@@ -41,19 +45,25 @@ scrapes and verify hits and misses. Without DOMAIN: every running guest.
 
 Node names are derived from the live XML's index attributes, with no QEMU
 monitor access. --scrape fills the entry from QEMU's query-named-block-nodes
-instead (this also shows checkpoint bitmaps); --verify keeps the derived entry,
-asks QEMU once and lists every difference. Both use qemu-monitor-command, which
-marks the guest tainted (custom-monitor) until it restarts. Setting
-VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
-		Example: "debug node-names\ndebug node-names vm1 -o json\ndebug node-names vm1 --verify",
+instead (this also shows checkpoint bitmaps on every layer); --verify keeps the
+derived entry, asks QEMU once and lists every difference. Without either, the
+bitmaps of each qcow2 disk's top layer are derived from the checkpoint XML and
+marked "(derived)"; lower layers show "?". Both use qemu-monitor-command, which
+marks the guest tainted (custom-monitor) until it restarts.
+
+--scrape-mode on makes every later fill of this session use QMP (and so show
+bitmaps), --scrape-mode off goes back to the XML; it only sets the mode and
+dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
+		Example: "debug node-names\ndebug node-names vm1 -o json\ndebug node-names vm1 --verify\ndebug node-names --scrape-mode on",
 	}
 	s := newSpec(c)
 	f := s.String(&o.topic, "topic", "what to show: node-names", posReq, true)
-	f.Annotations[annCompleter] = []string{"words", strings.Join(debugTopics, ",")}
+	f.Annotations[annCompleter] = []string{completion.KindEnum, strings.Join(debugTopics, ",")}
 	f = s.String(&o.dom, "domain", "domain name, id or uuid (default: every running guest)", posOpt, false)
 	f.Annotations[annCompleter] = []string{"domain", "running"}
 	s.Bool(&o.scrape, "scrape", "fill from QEMU (query-named-block-nodes); taints the guest")
 	s.Bool(&o.verify, "verify", "compare the cache with QEMU once and list differences; taints the guest")
+	completeWith(s.String(&o.mode, "scrape-mode", "on: every later fill of this session uses QMP (taints guests); off: the live XML", posNone, false), completion.KindEnum, "on,off")
 	s.Output(env.IO)
 	action(c, func(ctx context.Context) error {
 		if o.topic != "node-names" {
@@ -62,15 +72,39 @@ VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
 		if err := exclusive(o.scrape, "scrape", o.verify, "verify"); err != nil {
 			return err
 		}
+		if c.Flags().Changed("scrape-mode") {
+			return setScrapeMode(env, o.mode, o.dom, o.scrape || o.verify)
+		}
 		return runDebugNodeNames(env, o.dom, o.scrape, o.verify)
 	})
 	return c
 }
 
+// setScrapeMode is `debug node-names --scrape-mode on|off`: the session
+// setting the issue names (a `set` built-in would be a command virsh does
+// not have; the option stays with the cache it controls).
+func setScrapeMode(env *Env, mode, dom string, other bool) error {
+	if dom != "" || other {
+		return errors.New("Option --scrape-mode takes no <domain>, --scrape or --verify")
+	}
+	var on bool
+	switch mode {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return fmt.Errorf("invalid scrape mode '%s': use on or off", mode)
+	}
+	env.Sess.Nodes().SetScrapeMode(on)
+	env.IO.Extra("Node-name scrape mode: %s\n", mode)
+	return nil
+}
+
 // nodeDumpView is the -o json|yaml form of `debug node-names`.
 type nodeDumpView struct {
-	Domains []nodeDomView  `json:"domains" yaml:"domains"`
-	Totals  shell.Counters `json:"totals" yaml:"totals"`
+	Domains    []nodeDomView  `json:"domains" yaml:"domains"`
+	Totals     shell.Counters `json:"totals" yaml:"totals"`
+	ScrapeMode bool           `json:"scrape_mode" yaml:"scrape_mode"`
 }
 
 type nodeDomView struct {
@@ -127,6 +161,9 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		if err != nil {
 			return err
 		}
+		if !scrape && !verify {
+			deriveBitmaps(d, e)
+		}
 		v := nodeDomView{DomNodes: *e}
 		if verify {
 			if diff == nil {
@@ -137,11 +174,62 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		view.Domains = append(view.Domains, v)
 	}
 	view.Totals = cache.Totals()
+	view.ScrapeMode = cache.ScrapeMode()
 	if env.IO.Structured() {
 		return env.IO.Encode(view)
 	}
 	renderNodeDump(env.IO.Out, view)
 	return nil
+}
+
+// deriveBitmaps fills the bitmaps of each qcow2 disk's top layer, when QEMU
+// was not asked, from the checkpoint XML: every checkpoint with
+// checkpoint='bitmap' on a disk has its bitmap on that disk's top format node
+// (node-names.md §2). It costs one call per checkpoint, so it runs for the
+// dump only, never at a fill; e is the caller's copy. A failure leaves the
+// bitmaps unknown ("?").
+func deriveBitmaps(d *libvirt.Domain, e *shell.DomNodes) {
+	cps, err := d.ListAllCheckpoints(0)
+	if err != nil {
+		return
+	}
+	byDisk := map[string][]string{}
+	ok := true
+	for i := range cps {
+		x, err := cps[i].GetXMLDesc(0)
+		_ = cps[i].Free()
+		var def libvirtxml.DomainCheckpoint
+		if err != nil || def.Unmarshal(x) != nil {
+			ok = false
+			continue
+		}
+		if def.Disks == nil {
+			continue
+		}
+		for _, disk := range def.Disks.Disks {
+			if disk.Checkpoint != "bitmap" {
+				continue
+			}
+			name := disk.Bitmap
+			if name == "" {
+				name = def.Name
+			}
+			byDisk[disk.Name] = append(byDisk[disk.Name], name)
+		}
+	}
+	if !ok {
+		return
+	}
+	for i := range e.Disks {
+		disk := &e.Disks[i]
+		if len(disk.Chain) == 0 || disk.Chain[0].BitmapsKnown || disk.Chain[0].Format != "qcow2" {
+			continue
+		}
+		top := &disk.Chain[0]
+		top.Bitmaps = append([]string{}, byDisk[disk.Target]...)
+		sort.Strings(top.Bitmaps)
+		top.BitmapsDerived = true
+	}
 }
 
 // renderNodeDump writes the text form: per guest a header, the fill record
@@ -194,6 +282,9 @@ func renderNodeDump(w io.Writer, v nodeDumpView) {
 	}
 	fmt.Fprintf(&b, "Session totals: fills %d  scrapes %d  verify hits %d  verify misses %d  cached lookups %d\n",
 		t.Fills, t.Scrapes, t.VerifyHits, t.VerifyMisses, t.Lookups)
+	if v.ScrapeMode {
+		b.WriteString("Scrape mode: on (every fill asks QEMU)\n")
+	}
 	_, _ = io.WriteString(w, b.String())
 }
 
@@ -205,8 +296,11 @@ func layerRow(target, alias string, l *shell.Layer, note string) []string {
 		return s
 	}
 	bitmaps := "?"
-	if l.BitmapsKnown {
+	switch {
+	case l.BitmapsKnown:
 		bitmaps = dash(strings.Join(l.Bitmaps, ","))
+	case l.BitmapsDerived:
+		bitmaps = dash(strings.Join(l.Bitmaps, ",")) + " (derived)"
 	}
 	thr := "-"
 	if l.Threshold > 0 {

@@ -48,3 +48,50 @@ func BenchmarkRenderNodeDump(b *testing.B) {
 		renderNodeDump(io.Discard, v)
 	}
 }
+
+// --scrape-mode sets the session's setting and dumps nothing; bad values and
+// combinations are refused and change nothing.
+func TestDebugScrapeMode(t *testing.T) {
+	t.Setenv("VIRTSH_NODE_NAME_SCRAPE", "")
+	ts := newTestShell(t, "test:///default")
+	if ts.sess.Nodes().ScrapeMode() {
+		t.Fatal("scrape mode on at start without VIRTSH_NODE_NAME_SCRAPE")
+	}
+	if out := ts.mustRun("debug node-names --scrape-mode on"); out != "" {
+		t.Fatalf("quiet --scrape-mode on printed %q", out)
+	}
+	if !ts.sess.Nodes().ScrapeMode() {
+		t.Fatal("--scrape-mode on did not turn the mode on")
+	}
+	for _, c := range []struct{ line, want string }{
+		{"debug node-names --scrape-mode maybe", "error: invalid scrape mode 'maybe': use on or off\n"},
+		{"debug node-names test --scrape-mode off", "error: Option --scrape-mode takes no <domain>, --scrape or --verify\n"},
+		{"debug node-names --verify --scrape-mode off", "error: Option --scrape-mode takes no <domain>, --scrape or --verify\n"},
+	} {
+		if _, errS, ok := ts.run(c.line); ok || errS != c.want {
+			t.Errorf("%s: ok=%v stderr %q, want %q", c.line, ok, errS, c.want)
+		}
+	}
+	if !ts.sess.Nodes().ScrapeMode() {
+		t.Fatal("a refused --scrape-mode changed the mode")
+	}
+	ts.mustRun("debug node-names --scrape-mode off")
+	if ts.sess.Nodes().ScrapeMode() {
+		t.Fatal("--scrape-mode off did not turn the mode off")
+	}
+	out, _, _ := runMain(t, "", "debug", "node-names", "--scrape-mode", "on")
+	if out != "Node-name scrape mode: on\n\n" {
+		t.Fatalf("one-shot --scrape-mode on: %q", out)
+	}
+}
+
+func TestRenderNodeDumpScrapeMode(t *testing.T) {
+	var b strings.Builder
+	v := dumpOf(0)
+	v.Domains = nil
+	v.ScrapeMode = true
+	renderNodeDump(&b, v)
+	if want := "Session totals: fills 0  scrapes 0  verify hits 0  verify misses 0  cached lookups 0\nScrape mode: on (every fill asks QEMU)\n"; b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}

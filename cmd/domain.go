@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
+	"virtsh/completion"
 	"virtsh/format"
 )
 
@@ -203,7 +204,7 @@ func newCreateCmd(env *Env) *cobra.Command {
 	s.Bool(&o.console, "console", "attach to console after creation")
 	s.Bool(&o.paused, "paused", "leave the guest paused after creation")
 	s.Bool(&o.autodestroy, "autodestroy", "automatically destroy the guest when virsh disconnects")
-	s.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", posUnwanted, false)
+	completeWith(s.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", posUnwanted, false), completion.KindNone)
 	s.Bool(&o.validate, "validate", "validate the XML against the schema")
 	s.Bool(&o.resetN, "reset-nvram", "re-initialize NVRAM from its pristine template")
 	action(c, func(ctx context.Context) error {
@@ -268,7 +269,7 @@ func newUndefineCmd(env *Env) *cobra.Command {
 	s := newSpec(c)
 	s.Domain(&o.dom, "persistent")
 	s.Bool(&o.managed, "managed-save", "remove domain managed state file")
-	s.String(&o.storage, "storage", "remove associated storage volumes (comma separated list of targets or source paths) (see domblklist)", posUnwanted, false)
+	completeWith(s.String(&o.storage, "storage", "remove associated storage volumes (comma separated list of targets or source paths) (see domblklist)", posUnwanted, false), completion.KindDiskList)
 	s.Bool(&o.removeAll, "remove-all-storage", "remove all associated storage volumes (use with caution)")
 	s.Bool(&o.delSnaps, "delete-storage-volume-snapshots", "delete snapshots associated with volume(s), requires --remove-all-storage (must be supported by storage driver)")
 	s.Bool(&o.wipe, "wipe-storage", "wipe data on the removed volumes")
@@ -351,7 +352,7 @@ func newStartCmd(env *Env) *cobra.Command {
 	s.Bool(&o.autodestroy, "autodestroy", "automatically destroy the guest when virsh disconnects")
 	s.Bool(&o.bypass, "bypass-cache", "avoid file system cache when loading")
 	s.Bool(&o.forceBoot, "force-boot", "force fresh boot by discarding any managed save")
-	s.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", posUnwanted, false)
+	completeWith(s.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", posUnwanted, false), completion.KindNone)
 	s.Bool(&o.resetNvr, "reset-nvram", "re-initialize NVRAM from its pristine template")
 	action(c, func(ctx context.Context) error {
 		d, err := env.lookupDomainBy(o.dom, byName|byUUID)
@@ -647,7 +648,7 @@ func newDomnameCmd(env *Env) *cobra.Command {
 	c.Example = "domname 3"
 	s := newSpec(c)
 	s.Domain(&dom, "")
-	c.Flags().Lookup("domain").Annotations[annCompleter] = []string{"domain-uuid", ""}
+	c.Flags().Lookup("domain").Annotations[annCompleter] = []string{completion.KindDomainUUID, ""}
 	setDomainHelp(c, "domain id or uuid")
 	s.Output(env.IO)
 	action(c, func(ctx context.Context) error {

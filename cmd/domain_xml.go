@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -83,7 +84,7 @@ type xmlDump struct {
 // declare adds --xpath (only as --xpath, VSH_OFLAG_REQ_OPT in virsh),
 // --wrap and -o.
 func (x *xmlDump) declare(s *spec, env *Env) {
-	s.String(&x.xpath, "xpath", "xpath expression to filter the XML document", posNone, false)
+	completeWith(s.String(&x.xpath, "xpath", "xpath expression to filter the XML document", posNone, false), completion.KindNone)
 	s.Bool(&x.wrap, "wrap", "wrap xpath results in an common root element")
 	s.Output(env.IO)
 }

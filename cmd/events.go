@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -56,7 +57,7 @@ func newEventCmd(env *Env) *cobra.Command {
 	f := s.String(&o.dom, "domain", "filter by domain name, id or uuid", posUnwanted, false)
 	f.Annotations[annCompleter] = []string{"domain", ""}
 	f = s.String(&o.event, "event", "which event type to wait for", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"words", strings.Join(eventNames, ",")}
+	f.Annotations[annCompleter] = []string{completion.KindEvent}
 	s.Bool(&o.all, "all", "wait for all events instead of just one type")
 	s.Bool(&o.loop, "loop", "loop until timeout or interrupt, rather than one-shot")
 	s.Number(&o.timeout, "timeout", "timeout seconds", posUnwanted, false)
@@ -442,11 +443,10 @@ func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s ev
 // added by annotateThreshold outside the event-loop goroutine.
 func thresholdDetails(d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) map[string]any {
 	m := map[string]any{"dev": e.Dev, "path": e.Path, "threshold": e.Threshold, "excess": e.Excess}
-	target, index, ok := shell.SplitDev(e.Dev)
-	if ok {
-		m["target"] = target
-		if index > 0 {
-			m["index"] = index
+	if dp, err := ParseDiskPath(e.Dev); err == nil && !dp.IsPath() {
+		m["target"] = dp.Target
+		if dp.Index > 0 {
+			m["index"] = dp.Index
 		}
 	}
 	return m

@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"virtsh/completion"
 	"virtsh/format"
 	"virtsh/shell"
 )
@@ -157,8 +158,8 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 		"  snapshot-create-as vm1 s1 --disk-only --no-metadata --diskspec vda,file=/var/lib/libvirt/images/vm1-s1.qcow2", true)
 	s := newSpec(c)
 	s.Domain(&o.dom, "")
-	s.String(&o.name, "name", "name of snapshot", posUnwanted, false)
-	s.String(&o.desc, "description", "description of snapshot", posUnwanted, false)
+	completeWith(s.String(&o.name, "name", "name of snapshot", posUnwanted, false), completion.KindNone)
+	completeWith(s.String(&o.desc, "description", "description of snapshot", posUnwanted, false), completion.KindNone)
 	s.Bool(&o.printXML, "print-xml", "print XML document rather than create")
 	s.Bool(&o.noMeta, "no-metadata", "take snapshot but create no metadata")
 	s.Bool(&o.halt, "halt", "halt domain after snapshot is created")
@@ -168,8 +169,8 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 	s.Bool(&o.atomic, "atomic", "require atomic operation")
 	s.Bool(&o.live, "live", "take a live snapshot")
 	s.Bool(&o.validate, "validate", "validate the XML against the schema")
-	s.String(&o.memspec, "memspec", "memory attributes: [file=]name[,snapshot=type]", posNone, false)
-	s.Argv(&o.diskspec, "diskspec", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]", posOpt, false)
+	completeWith(s.String(&o.memspec, "memspec", "memory attributes: [file=]name[,snapshot=type]", posNone, false), completion.KindNone)
+	completeWith(s.Argv(&o.diskspec, "diskspec", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]", posOpt, false), completion.KindDisk)
 	action(c, func(ctx context.Context) error {
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {

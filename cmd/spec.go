@@ -109,6 +109,16 @@ func (s *spec) Output(io *format.IO) {
 
 const annCompleter = "virtsh_completer"
 
+// completeWith sets the option's completer: a completion.Kind* and its
+// argument, if the kind takes one. completion.KindNone marks an option that
+// is intentionally not completed (virsh's virshCompleteEmpty): a name the
+// user makes up, an XPath. TestEveryOptionHasKnownCompleter checks every
+// string option has one.
+func completeWith(f *pflag.Flag, kind string, arg ...string) *pflag.Flag {
+	f.Annotations[annCompleter] = append([]string{kind}, arg...)
+	return f
+}
+
 func flagKind(f *pflag.Flag) optKind {
 	if v := f.Annotations[annKind]; len(v) > 0 {
 		return optKind(v[0])

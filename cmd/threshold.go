@@ -111,9 +111,9 @@ with the QEMU node the threshold was on.`,
 		if err != nil {
 			return nodeErr(err)
 		}
-		disk, layer := e.Find(o.dev)
-		if layer == nil {
-			return fmt.Errorf("invalid argument: failed to find disk '%s'", o.dev)
+		dp, disk, layer, err := findLayer(e, o.dev)
+		if err != nil {
+			return err
 		}
 		bytes, pct, err := format.ParseScaledOrPercent(o.threshold, 1, math.MaxUint64, layer.Capacity)
 		if err != nil {
@@ -124,7 +124,7 @@ with the QEMU node the threshold was on.`,
 		}
 		// libvirt takes vda or vda[N]; a path is given as the layer it names.
 		dev := o.dev
-		if _, _, ok := shell.SplitDev(dev); !ok {
+		if dp.IsPath() {
 			dev = layer.Dev(disk.Target)
 		}
 		var ch chan *domEvent
@@ -162,6 +162,19 @@ func thresholdErr(val string) error {
 	return fmt.Errorf("Scaled numeric value '%s' for <threshold> option is malformed or out of range", val)
 }
 
+// findLayer resolves DEV as typed (vda, vda[N], a source path) with the one
+// disk-name parser, ParseDiskPath. vda[0] names no layer (libvirt's indexes
+// start at 1), so it is not found, like an unknown target or index.
+func findLayer(e *shell.DomNodes, dev string) (DiskPath, *shell.DiskNodes, *shell.Layer, error) {
+	dp, err := ParseDiskPath(dev)
+	if err == nil && !(dp.HasIndex && dp.Index == 0) {
+		if disk, l := e.FindLayer(dp.Target, dp.Index, dp.Path); l != nil {
+			return dp, disk, l, nil
+		}
+	}
+	return dp, nil, nil, fmt.Errorf("invalid argument: failed to find disk '%s'", dev)
+}
+
 // nodeErr words the cache's errors as libvirt would for the same call.
 func nodeErr(err error) error { return err }
 
@@ -178,11 +191,11 @@ func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, target stri
 		select {
 		case ev := <-ch:
 			dev, _ := ev.Details["dev"].(string)
-			tg, index, ok := shell.SplitDev(dev)
-			if !ok || tg != target {
+			dp, err := ParseDiskPath(dev)
+			if err != nil || dp.Target != target {
 				continue
 			}
-			if index != 0 && index != layer.Index {
+			if dp.HasIndex && dp.Index != layer.Index {
 				continue
 			}
 			annotateThreshold(env, ev)
@@ -214,12 +227,12 @@ func listThresholds(env *Env, d *libvirt.Domain, dev string) error {
 	var only *shell.Layer
 	onlyTarget := ""
 	if dev != "" {
-		disk, l := e.Find(dev)
-		if l == nil {
-			return fmt.Errorf("invalid argument: failed to find disk '%s'", dev)
+		dp, disk, l, err := findLayer(e, dev)
+		if err != nil {
+			return err
 		}
 		onlyTarget = disk.Target
-		if _, idx, ok := shell.SplitDev(dev); !ok || idx != 0 {
+		if dp.IsPath() || dp.HasIndex {
 			only = l
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"virtsh/completion"
 	"virtsh/shell"
 )
 
@@ -67,8 +68,8 @@ func newEchoCmd(env *Env) *cobra.Command {
 	s.Bool(&o.xml, "xml", "escape for XML use")
 	s.Bool(&o.split, "split", "split each argument on ','; ',,' is an escape sequence")
 	s.Bool(&o.err, "err", "output to stderr")
-	s.String(&o.prefix, "prefix", "prefix the message", posNone, false)
-	s.Argv(&o.str, "string", "arguments to echo", posOpt, false)
+	completeWith(s.String(&o.prefix, "prefix", "prefix the message", posNone, false), completion.KindNone)
+	completeWith(s.Argv(&o.str, "string", "arguments to echo", posOpt, false), completion.KindNone)
 	s.Alias("str", "string")
 	s.Alias("hi", "string=hello")
 	action(c, func(ctx context.Context) error {

@@ -32,6 +32,7 @@ const (
 // The second element is the kind's argument, where it takes one.
 const (
 	KindDomain        = "domain"         // arg: state filter, see ParseDomainFilter
+	KindDomainUUID    = "domain-uuid"    // UUIDs of the domains (domname); arg: state filter
 	KindOutput        = "output"         // table json yaml
 	KindCommand       = "command"        // command names and group keywords (help)
 	KindURI           = "uri"            // libvirt.conf uri_aliases and common URIs
@@ -50,6 +51,25 @@ const (
 	KindList          = "list"           // arg: comma-separated values, completed as a comma list
 	KindNone          = "none"           // intentionally nothing (virshCompleteEmpty)
 )
+
+// Kinds lists every completer kind the engine knows. A cmd test walks the
+// command tree and fails on an annotation naming any other kind (which would
+// silently complete nothing).
+var Kinds = []string{
+	KindDomain, KindDomainUUID, KindOutput, KindCommand, KindURI, KindDir, KindFile,
+	KindDisk, KindDiskIndex, KindDiskList, KindBlockJob, KindCheckpoint, KindSnapshot,
+	KindEvent, KindShutdownMode, KindStorageFormat, KindEnum, KindList, KindNone,
+}
+
+// KnownKind reports whether kind is one of Kinds.
+func KnownKind(kind string) bool {
+	for _, k := range Kinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
 
 // Candidate is one completion and its description (a domain's state, a
 // command's short help); shells that show descriptions show it.
@@ -200,7 +220,7 @@ func (p *partial) Value(name string) string { return p.values[name] }
 func (p *partial) domain() string {
 	var name string
 	p.cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if name == "" && annotation(f, AnnCompleter) == KindDomain {
+		if k := annotation(f, AnnCompleter); name == "" && (k == KindDomain || k == KindDomainUUID) {
 			name = f.Name
 		}
 	})
@@ -374,6 +394,15 @@ func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result
 		doms, _ := query(c, func(h Host) ([]Domain, error) { return h.Domains(flt) })
 		for _, d := range doms {
 			cands = append(cands, Candidate{d.Name, d.State})
+		}
+	case KindDomainUUID:
+		// virshDomainUUIDCompleter: the UUIDs, the name as description.
+		flt := ParseDomainFilter(arg)
+		doms, _ := query(c, func(h Host) ([]Domain, error) { return h.Domains(flt) })
+		for _, d := range doms {
+			if d.UUID != "" {
+				cands = append(cands, Candidate{d.UUID, d.Name})
+			}
 		}
 	case KindOutput:
 		cands = names("table", "json", "yaml")

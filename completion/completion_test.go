@@ -84,6 +84,8 @@ func testTree() *cobra.Command {
 	domstate := mk("domstate")
 	opt(domstate, "domain", "string", "req", KindDomain, "")
 	opt(domstate, "reason", "bool", "none")
+	domname := mk("domname")
+	opt(domname, "domain", "string", "req", KindDomainUUID, "")
 	commit := mk("blockcommit")
 	opt(commit, "domain", "string", "req", KindDomain, "active")
 	opt(commit, "path", "string", "req", KindDisk)
@@ -152,7 +154,7 @@ func TestNoDomainsFallsBackToOptionNames(t *testing.T) {
 
 func TestCommandsAndOptions(t *testing.T) {
 	c := &Completer{Root: testTree()}
-	check(t, c, []string{""}, "blockcommit", "define", "domstate", "echo", "event", "resume", "shutdown", "start")
+	check(t, c, []string{""}, "blockcommit", "define", "domname", "domstate", "echo", "event", "resume", "shutdown", "start")
 	check(t, c, []string{"s"}, "shutdown", "start")
 	check(t, c, []string{"nosuch", ""})
 	check(t, c, []string{"start", "--"}, "--domain", "--console", "--paused")
@@ -195,12 +197,37 @@ func (f fakeHost) Domains(DomainFilter) ([]Domain, error) {
 	if f.block != nil {
 		<-f.block
 	}
-	return []Domain{{"t1", "running"}}, nil
+	return []Domain{{Name: "t1", State: "running", UUID: "6695eb01-f6a4-8304-79aa-97f2502e193f"}}, nil
 }
 func (fakeHost) DomainXML(string) (string, error)       { return chainXML, nil }
 func (fakeHost) Checkpoints(string) ([]string, error)   { return []string{"c1", "c2"}, nil }
 func (fakeHost) Snapshots(string) ([]string, error)     { return []string{"s1"}, nil }
 func (fakeHost) BlockJobDisks(string) ([]string, error) { return []string{"vda"}, nil }
+
+// domname completes UUIDs (virshDomainUUIDCompleter), the name as the
+// description.
+func TestDomainUUIDCompleter(t *testing.T) {
+	c := &Completer{Root: testTree(), Host: func() (Host, error) { return fakeHost{}, nil }}
+	check(t, c, []string{"domname", ""}, "6695eb01-f6a4-8304-79aa-97f2502e193f")
+	check(t, c, []string{"domname", "66"}, "6695eb01-f6a4-8304-79aa-97f2502e193f")
+	check(t, c, []string{"domname", "t1"})
+	if r := c.Complete([]string{"domname", "6"}); len(r.Cands) != 1 || r.Cands[0].Desc != "t1" {
+		t.Fatalf("domname 6: %+v, want the UUID described by the name t1", r.Cands)
+	}
+}
+
+func TestKnownKinds(t *testing.T) {
+	for _, k := range Kinds {
+		if !KnownKind(k) {
+			t.Errorf("KnownKind(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"", "words", "disk-chain", "Domain"} {
+		if KnownKind(k) {
+			t.Errorf("KnownKind(%q) = true", k)
+		}
+	}
+}
 
 func TestDiskTargetsAndChainIndexes(t *testing.T) {
 	c := &Completer{Root: testTree(), Host: func() (Host, error) { return fakeHost{}, nil }}

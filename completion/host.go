@@ -26,10 +26,12 @@ type Host interface {
 	BlockJobDisks(domain string) ([]string, error)
 }
 
-// Domain is a domain name and its state word ("running", "paused", "shut off", "other").
+// Domain is a domain name, its state word ("running", "paused", "shut off",
+// "other") and its UUID.
 type Domain struct {
 	Name  string
 	State string
+	UUID  string
 }
 
 // DomainFilter is virConnectListAllDomains' flags as virsh's domain completer
@@ -110,7 +112,9 @@ func (h LibvirtHost) Domains(f DomainFilter) ([]Domain, error) {
 		}
 		for i := range doms {
 			if name, err := doms[i].GetName(); err == nil {
-				out = append(out, Domain{name, s.word})
+				// The UUID, like the name, is held by the handle: no call.
+				uuid, _ := doms[i].GetUUIDString()
+				out = append(out, Domain{name, s.word, uuid})
 			}
 			_ = doms[i].Free()
 		}

@@ -75,9 +75,15 @@ type Layer struct {
 	SliceNode   string   `json:"slice_node,omitempty" yaml:"slice_node,omitempty"`
 	Bitmaps     []string `json:"bitmaps" yaml:"bitmaps"`
 	// BitmapsKnown: bitmaps come only from a QMP scrape (--scrape/--verify).
-	BitmapsKnown bool   `json:"bitmaps_known" yaml:"bitmaps_known"`
-	Threshold    uint64 `json:"threshold" yaml:"threshold"` // armed write threshold (bytes), 0: none
-	Capacity     uint64 `json:"capacity" yaml:"capacity"`   // from bulk stats at the last check
+	BitmapsKnown bool `json:"bitmaps_known" yaml:"bitmaps_known"`
+	// BitmapsDerived: not asked of QEMU but derived by `debug node-names`
+	// from the checkpoint XML (node-names.md §2: a checkpoint's bitmap is
+	// added on the disk's top format node and follows it through snapshots,
+	// copies and commits). Lower layers may hold older copies QEMU alone
+	// knows of.
+	BitmapsDerived bool   `json:"bitmaps_derived,omitempty" yaml:"bitmaps_derived,omitempty"`
+	Threshold      uint64 `json:"threshold" yaml:"threshold"` // armed write threshold (bytes), 0: none
+	Capacity       uint64 `json:"capacity" yaml:"capacity"`   // from bulk stats at the last check
 }
 
 // Dev is the name libvirt uses for this layer: "vda[2]".
@@ -157,10 +163,20 @@ func (d *DomNodes) Disk(target string) *DiskNodes {
 	return nil
 }
 
-// Find resolves "vda", "vda[N]" or a source path to a disk and layer.
+// Find resolves "vda", "vda[N]" or a source path to a disk and layer. It is
+// for the event handlers, which get libvirt's own names; commands parse what
+// the user typed with cmd's ParseDiskPath and call FindLayer.
 func (d *DomNodes) Find(dev string) (*DiskNodes, *Layer) {
-	target, index, ok := SplitDev(dev)
-	if ok {
+	if target, index, ok := SplitDev(dev); ok {
+		return d.FindLayer(target, index, "")
+	}
+	return d.FindLayer("", 0, dev)
+}
+
+// FindLayer resolves a parsed disk name: target and chain index (0: the
+// active layer), or, with an empty target, a layer's source path.
+func (d *DomNodes) FindLayer(target string, index uint, path string) (*DiskNodes, *Layer) {
+	if target != "" {
 		if disk := d.Disk(target); disk != nil {
 			if l := disk.Layer(index); l != nil {
 				return disk, l
@@ -168,6 +184,7 @@ func (d *DomNodes) Find(dev string) (*DiskNodes, *Layer) {
 		}
 		return nil, nil
 	}
+	dev := path
 	for i := range d.Disks {
 		disk := &d.Disks[i]
 		for j := range disk.Chain {
@@ -244,17 +261,17 @@ type NodeCache struct {
 	sess *Session
 	be   nodeBackend
 
-	// Scrape makes fills use QMP (VIRTSH_NODE_NAME_SCRAPE=1): the user's
-	// explicit choice, since it taints every guest it touches.
-	Scrape bool
-
-	mu      sync.Mutex
-	doms    map[string]*DomNodes
-	pending map[string]string // uuid → reason for the first fill of a guest not cached yet
-	totals  Counters
-	warned  map[string]bool // taint warning printed once per guest
-	evConn  *libvirt.Connect
-	evIDs   []int
+	mu sync.Mutex
+	// scrape makes fills use QMP (VIRTSH_NODE_NAME_SCRAPE=1, or
+	// `debug node-names --scrape-mode on`): the user's explicit choice,
+	// since it taints every guest it touches.
+	scrapeMode bool
+	doms       map[string]*DomNodes
+	pending    map[string]string // uuid → reason for the first fill of a guest not cached yet
+	totals     Counters
+	warned     map[string]bool // taint warning printed once per guest
+	evConn     *libvirt.Connect
+	evIDs      []int
 }
 
 // Nodes returns the session's node-name cache, creating it on first use. The
@@ -271,7 +288,7 @@ func (s *Session) Nodes() *NodeCache {
 
 func newNodeCache(s *Session, be nodeBackend) *NodeCache {
 	return &NodeCache{
-		sess: s, be: be, Scrape: os.Getenv("VIRTSH_NODE_NAME_SCRAPE") == "1",
+		sess: s, be: be, scrapeMode: os.Getenv("VIRTSH_NODE_NAME_SCRAPE") == "1",
 		doms: map[string]*DomNodes{}, pending: map[string]string{}, warned: map[string]bool{},
 	}
 }
@@ -286,6 +303,22 @@ func (c *NodeCache) connReset() {
 	for _, d := range c.doms {
 		d.Stale = reasonReconnect
 	}
+}
+
+// ScrapeMode reports whether every fill asks QEMU (the session setting).
+func (c *NodeCache) ScrapeMode() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.scrapeMode
+}
+
+// SetScrapeMode turns the session setting on or off; it starts as
+// VIRTSH_NODE_NAME_SCRAPE says. Entries already cached stay as they are
+// until their next fill.
+func (c *NodeCache) SetScrapeMode(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.scrapeMode = on
 }
 
 // Totals returns the counters over every guest since the session started.
@@ -430,8 +463,9 @@ func (c *NodeCache) get(d *libvirt.Domain, forceQMP bool) (*DomNodes, error) {
 		c.mu.Unlock()
 		return out, nil
 	}
+	useQMP := forceQMP || c.scrapeMode
 	c.mu.Unlock()
-	return c.fill(d, uuid, st, reason, forceQMP || c.Scrape)
+	return c.fill(d, uuid, st, reason, useQMP)
 }
 
 // fill derives the entry from the live XML (or QMP) and stores it.
