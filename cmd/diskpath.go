@@ -91,18 +91,6 @@ func (d blockDisk) TopPath() string {
 	return d.Chain[0].Path
 }
 
-func diskSourcePath(s *libvirtxml.DomainDiskSource) string {
-	switch {
-	case s == nil:
-		return ""
-	case s.File != nil:
-		return s.File.File
-	case s.Block != nil:
-		return s.Block.Dev
-	}
-	return ""
-}
-
 // blockDisksFromXML lists the disks of a domain XML with their chains.
 func blockDisksFromXML(xml string) ([]blockDisk, error) {
 	var def libvirtxml.Domain
@@ -118,7 +106,7 @@ func blockDisksFromXML(xml string) ([]blockDisk, error) {
 			continue
 		}
 		ld := blockDisk{Target: disk.Target.Dev}
-		if p := diskSourcePath(disk.Source); p != "" || disk.Source != nil {
+		if p := sourceString(disk.Source); p != "" || disk.Source != nil {
 			e := chainImage{Path: p}
 			if disk.Source != nil {
 				e.Index = disk.Source.Index
@@ -128,8 +116,8 @@ func blockDisksFromXML(xml string) ([]blockDisk, error) {
 			}
 			ld.Chain = append(ld.Chain, e)
 		}
-		for bs := disk.BackingStore; bs != nil && bs.Source != nil && (bs.Index != 0 || diskSourcePath(bs.Source) != ""); bs = bs.BackingStore {
-			e := chainImage{Index: bs.Index, Path: diskSourcePath(bs.Source)}
+		for bs := disk.BackingStore; bs != nil && bs.Source != nil && (bs.Index != 0 || sourceString(bs.Source) != ""); bs = bs.BackingStore {
+			e := chainImage{Index: bs.Index, Path: sourceString(bs.Source)}
 			if bs.Format != nil {
 				e.Format = bs.Format.Type
 			}

@@ -152,10 +152,14 @@ func hasSource(d *libvirtxml.DomainDisk) bool {
 	return diskSource(d) != ""
 }
 
-// diskSource is virsh's Source column: the first of source/@file, @dev,
-// @dir, @name, @volume, @path; nvme://DDDD:BB:SS.F/NS for NVMe.
-func diskSource(d *libvirtxml.DomainDisk) string {
-	s := d.Source
+// diskSource is virsh's Source column for a disk.
+func diskSource(d *libvirtxml.DomainDisk) string { return sourceString(d.Source) }
+
+// sourceString is virsh's rule for naming a disk source (the Source column,
+// and what a source path given for a disk is matched against): the first of
+// source/@file, @dev, @dir, @name, @volume, @path; nvme://DDDD:BB:SS.F/NS for
+// NVMe. It serves every chain element, backing stores included.
+func sourceString(s *libvirtxml.DomainDiskSource) string {
 	if s == nil {
 		return ""
 	}

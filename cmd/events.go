@@ -21,14 +21,7 @@ func init() { register(eventCommands) }
 func eventCommands(env *Env) []*cobra.Command { return []*cobra.Command{newEventCmd(env)} }
 
 // eventNames are virsh 9.0's event types, in its order (virsh event --list).
-var eventNames = []string{
-	"lifecycle", "reboot", "rtc-change", "watchdog", "io-error", "graphics", "io-error-reason",
-	"control-error", "block-job", "disk-change", "tray-change", "pm-wakeup", "pm-suspend",
-	"balloon-change", "pm-suspend-disk", "device-removed", "block-job-2", "tunable",
-	"agent-lifecycle", "device-added", "migration-iteration", "job-completed",
-	"device-removal-failed", "metadata-change", "block-threshold", "memory-failure",
-	"memory-device-size-change",
-}
+var eventNames = completion.EventNames
 
 // domEvent is one received event: virsh's text and the -o json view.
 type domEvent struct {

@@ -35,33 +35,12 @@ func snapCmd(use, short, long, example string, mutating bool) *cobra.Command {
 	return c
 }
 
-// splitEscaped splits s at commas, a doubled comma standing for a literal
-// one (virsh's vshStringToArray).
-func splitEscaped(s string) []string {
-	var out []string
-	var cur strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == ',' {
-			if i+1 < len(s) && s[i+1] == ',' {
-				cur.WriteByte(',')
-				i++
-				continue
-			}
-			out = append(out, cur.String())
-			cur.Reset()
-			continue
-		}
-		cur.WriteByte(s[i])
-	}
-	return append(out, cur.String())
-}
-
 // parseDiskspec is virshParseSnapshotDiskspec:
 // disk[,snapshot=type][,driver=type][,stype=type][,file=name], each key at
 // most once. It also returns the stype given (virsh writes type='...' only
 // then).
 func parseDiskspec(spec string) (libvirtxml.DomainSnapshotDisk, string, error) {
-	parts := splitEscaped(spec)
+	parts := splitCommaList(spec)
 	d := libvirtxml.DomainSnapshotDisk{Name: parts[0]}
 	bad := fmt.Errorf("unable to parse diskspec: %s", spec)
 	vals := map[string]string{}
@@ -133,7 +112,7 @@ func snapshotStyle(stypes []string) func(path string, n *styledElem) {
 func parseMemspec(spec string) (*libvirtxml.DomainSnapshotMemory, error) {
 	m := &libvirtxml.DomainSnapshotMemory{}
 	var snapSet, fileSet bool // each at most once, as in virsh
-	for _, p := range splitEscaped(spec) {
+	for _, p := range splitCommaList(spec) {
 		switch {
 		case !snapSet && strings.HasPrefix(p, "snapshot="):
 			m.Snapshot, snapSet = strings.TrimPrefix(p, "snapshot="), true
