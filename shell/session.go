@@ -57,6 +57,10 @@ type Session struct {
 
 	logMu sync.Mutex
 	log   *os.File
+
+	// The block node-name cache of this connection (nodecache.go), made on
+	// first use; guarded by mu.
+	nodes *NodeCache
 }
 
 var eventLoopOnce sync.Once
@@ -196,6 +200,9 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		fmt.Fprintln(s.IO.Err, "error: Reconnected to the hypervisor")
 	}
 	s.disconnected.Store(false)
+	if s.nodes != nil {
+		s.nodes.connReset()
+	}
 	return nil
 }
 

@@ -1,0 +1,607 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"virtsh/format"
+	"virtsh/shell"
+)
+
+// The "Backup" group (virsh-backup.c) plus the job commands a backup is
+// followed with (domjobinfo, domjobabort; in virsh's "Domain Management").
+func init() { register(backupCommands) }
+
+func backupCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{newBackupBeginCmd(env), newBackupDumpXMLCmd(env), newDomjobinfoCmd(env), newDomjobabortCmd(env)}
+}
+
+type backupOpts struct {
+	dom, backupXML, checkpointXML string
+	reuse, wait, verbose          bool
+	timeout                       string
+	targetDir, incremental, ckpt  string
+}
+
+func newBackupBeginCmd(env *Env) *cobra.Command {
+	var o backupOpts
+	c := &cobra.Command{
+		Use: "backup-begin", Short: "Start a disk backup of a live domain",
+		Long:    "Use XML to start a full or incremental disk backup of a live domain, optionally creating a checkpoint",
+		GroupID: "backup", Annotations: map[string]string{annMutating: "true"},
+		Example: "backup-begin vm backup.xml checkpoint.xml\n" +
+			"backup-begin vm --target-dir /backups/full --checkpoint c1 --wait --verbose   # one qcow2 per disk\n" +
+			"backup-begin vm --target-dir /backups/inc1 --incremental c1 --checkpoint c2 --wait",
+	}
+	s := newSpec(c)
+	s.Domain(&o.dom, "active")
+	f := s.String(&o.backupXML, "backupxml", "domain backup XML", posUnwanted, false)
+	f.Annotations[annCompleter] = []string{"file", ""}
+	f = s.String(&o.checkpointXML, "checkpointxml", "domain checkpoint XML", posUnwanted, false)
+	f.Annotations[annCompleter] = []string{"file", ""}
+	s.Bool(&o.reuse, "reuse-external", "reuse files provided by caller")
+	s.Bool(&o.wait, "wait", "wait for the backup job to finish; Ctrl-C aborts it (virtsh)")
+	s.Bool(&o.verbose, "verbose", "with --wait: show progress on stderr (virtsh)")
+	s.Number(&o.timeout, "timeout", "with --wait: abort the backup after this many seconds (virtsh)", posNone, false)
+	f = s.String(&o.targetDir, "target-dir", "push-mode backup without XML: one DIR/<disk>.qcow2 per disk (virtsh)", posNone, false)
+	f.Annotations[annCompleter] = []string{"dir", ""}
+	f = s.String(&o.incremental, "incremental", "with --target-dir: back up only what changed since this checkpoint (virtsh)", posNone, false)
+	f.Annotations[annCompleter] = []string{"checkpoint", ""}
+	s.String(&o.ckpt, "checkpoint", "with --target-dir: create this checkpoint in the same call (virtsh)", posNone, false)
+	action(c, func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) })
+	return c
+}
+
+func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOpts) error {
+	flagSet := func(n string) bool { return c.Flags().Changed(n) }
+	if err := requires(o.verbose, "verbose", o.wait || flagSet("timeout"), "wait"); err != nil {
+		return err
+	}
+	var timeout time.Duration
+	if flagSet("timeout") {
+		n, err := strconv.ParseInt(o.timeout, 10, 64)
+		if err != nil || n <= 0 || n > 2147483 {
+			return fmt.Errorf("Numeric value '%s' for <timeout> option is malformed or out of range", o.timeout)
+		}
+		timeout = time.Duration(n) * time.Second
+		o.wait = true
+	}
+	short := flagSet("target-dir")
+	if err := exclusive(short, "target-dir", o.backupXML != "", "backupxml"); err != nil {
+		return err
+	}
+	if err := exclusive(short, "target-dir", o.checkpointXML != "", "checkpointxml"); err != nil {
+		return err
+	}
+	if err := requires(flagSet("incremental"), "incremental", short, "target-dir"); err != nil {
+		return err
+	}
+	if err := requires(flagSet("checkpoint"), "checkpoint", short, "target-dir"); err != nil {
+		return err
+	}
+	dom, err := env.lookupDomain(o.dom)
+	if err != nil {
+		return err
+	}
+	defer dom.Free()
+	var flags libvirt.DomainBackupBeginFlags
+	if o.reuse {
+		flags |= libvirt.DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL
+	}
+
+	var bxml, cxml string
+	var created []string // files this call asks libvirt to create (shorthand)
+	if short {
+		bxml, cxml, created, err = shorthandBackupXML(dom, o)
+		if err != nil {
+			return err
+		}
+	} else {
+		if o.backupXML == "" {
+			if bxml, err = (&libvirtxml.DomainBackup{}).Marshal(); err != nil {
+				return err
+			}
+		} else if bxml, err = readXMLFile(o.backupXML); err != nil {
+			return err
+		}
+		if o.checkpointXML != "" {
+			if cxml, err = readXMLFile(o.checkpointXML); err != nil {
+				return err
+			}
+		}
+	}
+
+	var w *jobWaiter
+	if o.wait {
+		// Register before starting so the completion cannot be missed.
+		w = newJobWaiter(env, dom)
+		defer w.close()
+	}
+	if err := dom.BackupBegin(bxml, cxml, flags); err != nil {
+		return err
+	}
+	if cxml != "" {
+		// A checkpoint made with the backup adds bitmaps: no event for it.
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
+	}
+	env.IO.Printf("Backup started\n")
+	if !o.wait {
+		return nil
+	}
+	res := w.wait(ctx, timeout, o.verbose)
+	switch {
+	case res.ok:
+		env.IO.Extra("\n%s", "Backup complete")
+		return nil
+	case res.err != nil:
+		return res.err
+	}
+	if o.verbose {
+		env.IO.Errorf("\n")
+	}
+	// The backup did not complete: leave nothing that looks like a good
+	// backup or a checkpoint to build the next incremental on.
+	undoShorthand(dom, o, created)
+	if res.aborted {
+		return errors.New("Backup aborted")
+	}
+	return shellErr("Backup failed", errors.New(res.msg))
+}
+
+// shorthandBackupXML builds the push-mode backup (and checkpoint) XML for
+// --target-dir: every disk with a source gets DIR/<target>.qcow2.
+func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, created []string, err error) {
+	doc, err := dom.GetXMLDesc(0)
+	if err != nil {
+		return "", "", nil, err
+	}
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(doc); err != nil {
+		return "", "", nil, err
+	}
+	st, err := os.Stat(o.targetDir)
+	if err != nil || !st.IsDir() {
+		return "", "", nil, fmt.Errorf("target directory '%s' does not exist", o.targetDir)
+	}
+	dir, err := filepath.Abs(o.targetDir)
+	if err != nil {
+		return "", "", nil, err
+	}
+	b := libvirtxml.DomainBackup{Incremental: o.incremental, Push: &libvirtxml.DomainBackupPush{Disks: &libvirtxml.DomainBackupPushDisks{}}}
+	ck := libvirtxml.DomainCheckpoint{Name: o.ckpt, Disks: &libvirtxml.DomainCheckpointDisks{}}
+	if d.Devices != nil {
+		for _, disk := range d.Devices.Disks {
+			if disk.Target == nil || disk.Source == nil || (disk.Device != "" && disk.Device != "disk") {
+				continue
+			}
+			path := filepath.Join(dir, disk.Target.Dev+".qcow2")
+			if _, err := os.Lstat(path); err == nil && !o.reuse {
+				return "", "", nil, fmt.Errorf("backup target '%s' already exists (use --reuse-external to write into it)", path)
+			} else if err != nil && o.reuse {
+				return "", "", nil, fmt.Errorf("backup target '%s' does not exist (--reuse-external needs it)", path)
+			}
+			if !o.reuse {
+				created = append(created, path)
+			}
+			b.Push.Disks.Disks = append(b.Push.Disks.Disks, libvirtxml.DomainBackupPushDisk{
+				Name: disk.Target.Dev, Backup: "yes",
+				Driver: &libvirtxml.DomainBackupDiskDriver{Type: "qcow2"},
+				Target: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: path}},
+			})
+			ck.Disks.Disks = append(ck.Disks.Disks, libvirtxml.DomainCheckpointDisk{Name: disk.Target.Dev, Checkpoint: "bitmap"})
+		}
+	}
+	if len(b.Push.Disks.Disks) == 0 {
+		return "", "", nil, errors.New("domain has no disk to back up")
+	}
+	if bxml, err = b.Marshal(); err != nil {
+		return "", "", nil, err
+	}
+	if o.ckpt != "" {
+		if cxml, err = ck.Marshal(); err != nil {
+			return "", "", nil, err
+		}
+	}
+	return bxml, cxml, created, nil
+}
+
+// undoShorthand removes what a failed or aborted --target-dir backup made:
+// the target files it created (libvirt may already have) and the checkpoint
+// begun with it, whose bitmap would otherwise claim a backup that never
+// finished (deleting it merges its bitmap back into its parent's).
+func undoShorthand(dom *libvirt.Domain, o *backupOpts, created []string) {
+	for _, p := range created {
+		_ = os.Remove(p)
+	}
+	if o.ckpt != "" {
+		if cp, err := dom.CheckpointLookupByName(o.ckpt, 0); err == nil {
+			_ = cp.Delete(0)
+			_ = cp.Free()
+		}
+	}
+}
+
+// jobWaiter follows a domain job to its end through the job-completed
+// event; job stats are polled only to draw progress.
+type jobWaiter struct {
+	env  *Env
+	dom  *libvirt.Domain
+	conn *libvirt.Connect
+	id   int
+	ok   bool
+	done chan *libvirt.DomainEventJobCompleted
+	prog *format.Progress
+}
+
+type jobResult struct {
+	ok, aborted bool
+	msg         string
+	err         error
+}
+
+func newJobWaiter(env *Env, dom *libvirt.Domain) *jobWaiter {
+	w := &jobWaiter{env: env, dom: dom, done: make(chan *libvirt.DomainEventJobCompleted, 1)}
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return w
+	}
+	id, err := conn.DomainEventJobCompletedRegister(dom, func(_ *libvirt.Connect, _ *libvirt.Domain, ev *libvirt.DomainEventJobCompleted) {
+		select {
+		case w.done <- ev:
+		default:
+		}
+	})
+	if err == nil {
+		w.conn, w.id, w.ok = conn, id, true
+	}
+	return w
+}
+
+func (w *jobWaiter) close() {
+	if w.ok {
+		_ = w.conn.DomainEventDeregister(w.id)
+	}
+}
+
+// wait returns when the job ends. Ctrl-C (ctx) or the timeout aborts the job
+// and still waits for libvirt to report it ended, so that nothing runs on
+// after virtsh says "aborted". With verbose, progress is drawn from job
+// stats (format.Progress: virsh's "\rBackup: [ 45 %]" off a terminal).
+func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose bool) jobResult {
+	if verbose {
+		w.prog = format.NewProgress(w.env.IO.Err, "Backup")
+		defer w.prog.Close()
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		select {
+		case ev := <-w.done:
+			return w.finish(ev)
+		case <-ctx.Done():
+			return w.abort()
+		case <-deadline:
+			return w.abort()
+		case <-tick.C:
+			info, err := w.dom.GetJobStats(0)
+			if err != nil {
+				continue
+			}
+			if info.Type == libvirt.DOMAIN_JOB_NONE && !w.ok {
+				// No event support: the job is gone, ask how it ended.
+				return w.completedStats()
+			}
+			if w.prog != nil && info.DiskTotal > 0 {
+				w.prog.Update(info.DiskProcessed, info.DiskTotal)
+			}
+		}
+	}
+}
+
+func (w *jobWaiter) abort() jobResult {
+	if err := w.dom.AbortJob(); err != nil {
+		var le libvirt.Error
+		// The job may have ended on its own meanwhile.
+		if !errors.As(err, &le) || le.Code != libvirt.ERR_OPERATION_INVALID {
+			return jobResult{err: shellErr("failed to abort the backup job", err)}
+		}
+	}
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-w.done:
+			if r := w.finish(ev); r.ok || r.err != nil {
+				return r // finished before the abort took effect
+			}
+			return jobResult{aborted: true}
+		case <-t.C:
+			return jobResult{err: errors.New("backup job did not end after abort")}
+		case <-tick.C:
+			if info, err := w.dom.GetJobStats(0); err == nil && info.Type == libvirt.DOMAIN_JOB_NONE && !w.ok {
+				if r := w.completedStats(); r.ok {
+					return r
+				}
+				return jobResult{aborted: true}
+			}
+		}
+	}
+}
+
+func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
+	info := ev.Info
+	ok := info.JobSuccessSet && info.JobSuccess || !info.JobSuccessSet && info.Type == libvirt.DOMAIN_JOB_COMPLETED
+	if ok {
+		if w.prog != nil {
+			w.prog.Complete()
+		}
+		return jobResult{ok: true}
+	}
+	if info.Type == libvirt.DOMAIN_JOB_CANCELLED {
+		return jobResult{aborted: true}
+	}
+	msg := info.ErrorMessage
+	if msg == "" {
+		msg = "unknown error"
+	}
+	return jobResult{msg: msg}
+}
+
+func (w *jobWaiter) completedStats() jobResult {
+	info, err := w.dom.GetJobStats(libvirt.DOMAIN_JOB_STATS_COMPLETED)
+	if err != nil {
+		return jobResult{err: err}
+	}
+	return w.finish(&libvirt.DomainEventJobCompleted{Info: *info})
+}
+
+func newBackupDumpXMLCmd(env *Env) *cobra.Command {
+	var dom string
+	c := &cobra.Command{Use: "backup-dumpxml", Short: "Dump XML for an ongoing domain block backup job",
+		Long: "Backup Dump XML", GroupID: "backup"}
+	s := newSpec(c)
+	s.Domain(&dom, "active")
+	action(c, func(ctx context.Context) error {
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		doc, err := d.BackupGetXMLDesc(0)
+		if err != nil {
+			return err
+		}
+		env.IO.Printf("%s", doc)
+		return nil
+	})
+	return c
+}
+
+// ---------------------------------------------------------------- domjobinfo
+
+var jobTypeNames = []string{"None", "Bounded", "Unbounded", "Completed", "Failed", "Cancelled"}
+var jobOpNames = []string{"Unknown", "Start", "Save", "Restore", "Incoming migration", "Outgoing migration",
+	"Snapshot", "Snapshot revert", "Dump", "Backup", "Snapshot delete"}
+
+func nameOf(names []string, i int) string {
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return "unknown"
+}
+
+// jobInfoView is domjobinfo -o json|yaml: raw numbers (bytes, ms); fields
+// libvirt did not report are left out.
+type jobInfoView struct {
+	Type          string  `json:"type" yaml:"type"`
+	Operation     string  `json:"operation,omitempty" yaml:"operation,omitempty"`
+	TimeElapsedMS *uint64 `json:"time_elapsed_ms,omitempty" yaml:"time_elapsed_ms,omitempty"`
+	TimeRemaining *uint64 `json:"time_remaining_ms,omitempty" yaml:"time_remaining_ms,omitempty"`
+	DataTotal     *uint64 `json:"data_total,omitempty" yaml:"data_total,omitempty"`
+	DataProcessed *uint64 `json:"data_processed,omitempty" yaml:"data_processed,omitempty"`
+	DataRemaining *uint64 `json:"data_remaining,omitempty" yaml:"data_remaining,omitempty"`
+	DiskTotal     *uint64 `json:"disk_total,omitempty" yaml:"disk_total,omitempty"`
+	DiskProcessed *uint64 `json:"disk_processed,omitempty" yaml:"disk_processed,omitempty"`
+	DiskRemaining *uint64 `json:"disk_remaining,omitempty" yaml:"disk_remaining,omitempty"`
+	DiskTempUsed  *uint64 `json:"disk_temp_used,omitempty" yaml:"disk_temp_used,omitempty"`
+	DiskTempTotal *uint64 `json:"disk_temp_total,omitempty" yaml:"disk_temp_total,omitempty"`
+	Success       *bool   `json:"success,omitempty" yaml:"success,omitempty"`
+	ErrorMessage  string  `json:"error_message,omitempty" yaml:"error_message,omitempty"`
+}
+
+func opt64(set bool, v uint64) *uint64 {
+	if !set {
+		return nil
+	}
+	return &v
+}
+
+func newDomjobinfoCmd(env *Env) *cobra.Command {
+	var dom string
+	var completed, keep, anystats, rawstats bool
+	c := &cobra.Command{Use: "domjobinfo", Short: "domain job information",
+		Long: "Returns information about jobs running on a domain.", GroupID: "domain"}
+	c.Example = "domjobinfo vm\ndomjobinfo vm --completed --keep-completed -o json"
+	s := newSpec(c)
+	s.Domain(&dom, "")
+	s.Bool(&completed, "completed", "return statistics of a recently completed job")
+	s.Bool(&keep, "keep-completed", "don't destroy statistics of a recently completed job when reading")
+	s.Bool(&anystats, "anystats", "print statistics for any kind of job (even failed ones)")
+	s.Bool(&rawstats, "rawstats", "print the raw data returned by libvirt")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		if err := requires(keep, "keep-completed", completed, "completed"); err != nil {
+			return err
+		}
+		var flags libvirt.DomainGetJobStatsFlags
+		if completed {
+			flags |= libvirt.DOMAIN_JOB_STATS_COMPLETED
+		}
+		if keep {
+			flags |= libvirt.DOMAIN_JOB_STATS_KEEP_COMPLETED
+		}
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		info, err := d.GetJobStats(flags)
+		var le libvirt.Error
+		if err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT {
+			if flags != 0 || rawstats {
+				return errors.New("Optional flags or --rawstats are not supported by the daemon\n" + le.Message)
+			}
+			info, err = d.GetJobInfo()
+		}
+		if err != nil {
+			return err
+		}
+		if env.IO.Structured() {
+			v := jobInfoView{Type: nameOf(jobTypeNames, int(info.Type)),
+				TimeElapsedMS: opt64(info.TimeElapsedSet, info.TimeElapsed), TimeRemaining: opt64(info.TimeRemainingSet, info.TimeRemaining),
+				DataTotal: opt64(info.DataTotalSet, info.DataTotal), DataProcessed: opt64(info.DataProcessedSet, info.DataProcessed),
+				DataRemaining: opt64(info.DataRemainingSet, info.DataRemaining),
+				DiskTotal:     opt64(info.DiskTotalSet, info.DiskTotal), DiskProcessed: opt64(info.DiskProcessedSet, info.DiskProcessed),
+				DiskRemaining: opt64(info.DiskRemainingSet, info.DiskRemaining),
+				DiskTempUsed:  opt64(info.DiskTempUsedSet, info.DiskTempUsed), DiskTempTotal: opt64(info.DiskTempTotalSet, info.DiskTempTotal),
+				ErrorMessage: info.ErrorMessage}
+			if info.OperationSet {
+				v.Operation = nameOf(jobOpNames, int(info.Operation))
+			}
+			if info.JobSuccessSet {
+				b := info.JobSuccess
+				v.Success = &b
+			}
+			return env.IO.Encode(v)
+		}
+		printJobInfo(env.IO, info, completed, anystats, rawstats)
+		return nil
+	})
+	return c
+}
+
+// printJobInfo is cmdDomjobinfo's text output (the fields a backup or a
+// save/dump job reports; migration-only fields are printed too when set).
+func printJobInfo(out *format.IO, info *libvirt.DomainJobInfo, completed, anystats, rawstats bool) {
+	if rawstats {
+		out.Printf("Job type: %d\n\n", int(info.Type))
+		raw := []struct {
+			set  bool
+			name string
+			val  uint64
+		}{
+			{info.OperationSet, "operation", uint64(info.Operation)},
+			{info.TimeElapsedSet, "time_elapsed", info.TimeElapsed},
+			{info.TimeRemainingSet, "time_remaining", info.TimeRemaining},
+			{info.DataTotalSet, "data_total", info.DataTotal},
+			{info.DataProcessedSet, "data_processed", info.DataProcessed},
+			{info.DataRemainingSet, "data_remaining", info.DataRemaining},
+			{info.DiskTotalSet, "disk_total", info.DiskTotal},
+			{info.DiskProcessedSet, "disk_processed", info.DiskProcessed},
+			{info.DiskRemainingSet, "disk_remaining", info.DiskRemaining},
+			{info.DiskTempUsedSet, "disk_temp_used", info.DiskTempUsed},
+			{info.DiskTempTotalSet, "disk_temp_total", info.DiskTempTotal},
+		}
+		for _, r := range raw {
+			if r.set {
+				out.Printf("%s: %d\n", r.name, r.val)
+			}
+		}
+		if info.JobSuccessSet {
+			out.Printf("success: %s\n", map[bool]string{false: "no", true: "yes"}[info.JobSuccess])
+		}
+		if info.ErrorMessageSet {
+			out.Printf("errmsg: %s\n", info.ErrorMessage)
+		}
+		return
+	}
+	out.Printf("%-17s %-12s\n", "Job type:", nameOf(jobTypeNames, int(info.Type)))
+	if info.OperationSet {
+		out.Printf("%-17s %-12s\n", "Operation:", nameOf(jobOpNames, int(info.Operation)))
+	}
+	if !anystats && info.Type != libvirt.DOMAIN_JOB_BOUNDED && info.Type != libvirt.DOMAIN_JOB_UNBOUNDED &&
+		(!completed || info.Type != libvirt.DOMAIN_JOB_COMPLETED) {
+		return
+	}
+	size := func(label string, v uint64, suffix string) {
+		f, unit := format.PrettyCapacity(v)
+		out.Printf("%-17s %-.3f %s%s\n", label, f, unit, suffix)
+	}
+	out.Printf("%-17s %-12d ms\n", "Time elapsed:", info.TimeElapsed)
+	if info.TimeElapsedNetSet {
+		out.Printf("%-17s %-12d ms\n", "Time elapsed w/o network:", info.TimeElapsedNet)
+	}
+	if info.Type == libvirt.DOMAIN_JOB_BOUNDED {
+		out.Printf("%-17s %-12d ms\n", "Time remaining:", info.TimeRemaining)
+	}
+	if info.DataTotal != 0 || info.DataRemaining != 0 || info.DataProcessed != 0 {
+		size("Data processed:", info.DataProcessed, "")
+		size("Data remaining:", info.DataRemaining, "")
+		size("Data total:", info.DataTotal, "")
+	}
+	if info.MemTotal != 0 || info.MemRemaining != 0 || info.MemProcessed != 0 {
+		size("Memory processed:", info.MemProcessed, "")
+		size("Memory remaining:", info.MemRemaining, "")
+		size("Memory total:", info.MemTotal, "")
+	}
+	if info.MemBpsSet && info.MemBps != 0 {
+		size("Memory bandwidth:", info.MemBps, "/s")
+	}
+	if info.DiskTotal != 0 || info.DiskRemaining != 0 || info.DiskProcessed != 0 {
+		size("File processed:", info.DiskProcessed, "")
+		size("File remaining:", info.DiskRemaining, "")
+		size("File total:", info.DiskTotal, "")
+	}
+	if info.DiskBpsSet && info.DiskBps != 0 {
+		size("File bandwidth:", info.DiskBps, "/s")
+	}
+	if info.DiskTempUsedSet {
+		size("Temporary disk space use:", info.DiskTempUsed, "")
+	}
+	if info.DiskTempTotalSet {
+		size("Temporary disk space total:", info.DiskTempTotal, "")
+	}
+	if info.ErrorMessageSet {
+		out.Printf("%-17s %s\n", "Error message:", info.ErrorMessage)
+	}
+}
+
+func newDomjobabortCmd(env *Env) *cobra.Command {
+	var dom string
+	var postcopy bool
+	c := &cobra.Command{Use: "domjobabort", Short: "abort active domain job",
+		Long: "Aborts the currently running domain job", GroupID: "domain",
+		Annotations: map[string]string{annMutating: "true"}}
+	s := newSpec(c)
+	s.Domain(&dom, "active")
+	s.Bool(&postcopy, "postcopy", "interrupt post-copy migration")
+	action(c, func(ctx context.Context) error {
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		if postcopy {
+			return d.AbortJobFlags(libvirt.DOMAIN_ABORT_JOB_POSTCOPY)
+		}
+		return d.AbortJob()
+	})
+	return c
+}

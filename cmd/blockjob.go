@@ -1,0 +1,524 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"virtsh/shell"
+)
+
+// Block jobs (virsh-domain.c): blockcommit, blockpull, blockcopy here;
+// blockjob and blockresize in blockjob_info.go; waiting in blockjob_wait.go.
+func init() { register(blockJobCommands) }
+
+func blockJobCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{newBlockCommitCmd(env), newBlockCopyCmd(env), newBlockJobCmd(env),
+		newBlockPullCmd(env), newBlockResizeCmd(env)}
+}
+
+func blockCmd(use, short, long, example string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "domain", Example: example,
+		Annotations: map[string]string{annMutating: "true"}}
+}
+
+// diskOpt declares virsh's <path> option of the block commands.
+func diskOpt(s *spec, p *string, help string) {
+	f := s.String(p, "path", help, posReq, true)
+	f.Annotations[annCompleter] = []string{"disk", ""}
+}
+
+// nonEmpty is vshCommandOptStringReq's check: a given string option may not
+// be empty.
+func nonEmpty(c *cobra.Command, names ...string) error {
+	for _, n := range names {
+		f := c.Flags().Lookup(n)
+		if f != nil && f.Changed && f.Value.String() == "" {
+			return fmt.Errorf("Failed to get option '%s': Option argument is empty", n)
+		}
+	}
+	return nil
+}
+
+// jobOutcome prints what virsh prints when a waited job did not reach its
+// goal ("\nCommit aborted" on stdout; "\nCommit failed" as an error) and
+// returns the command's error (exit 1).
+func jobOutcome(env *Env, w *blockWaiter, st jobStatus, kind, job, domName string) error {
+	switch st {
+	case libvirt.DOMAIN_BLOCK_JOB_CANCELED:
+		if env.IO.Structured() {
+			_ = env.IO.Encode(w.result(job, domName, "canceled"))
+		} else {
+			env.IO.Extra("\n%s aborted", kind)
+		}
+		return errJobEnded
+	case libvirt.DOMAIN_BLOCK_JOB_FAILED:
+		if env.IO.Structured() {
+			_ = env.IO.Encode(w.result(job, domName, "failed"))
+		}
+		env.IO.Errorf("error: \n%s failed\n", kind)
+		return errJobEnded
+	}
+	return nil
+}
+
+func newBlockCommitCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, path, bandwidth, base, top, timeout                            string
+		shallow, active, del, wait, verbose, pivot, keepOverlay, async, rel bool
+		bytes                                                               bool
+	}
+	c := blockCmd("blockcommit", "Start a block commit operation.", "Commit changes from a snapshot down to its backing image.",
+		"  blockcommit vm1 vda --active --pivot --wait --verbose\n  blockcommit vm1 vda --top 'vda[2]' --base 'vda[1]' --wait --delete")
+	s := newSpec(c)
+	s.Domain(&o.dom, "running")
+	diskOpt(s, &o.path, "fully-qualified path of disk")
+	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
+	s.String(&o.base, "base", "path of base file to commit into (default bottom of chain)", posUnwanted, false).Annotations[annCompleter] = []string{"disk-chain", ""}
+	s.Bool(&o.shallow, "shallow", "use backing file of top as base")
+	s.String(&o.top, "top", "path of top file to commit from (default top of chain)", posUnwanted, false).Annotations[annCompleter] = []string{"disk-chain", ""}
+	s.Bool(&o.active, "active", "trigger two-stage active commit of top file")
+	s.Bool(&o.del, "delete", "delete files that were successfully committed")
+	s.Bool(&o.wait, "wait", "wait for job to complete (with --active, wait for job to sync)")
+	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
+	s.Number(&o.timeout, "timeout", "implies --wait, abort if copy exceeds timeout (in seconds)", posUnwanted, false)
+	s.Bool(&o.pivot, "pivot", "implies --active --wait, pivot when commit is synced")
+	s.Bool(&o.keepOverlay, "keep-overlay", "implies --active --wait, quit when commit is synced")
+	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
+	s.Bool(&o.rel, "keep-relative", "keep the backing chain relatively referenced")
+	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		if o.pivot && o.keepOverlay {
+			return errors.New("Options --pivot and --keep-overlay are mutually exclusive")
+		}
+		if err := nonEmpty(c, "path", "base", "top"); err != nil {
+			return err
+		}
+		active := o.active || o.pivot || o.keepOverlay
+		blocking := o.wait || o.pivot || o.keepOverlay
+		bw, err := parseBandwidth(o.bandwidth, o.bytes)
+		if err != nil {
+			return err
+		}
+		var flags libvirt.DomainBlockCommitFlags
+		if o.bytes {
+			flags |= libvirt.DOMAIN_BLOCK_COMMIT_BANDWIDTH_BYTES
+		}
+		if o.shallow {
+			flags |= libvirt.DOMAIN_BLOCK_COMMIT_SHALLOW
+		}
+		if o.del {
+			flags |= libvirt.DOMAIN_BLOCK_COMMIT_DELETE
+		}
+		if active {
+			flags |= libvirt.DOMAIN_BLOCK_COMMIT_ACTIVE
+		}
+		if o.rel {
+			flags |= libvirt.DOMAIN_BLOCK_COMMIT_RELATIVE
+		}
+		timeout, err := parseTimeout(o.timeout, c.Flags().Changed("timeout"))
+		if err != nil {
+			return err
+		}
+		blocking = blocking || timeout > 0
+		if !blocking && o.verbose {
+			return errors.New("--verbose requires at least one of --timeout, --wait, --pivot, or --keep-overlay")
+		}
+		if !blocking && o.async {
+			return errors.New("--async requires at least one of --timeout, --wait, --pivot, or --keep-overlay")
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		job := "commit"
+		if active {
+			job = "active_commit"
+		}
+		var w *blockWaiter
+		if blocking {
+			if w, err = newBlockWaiter(env, dom, o.path, "Block commit", o.verbose, timeout, o.async); err != nil {
+				return err
+			}
+			defer w.close()
+		}
+		if err := dom.BlockCommit(o.path, o.base, o.top, bw, flags); err != nil {
+			return err
+		}
+		// Snapshots, checkpoints and block-job starts raise no libvirt event:
+		// tell the node-name cache (it re-derives at its next use).
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		if !blocking {
+			return jobStarted(env, dom, o.path, job, map[bool]string{true: "Active Block Commit started", false: "Block Commit started"}[active])
+		}
+		st, err := w.wait(ctx)
+		if err != nil {
+			return err
+		}
+		if err := jobOutcome(env, w, st, "Commit", job, o.dom); err != nil {
+			return err
+		}
+		status, msg := "completed", "Commit complete"
+		if active {
+			abortFlags := libvirt.DomainBlockJobAbortFlags(0)
+			if o.async {
+				abortFlags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
+			}
+			switch {
+			case o.pivot:
+				if err := dom.BlockJobAbort(o.path, abortFlags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
+					return shellErr(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
+				}
+				status, msg = "pivoted", "Successfully pivoted"
+			case o.keepOverlay:
+				if err := dom.BlockJobAbort(o.path, abortFlags); err != nil {
+					return shellErr(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
+				}
+				status, msg = "finished", "Commit complete, overlay image kept"
+			default:
+				status, msg = "ready", "Now in synchronized phase"
+			}
+		}
+		return jobDone(env, w, job, o.dom, status, msg)
+	})
+	return c
+}
+
+// jobStarted reports a job started without waiting.
+func jobStarted(env *Env, dom *libvirt.Domain, disk, job, msg string) error {
+	if env.IO.Structured() {
+		name, _ := dom.GetName()
+		r := blockJobResult{Job: job, Domain: name, Disk: disk, Status: "started"}
+		if info, err := dom.GetBlockJobInfo(disk, 0); err == nil && info.Type != 0 {
+			r.BytesDone, r.BytesTotal = info.Cur, info.End
+		}
+		return env.IO.Encode(r)
+	}
+	env.IO.Extra("%s", msg)
+	return nil
+}
+
+// jobDone prints the final line ("\nSuccessfully pivoted") or, with -o, the
+// final JSON/YAML object.
+func jobDone(env *Env, w *blockWaiter, job, domName, status, msg string) error {
+	if env.IO.Structured() {
+		return env.IO.Encode(w.result(job, domName, status))
+	}
+	env.IO.Extra("\n%s", msg)
+	return nil
+}
+
+func newBlockPullCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, path, bandwidth, base, timeout string
+		wait, verbose, async, rel, bytes    bool
+	}
+	c := blockCmd("blockpull", "Populate a disk from its backing image.", "Populate a disk from its backing image.",
+		"  blockpull vm1 vda --wait --verbose\n  blockpull vm1 vda --base 'vda[1]' --wait")
+	s := newSpec(c)
+	s.Domain(&o.dom, "running")
+	diskOpt(s, &o.path, "fully-qualified path of disk")
+	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
+	s.String(&o.base, "base", "path of backing file in chain for a partial pull", posUnwanted, false).Annotations[annCompleter] = []string{"disk-chain", ""}
+	s.Bool(&o.wait, "wait", "wait for job to finish")
+	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
+	s.Number(&o.timeout, "timeout", "with --wait, abort if pull exceeds timeout (in seconds)", posUnwanted, false)
+	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
+	s.Bool(&o.rel, "keep-relative", "keep the backing chain relatively referenced")
+	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		if o.verbose && !o.wait {
+			return errors.New("Option --wait is required by option --verbose")
+		}
+		if o.async && !o.wait {
+			return errors.New("Option --wait is required by option --async")
+		}
+		if err := nonEmpty(c, "path", "base"); err != nil {
+			return err
+		}
+		bw, err := parseBandwidth(o.bandwidth, o.bytes)
+		if err != nil {
+			return err
+		}
+		timeout, err := parseTimeout(o.timeout, c.Flags().Changed("timeout"))
+		if err != nil {
+			return err
+		}
+		if !o.wait {
+			timeout = 0 // virsh ignores --timeout without --wait for pulls
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		var w *blockWaiter
+		if o.wait {
+			if w, err = newBlockWaiter(env, dom, o.path, "Block Pull", o.verbose, timeout, o.async); err != nil {
+				return err
+			}
+			defer w.close()
+		}
+		if o.base != "" || o.rel {
+			var flags libvirt.DomainBlockRebaseFlags
+			if o.rel {
+				flags |= libvirt.DOMAIN_BLOCK_REBASE_RELATIVE
+			}
+			if o.bytes {
+				flags |= libvirt.DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES
+			}
+			err = dom.BlockRebase(o.path, o.base, bw, flags)
+		} else {
+			var flags libvirt.DomainBlockPullFlags
+			if o.bytes {
+				flags |= libvirt.DOMAIN_BLOCK_PULL_BANDWIDTH_BYTES
+			}
+			err = dom.BlockPull(o.path, bw, flags)
+		}
+		if err != nil {
+			return err
+		}
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		if !o.wait {
+			return jobStarted(env, dom, o.path, "pull", "Block Pull started")
+		}
+		st, err := w.wait(ctx)
+		if err != nil {
+			return err
+		}
+		if err := jobOutcome(env, w, st, "Pull", "pull", o.dom); err != nil {
+			return err
+		}
+		return jobDone(env, w, "pull", o.dom, "completed", "Pull complete")
+	})
+	return c
+}
+
+func newBlockCopyCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, path, dest, bandwidth, timeout, xml, format, granularity, bufSize string
+		shallow, reuse, blockdev, wait, verbose, pivot, finish, async, bytes   bool
+		transient, syncWrites, printXML                                        bool
+	}
+	c := blockCmd("blockcopy", "Start a block copy operation.", "Copy a disk backing image chain to dest.",
+		"  blockcopy vm1 vda /var/lib/libvirt/images/copy.qcow2 --format qcow2 --transient-job --wait --pivot --verbose")
+	s := newSpec(c)
+	s.Domain(&o.dom, "running")
+	diskOpt(s, &o.path, "fully-qualified path of source disk")
+	s.String(&o.dest, "dest", "path of the copy to create", posUnwanted, false)
+	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
+	s.Bool(&o.shallow, "shallow", "make the copy share a backing chain")
+	s.Bool(&o.reuse, "reuse-external", "reuse existing destination")
+	s.Alias("raw", "format=raw")
+	s.Bool(&o.blockdev, "blockdev", "copy destination is block device instead of regular file")
+	s.Bool(&o.wait, "wait", "wait for job to reach mirroring phase")
+	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
+	s.Number(&o.timeout, "timeout", "implies --wait, abort if copy exceeds timeout (in seconds)", posUnwanted, false)
+	s.Bool(&o.pivot, "pivot", "implies --wait, pivot when mirroring starts")
+	s.Bool(&o.finish, "finish", "implies --wait, quit when mirroring starts")
+	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
+	s.String(&o.xml, "xml", "filename containing XML description of the copy destination", posUnwanted, false)
+	s.String(&o.format, "format", "format of the destination file", posUnwanted, false)
+	s.Number(&o.granularity, "granularity", "power-of-two granularity to use during the copy", posUnwanted, false)
+	s.Number(&o.bufSize, "buf-size", "maximum amount of in-flight data during the copy", posUnwanted, false)
+	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
+	s.Bool(&o.transient, "transient-job", "the copy job is not persisted if VM is turned off")
+	s.Bool(&o.syncWrites, "synchronous-writes", "the copy job forces guest writes to be synchronously written to the destination")
+	s.Bool(&o.printXML, "print-xml", "print the XML used to start the copy job instead of starting the job")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		if err := nonEmpty(c, "path", "dest", "xml", "format"); err != nil {
+			return err
+		}
+		bw, err := parseBandwidth(o.bandwidth, o.bytes)
+		if err != nil {
+			return err
+		}
+		var gran uint64
+		if o.granularity != "" {
+			if gran, err = strconv.ParseUint(o.granularity, 10, 32); err != nil {
+				return fmt.Errorf("Numeric value '%s' for <granularity> option is malformed or out of range", o.granularity)
+			}
+		}
+		var bufSize uint64
+		if o.bufSize != "" {
+			if bufSize, err = strconv.ParseUint(o.bufSize, 10, 64); err != nil {
+				return fmt.Errorf("Numeric value '%s' for <buf-size> option is malformed or out of range", o.bufSize)
+			}
+		}
+		var flags libvirt.DomainBlockCopyFlags
+		if o.shallow {
+			flags |= libvirt.DOMAIN_BLOCK_COPY_SHALLOW
+		}
+		if o.reuse {
+			flags |= libvirt.DOMAIN_BLOCK_COPY_REUSE_EXT
+		}
+		if o.transient {
+			flags |= libvirt.DOMAIN_BLOCK_COPY_TRANSIENT_JOB
+		}
+		if o.syncWrites {
+			flags |= libvirt.DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES
+		}
+		timeout, err := parseTimeout(o.timeout, c.Flags().Changed("timeout"))
+		if err != nil {
+			return err
+		}
+		blocking := o.wait || o.finish || o.pivot || timeout > 0
+		for _, ex := range [][2]string{{"dest", "xml"}, {"format", "xml"}, {"blockdev", "xml"}, {"pivot", "finish"}} {
+			if c.Flags().Changed(ex[0]) && c.Flags().Changed(ex[1]) {
+				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
+			}
+		}
+		if o.dest == "" && o.xml == "" {
+			return errors.New("need either --dest or --xml")
+		}
+		if !blocking && o.verbose {
+			return errors.New("--verbose requires at least one of --timeout, --wait, --pivot, or --finish")
+		}
+		if !blocking && o.async {
+			return errors.New("--async requires at least one of --timeout, --wait, --pivot, or --finish")
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		var xmlstr string
+		if o.xml != "" {
+			b, err := os.ReadFile(o.xml)
+			if err != nil {
+				return fmt.Errorf("Failed to open file '%s': %s", o.xml, errnoText(err))
+			}
+			xmlstr = string(b)
+		}
+		newAPI := gran != 0 || bufSize != 0 || (o.format != "" && o.format != "raw") || o.xml != "" ||
+			o.transient || o.syncWrites || o.printXML
+		if newAPI && xmlstr == "" {
+			disk := libvirtxml.DomainDisk{Source: &libvirtxml.DomainDiskSource{}}
+			if o.blockdev {
+				disk.Source.Block = &libvirtxml.DomainDiskSourceBlock{Dev: o.dest}
+			} else {
+				disk.Source.File = &libvirtxml.DomainDiskSourceFile{File: o.dest}
+			}
+			if o.format != "" {
+				disk.Driver = &libvirtxml.DomainDiskDriver{Type: o.format}
+			}
+			if xmlstr, err = disk.Marshal(); err != nil {
+				return err
+			}
+			xmlstr += "\n"
+		}
+		if o.printXML {
+			env.IO.Printf("%s\n", xmlstr)
+			return nil
+		}
+		var w *blockWaiter
+		if blocking {
+			if w, err = newBlockWaiter(env, dom, o.path, "Block Copy", o.verbose, timeout, o.async); err != nil {
+				return err
+			}
+			defer w.close()
+		}
+		if newAPI {
+			var params libvirt.DomainBlockCopyParameters
+			if bw != 0 {
+				if !o.bytes {
+					const limit = ^uint64(0) >> 20
+					if bw > limit {
+						return fmt.Errorf("bandwidth must be less than %d", limit)
+					}
+					bw <<= 20
+				}
+				params.BandwidthSet, params.Bandwidth = true, bw
+			}
+			if gran != 0 {
+				params.GranularitySet, params.Granularity = true, uint(gran)
+			}
+			if bufSize != 0 {
+				params.BufSizeSet, params.BufSize = true, bufSize
+			}
+			err = dom.BlockCopy(o.path, xmlstr, &params, flags)
+		} else {
+			rflags := libvirt.DomainBlockRebaseFlags(flags) | libvirt.DOMAIN_BLOCK_REBASE_COPY
+			if o.blockdev {
+				rflags |= libvirt.DOMAIN_BLOCK_REBASE_COPY_DEV
+			}
+			if o.format == "raw" {
+				rflags |= libvirt.DOMAIN_BLOCK_REBASE_COPY_RAW
+			}
+			if o.bytes {
+				rflags |= libvirt.DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES
+			}
+			err = dom.BlockRebase(o.path, o.dest, bw, rflags)
+		}
+		if err != nil {
+			return copyStartError(dom, err, o.transient)
+		}
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		if !blocking {
+			return jobStarted(env, dom, o.path, "copy", "Block Copy started")
+		}
+		st, err := w.wait(ctx)
+		if err != nil {
+			return err
+		}
+		if err := jobOutcome(env, w, st, "Copy", "copy", o.dom); err != nil {
+			return err
+		}
+		abortFlags := libvirt.DomainBlockJobAbortFlags(0)
+		if o.async {
+			abortFlags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
+		}
+		status, msg := "ready", "Now in mirroring phase"
+		switch {
+		case o.pivot:
+			if err := dom.BlockJobAbort(o.path, abortFlags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
+				return shellErr(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
+			}
+			status, msg = "pivoted", "Successfully pivoted"
+		case o.finish:
+			if err := dom.BlockJobAbort(o.path, abortFlags); err != nil {
+				return shellErr(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
+			}
+			status, msg = "finished", "Successfully copied"
+		}
+		return jobDone(env, w, "copy", o.dom, status, msg)
+	})
+	return c
+}
+
+// copyStartError adds the hint virsh never gives: libvirt 9.0 copies a
+// persistent domain's disk only as a transient job.
+func copyStartError(dom *libvirt.Domain, err error, transient bool) error {
+	var le libvirt.Error
+	if transient || !errors.As(err, &le) || !strings.Contains(le.Message, "not transient") {
+		return err
+	}
+	if persistent, perr := dom.IsPersistent(); perr != nil || !persistent {
+		return err
+	}
+	return &shell.LinesError{Lines: []string{le.Message,
+		"blockcopy of a persistent domain needs --transient-job with libvirt 9.0 (the copy job does not survive the guest stopping)"}, Cause: err}
+}
+
+// errnoText is strerror's text for a file error ("No such file or directory").
+func errnoText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		s := pe.Err.Error()
+		if s != "" {
+			return strings.ToUpper(s[:1]) + s[1:]
+		}
+	}
+	return err.Error()
+}

@@ -1,0 +1,246 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+
+	"virtsh/format"
+)
+
+// virsh's labels for block job types (virshDomainBlockJob enum).
+func blockJobTypeLabel(t libvirt.DomainBlockJobType) string {
+	switch t {
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_PULL:
+		return "Block Pull"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COPY:
+		return "Block Copy"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COMMIT:
+		return "Block Commit"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT:
+		return "Active Block Commit"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_BACKUP:
+		return "Backup"
+	}
+	return "Unknown job"
+}
+
+func blockJobTypeName(t libvirt.DomainBlockJobType) string {
+	switch t {
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_PULL:
+		return "pull"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COPY:
+		return "copy"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COMMIT:
+		return "commit"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT:
+		return "active_commit"
+	case libvirt.DOMAIN_BLOCK_JOB_TYPE_BACKUP:
+		return "backup"
+	}
+	return "unknown"
+}
+
+// blockJobView is one disk's job for -o json|yaml.
+type blockJobView struct {
+	Disk           string `json:"disk" yaml:"disk"`
+	Job            string `json:"job" yaml:"job"`
+	Cur            uint64 `json:"cur" yaml:"cur"`
+	End            uint64 `json:"end" yaml:"end"`
+	BandwidthBytes uint64 `json:"bandwidth_bytes_per_second" yaml:"bandwidth_bytes_per_second"`
+}
+
+func newBlockJobCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, path, bandwidth                  string
+		abort, async, pivot, info, bytes, raw bool
+	}
+	c := blockCmd("blockjob", "Manage active block operations", "Query, adjust speed, or cancel active block operations.\n\nWithout <path>, virtsh lists the jobs of every disk (virsh requires a path).",
+		"  blockjob vm1 vda --info\n  blockjob vm1 vda --bandwidth 10\n  blockjob vm1 vda --abort\n  blockjob vm1")
+	s := newSpec(c)
+	s.Domain(&o.dom, "running")
+	s.String(&o.path, "path", "fully-qualified path of disk", posOpt, false).Annotations[annCompleter] = []string{"disk", ""}
+	s.Bool(&o.abort, "abort", "abort the active job on the specified disk")
+	s.Bool(&o.async, "async", "implies --abort; request but don't wait for job end")
+	s.Bool(&o.pivot, "pivot", "implies --abort; conclude and pivot a copy or commit job")
+	s.Bool(&o.info, "info", "get active job information for the specified disk")
+	s.Bool(&o.bytes, "bytes", "get/set bandwidth in bytes rather than MiB/s")
+	s.Bool(&o.raw, "raw", "implies --info; output details rather than human summary")
+	s.Number(&o.bandwidth, "bandwidth", "set the bandwidth limit in MiB/s", posUnwanted, false)
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		bandwidth := c.Flags().Changed("bandwidth")
+		for _, ex := range [][2]string{{"raw", "abort"}, {"raw", "pivot"}, {"raw", "async"}, {"raw", "bandwidth"},
+			{"info", "abort"}, {"info", "pivot"}, {"info", "async"}, {"info", "bandwidth"},
+			{"bytes", "abort"}, {"bytes", "pivot"}, {"bytes", "async"}} {
+			if c.Flags().Changed(ex[0]) && c.Flags().Changed(ex[1]) {
+				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
+			}
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		if err := nonEmpty(c, "path"); err != nil {
+			return err
+		}
+		if !c.Flags().Changed("path") {
+			if bandwidth || o.abort || o.pivot || o.async {
+				return errors.New("command 'blockjob' requires <path> option")
+			}
+			return listBlockJobs(env, dom)
+		}
+		switch {
+		case bandwidth:
+			bw, err := parseBandwidth(o.bandwidth, o.bytes)
+			if err != nil {
+				return err
+			}
+			var flags libvirt.DomainBlockJobSetSpeedFlags
+			if o.bytes {
+				flags |= libvirt.DOMAIN_BLOCK_JOB_SPEED_BANDWIDTH_BYTES
+			}
+			return dom.BlockJobSetSpeed(o.path, bw, flags)
+		case o.abort || o.pivot || o.async:
+			var flags libvirt.DomainBlockJobAbortFlags
+			if o.async {
+				flags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
+			}
+			if o.pivot {
+				flags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT
+			}
+			return dom.BlockJobAbort(o.path, flags)
+		}
+		return blockJobInfo(env, dom, o.path, o.raw, o.bytes)
+	})
+	return c
+}
+
+// blockJobInfo is virsh's virshBlockJobInfo: bandwidth asked in bytes/s
+// unless --raw without --bytes (then MiB/s, as virsh's raw output shows).
+func blockJobInfo(env *Env, dom *libvirt.Domain, path string, raw, bytes bool) error {
+	var flags libvirt.DomainBlockJobInfoFlags
+	if bytes || !raw {
+		flags |= libvirt.DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES
+	}
+	info, err := dom.GetBlockJobInfo(path, flags)
+	if err != nil {
+		return err
+	}
+	if env.IO.Structured() {
+		views := []blockJobView{}
+		if info.Type != 0 {
+			v := blockJobView{Disk: path, Job: blockJobTypeName(info.Type), Cur: info.Cur, End: info.End, BandwidthBytes: info.Bandwidth}
+			if flags == 0 {
+				v.BandwidthBytes = info.Bandwidth << 20
+			}
+			views = append(views, v)
+		}
+		return env.IO.Encode(views)
+	}
+	if info.Type == 0 {
+		if !raw {
+			env.IO.Extra("No current block job for %s", path)
+		}
+		return nil
+	}
+	if raw {
+		env.IO.Printf(" type=%s\n bandwidth=%d\n cur=%d\n end=%d\n", blockJobTypeLabel(info.Type), info.Bandwidth, info.Cur, info.End)
+		return nil
+	}
+	env.IO.Errorf("%s", format.VirshProgressLine(blockJobTypeLabel(info.Type), info.Cur, info.End))
+	if info.Bandwidth != 0 {
+		v, unit := format.PrettyCapacity(info.Bandwidth)
+		env.IO.Printf("    Bandwidth limit: %d bytes/s (%-.3f %s/s)", info.Bandwidth, v, unit)
+	}
+	env.IO.Printf("\n")
+	return nil
+}
+
+// listBlockJobs is virtsh's `blockjob DOMAIN`: the job of every disk.
+func listBlockJobs(env *Env, dom *libvirt.Domain) error {
+	disks, err := liveBlockDisks(dom)
+	if err != nil {
+		return err
+	}
+	views := []blockJobView{}
+	for _, d := range disks {
+		info, err := dom.GetBlockJobInfo(d.Target, libvirt.DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES)
+		if err != nil || info.Type == 0 {
+			continue
+		}
+		views = append(views, blockJobView{Disk: d.Target, Job: blockJobTypeName(info.Type), Cur: info.Cur, End: info.End, BandwidthBytes: info.Bandwidth})
+	}
+	if env.IO.Structured() {
+		return env.IO.Encode(views)
+	}
+	if len(views) == 0 {
+		env.IO.Extra("No current block jobs")
+		return nil
+	}
+	rows := make([][]string, 0, len(views))
+	for _, v := range views {
+		rows = append(rows, []string{v.Disk, blockJobTypeLabel(jobTypeOf(v.Job)), fmt.Sprintf("%d %%", format.VirshPercent(v.Cur, v.End)),
+			fmt.Sprintf("%d/%d", v.Cur, v.End), bandwidthText(v.BandwidthBytes)})
+	}
+	format.Table(env.IO.Out, env.IO.Quiet, []string{"Disk", "Job", "Progress", "Bytes", "Bandwidth"}, rows)
+	return nil
+}
+
+func jobTypeOf(name string) libvirt.DomainBlockJobType {
+	for t := libvirt.DomainBlockJobType(0); t <= libvirt.DOMAIN_BLOCK_JOB_TYPE_BACKUP; t++ {
+		if blockJobTypeName(t) == name {
+			return t
+		}
+	}
+	return 0
+}
+
+func bandwidthText(b uint64) string {
+	if b == 0 {
+		return "unlimited"
+	}
+	v, unit := format.PrettyCapacity(b)
+	return fmt.Sprintf("%.3f %s/s", v, unit)
+}
+
+func newBlockResizeCmd(env *Env) *cobra.Command {
+	var o struct{ dom, path, size string }
+	c := blockCmd("blockresize", "Resize block device of domain.", "Resize block device of domain.",
+		"  blockresize vm1 vda 2G")
+	s := newSpec(c)
+	s.Domain(&o.dom, "running")
+	diskOpt(s, &o.path, "Fully-qualified path of block device")
+	s.Number(&o.size, "size", "New size of the block device, as scaled integer (default KiB)", posReq, true)
+	action(c, func(ctx context.Context) error {
+		if err := nonEmpty(c, "path"); err != nil {
+			return err
+		}
+		size, err := format.ParseScaled(o.size, 1024, math.MaxUint64)
+		if err != nil {
+			return fmt.Errorf("Scaled numeric value '%s' for <size> option is malformed or out of range", o.size)
+		}
+		var flags libvirt.DomainBlockResizeFlags
+		if size%1024 == 0 {
+			size /= 1024 // virsh prefers the older KiB interface
+		} else {
+			flags |= libvirt.DOMAIN_BLOCK_RESIZE_BYTES
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		if err := dom.BlockResize(o.path, size, flags); err != nil {
+			return shellErr(fmt.Sprintf("Failed to resize block device '%s'", o.path), err)
+		}
+		env.IO.Extra("Block device '%s' is resized", o.path)
+		return nil
+	})
+	return c
+}

@@ -1,0 +1,278 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"libvirt.org/go/libvirt"
+
+	"virtsh/format"
+	"virtsh/shell"
+)
+
+// Waiting for block jobs (virsh's virshBlockJobWaitInit/virshBlockJobWait),
+// but driven by events: virsh polls every 500 ms even when events work, so
+// it notices the end of a job up to half a second late. virtsh registers
+// for BLOCK_JOB_2 (which names the disk by target) and BLOCK_JOB (by path)
+// before the job starts, and returns the moment libvirt reports the job
+// completed, failed, cancelled or ready. GetBlockJobInfo is polled only to
+// draw progress (and to report bytes under -o json).
+
+// jobStatus is libvirt's block-job event status.
+type jobStatus = libvirt.ConnectDomainEventBlockJobStatus
+
+// statusNone marks "no event yet".
+const statusNone jobStatus = -1
+
+type blockWaiter struct {
+	env     *Env
+	conn    *libvirt.Connect
+	dom     *libvirt.Domain
+	disk    string // as typed; passed to libvirt unchanged
+	target  string // resolved target (events BLOCK_JOB_2 name it)
+	path    string // resolved active image path (events BLOCK_JOB name it)
+	label   string
+	verbose bool
+	timeout time.Duration
+	async   bool
+	events  chan jobStatus
+	ids     []int
+	// last position seen by a progress poll (or the READY query).
+	cur, end uint64
+	start    time.Time
+}
+
+// newBlockWaiter registers the event callbacks; call it before starting the
+// job so no event can be missed. close() deregisters them.
+func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose bool, timeout time.Duration, async bool) (*blockWaiter, error) {
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return nil, err
+	}
+	w := &blockWaiter{env: env, conn: conn, dom: dom, disk: disk, label: label, verbose: verbose,
+		timeout: timeout, async: async, events: make(chan jobStatus, 16), start: time.Now()}
+	if dp, err := ParseDiskPath(disk); err == nil {
+		if disks, err := liveBlockDisks(dom); err == nil {
+			if d, ok := dp.Find(disks); ok {
+				w.target, w.path = d.Target, d.TopPath()
+			}
+		}
+	}
+	cb := func(_ *libvirt.Connect, _ *libvirt.Domain, ev *libvirt.DomainEventBlockJob) {
+		if ev.Disk == w.disk || (w.target != "" && ev.Disk == w.target) || (w.path != "" && ev.Disk == w.path) {
+			select {
+			case w.events <- ev.Status:
+			default: // a full buffer already holds a final status
+			}
+		}
+	}
+	// As virsh, a failed registration is not fatal; unlike virsh there is
+	// no polling fallback for a daemon without these events (libvirt has
+	// had both since 1.2.6).
+	if id, err := conn.DomainEventBlockJob2Register(dom, cb); err == nil {
+		w.ids = append(w.ids, id)
+	}
+	if id, err := conn.DomainEventBlockJobRegister(dom, cb); err == nil {
+		w.ids = append(w.ids, id)
+	}
+	if len(w.ids) == 0 {
+		return nil, errors.New("cannot register for block job events")
+	}
+	return w, nil
+}
+
+func (w *blockWaiter) close() {
+	if w == nil {
+		return
+	}
+	for _, id := range w.ids {
+		_ = w.conn.DomainEventDeregister(id)
+	}
+	w.ids = nil
+}
+
+// pending returns an event already received, if any.
+func (w *blockWaiter) pending() (jobStatus, bool) {
+	select {
+	case st := <-w.events:
+		return st, true
+	default:
+		return statusNone, false
+	}
+}
+
+// wait follows the job until libvirt reports its end or its ready phase.
+// A timeout or a cancelled ctx (Ctrl-C) aborts the job, as virsh does, and
+// waits until libvirt reports it gone, so the disk keeps its old image.
+func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
+	var prog *format.Progress
+	var tick <-chan time.Time
+	if w.verbose && !w.env.IO.Structured() {
+		prog = format.NewProgress(w.env.IO.Err, w.label)
+		defer prog.Close()
+	}
+	if prog != nil || w.env.IO.Structured() {
+		every := 500 * time.Millisecond
+		if format.IsTerminal(w.env.IO.Err) {
+			every = 200 * time.Millisecond
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+		if err := w.poll(prog); err != nil {
+			return statusNone, err
+		}
+	}
+	var deadline <-chan time.Time
+	if w.timeout > 0 {
+		t := time.NewTimer(w.timeout - time.Since(w.start))
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		select {
+		case st := <-w.events:
+			if prog != nil && (st == libvirt.DOMAIN_BLOCK_JOB_COMPLETED || st == libvirt.DOMAIN_BLOCK_JOB_READY) {
+				prog.Complete()
+			}
+			if st == libvirt.DOMAIN_BLOCK_JOB_READY || st == libvirt.DOMAIN_BLOCK_JOB_COMPLETED {
+				w.cur = w.end
+			}
+			return st, nil
+		case <-tick:
+			if err := w.poll(prog); err != nil {
+				return statusNone, err
+			}
+		case <-deadline:
+			return w.abortJob()
+		case <-ctx.Done():
+			return w.abortJob()
+		}
+	}
+}
+
+// poll reads the job's position for the progress display.
+func (w *blockWaiter) poll(prog *format.Progress) error {
+	info, err := w.dom.GetBlockJobInfo(w.disk, 0)
+	if err != nil {
+		return shellErr(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
+	}
+	if info.Type == 0 { // gone; its event is on the way
+		return nil
+	}
+	w.cur, w.end = info.Cur, info.End
+	if prog != nil {
+		prog.Update(info.Cur, info.End)
+	}
+	return nil
+}
+
+// abortJob cancels the job (virDomainBlockJobAbort, synchronous unless
+// --async) and, unless --async, waits until libvirt no longer lists it.
+// If the job ended on its own meanwhile, that outcome is returned instead.
+func (w *blockWaiter) abortJob() (jobStatus, error) {
+	if st, ok := w.pending(); ok {
+		return st, nil
+	}
+	var flags libvirt.DomainBlockJobAbortFlags
+	if w.async {
+		flags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
+	}
+	if err := w.dom.BlockJobAbort(w.disk, flags); err != nil {
+		if st, ok := w.pending(); ok {
+			return st, nil
+		}
+		return statusNone, shellErr(fmt.Sprintf("failed to abort job for disk '%s'", w.disk), err)
+	}
+	if w.async {
+		return libvirt.DOMAIN_BLOCK_JOB_CANCELED, nil
+	}
+	limit := time.After(30 * time.Second)
+	for {
+		info, err := w.dom.GetBlockJobInfo(w.disk, 0)
+		if err != nil || info.Type == 0 {
+			return libvirt.DOMAIN_BLOCK_JOB_CANCELED, nil
+		}
+		select {
+		case <-w.events:
+		case <-time.After(50 * time.Millisecond):
+		case <-limit:
+			return statusNone, fmt.Errorf("block job on disk %s is still being cancelled", w.disk)
+		}
+	}
+}
+
+// blockJobResult is the -o json|yaml view of a waited job.
+type blockJobResult struct {
+	Job        string  `json:"job" yaml:"job"`
+	Domain     string  `json:"domain" yaml:"domain"`
+	Disk       string  `json:"disk" yaml:"disk"`
+	Status     string  `json:"status" yaml:"status"`
+	BytesDone  uint64  `json:"bytes_done" yaml:"bytes_done"`
+	BytesTotal uint64  `json:"bytes_total" yaml:"bytes_total"`
+	Seconds    float64 `json:"duration_seconds" yaml:"duration_seconds"`
+}
+
+func (w *blockWaiter) result(job, domName, status string) blockJobResult {
+	return blockJobResult{Job: job, Domain: domName, Disk: w.disk, Status: status, BytesDone: w.cur,
+		BytesTotal: w.end, Seconds: math.Round(time.Since(w.start).Seconds()*1000) / 1000}
+}
+
+// parseBandwidth is virsh's vshBlockJobOptionBandwidth: a plain integer is
+// MiB/s (bytes/s with --bytes) and, for historical reasons, a negative one
+// wraps to a huge unsigned value (libvirt then refuses it); a scaled value
+// ("10M", "512k") is bytes, turned into MiB/s unless --bytes.
+func parseBandwidth(s string, bytes bool) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	digits := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		if strings.HasPrefix(s, "-") {
+			if v, err := strconv.ParseUint(digits, 10, 64); err == nil {
+				return -v, nil
+			}
+		} else if v, err := strconv.ParseUint(digits, 10, 64); err == nil {
+			return v, nil
+		}
+	}
+	v, err := format.ParseScaled(s, 1, math.MaxUint64)
+	if err != nil {
+		return 0, fmt.Errorf("Scaled numeric value '%s' for <--bandwidth> option is malformed or out of range", s)
+	}
+	if !bytes {
+		v >>= 20
+	}
+	return v, nil
+}
+
+// parseTimeout is virsh's vshCommandOptTimeoutToMs: whole seconds,
+// 1..INT_MAX/1000.
+func parseTimeout(s string, given bool) (time.Duration, error) {
+	if !given {
+		return 0, nil
+	}
+	bad := fmt.Errorf("Numeric value '%s' for <timeout> option is malformed or out of range", s)
+	t := strings.TrimLeft(s, " \t\n\v\f\r")
+	t = strings.TrimPrefix(t, "+")
+	if t == "" || strings.Trim(t, "0123456789") != "" {
+		return 0, bad
+	}
+	v, err := strconv.ParseUint(t, 10, 32)
+	if err != nil {
+		return 0, bad
+	}
+	if v == 0 || v > math.MaxInt32/1000 {
+		return 0, fmt.Errorf("Numeric value '%d' for <timeout> option is malformed or out of range", v)
+	}
+	return time.Duration(v) * time.Second, nil
+}
+
+// errJobEnded is returned after "Commit aborted"/"... failed" has been
+// printed: virsh reports nothing more, and exits 1.
+var errJobEnded = shell.ErrSilent

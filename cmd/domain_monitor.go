@@ -1,0 +1,859 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"virtsh/format"
+)
+
+// The "Domain Monitoring" group (virsh-domain-monitor.c): list, dominfo,
+// domstate, domblklist, domblkinfo.
+func init() { register(monitorCommands) }
+
+func monitorCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{
+		newListCmd(env), newDominfoCmd(env), newDomstateCmd(env),
+		newDomblklistCmd(env), newDomblkinfoCmd(env),
+	}
+}
+
+func monitorCmd(use, short, long string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "monitor"}
+}
+
+// virsh's state and reason words (virshDomainStateToString and the
+// virshDomain*Reason enums).
+var stateNames = []string{"no state", "running", "idle", "paused", "in shutdown", "shut off", "crashed", "pmsuspended"}
+
+var reasonNames = map[libvirt.DomainState][]string{
+	libvirt.DOMAIN_NOSTATE: {"unknown"},
+	libvirt.DOMAIN_RUNNING: {"unknown", "booted", "migrated", "restored", "from snapshot", "unpaused",
+		"migration canceled", "save canceled", "event wakeup", "crashed", "post-copy", "post-copy failed"},
+	libvirt.DOMAIN_BLOCKED: {"unknown"},
+	libvirt.DOMAIN_PAUSED: {"unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog",
+		"from snapshot", "shutting down", "creating snapshot", "crashed", "starting up", "post-copy",
+		"post-copy failed", "api error"},
+	libvirt.DOMAIN_SHUTDOWN: {"unknown", "user"},
+	libvirt.DOMAIN_SHUTOFF: {"unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed",
+		"from snapshot", "daemon"},
+	libvirt.DOMAIN_CRASHED:     {"unknown", "panicked"},
+	libvirt.DOMAIN_PMSUSPENDED: {"unknown"},
+}
+
+func stateString(s libvirt.DomainState) string {
+	if int(s) >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "no state"
+}
+
+func reasonString(s libvirt.DomainState, reason int) string {
+	if r := reasonNames[s]; reason >= 0 && reason < len(r) {
+		return r[reason]
+	}
+	return "unknown"
+}
+
+// domainID returns the ID of an active domain, ok=false for an inactive one
+// (virDomainGetID's (unsigned)-1).
+func domainID(d *libvirt.Domain) (uint, bool) {
+	id, err := d.GetID()
+	if err != nil || id == ^uint(0) || uint32(id) == ^uint32(0) {
+		return 0, false
+	}
+	return id, true
+}
+
+// ---- list ----
+
+type listOpts struct {
+	inactive, all, transient, persistent               bool
+	withSnapshot, withoutSnapshot                      bool
+	withCheckpoint, withoutCheckpoint                  bool
+	stRunning, stPaused, stShutoff, stOther            bool
+	autostart, noAutostart, withManaged, withoutManaged bool
+	uuid, name, id, table, managed, title              bool
+}
+
+// listView is one guest in `list -o json|yaml`. ID is null for an inactive
+// guest; Title is present only with --title.
+type listView struct {
+	ID    *uint   `json:"id" yaml:"id"`
+	Name  string  `json:"name" yaml:"name"`
+	UUID  string  `json:"uuid" yaml:"uuid"`
+	State string  `json:"state" yaml:"state"`
+	Title *string `json:"title,omitempty" yaml:"title,omitempty"`
+}
+
+func newListCmd(env *Env) *cobra.Command {
+	var o listOpts
+	c := monitorCmd("list", "list domains", "Returns list of domains.")
+	c.Example = "list --all\nlist --state-paused --name\nlist --all --title\nlist --all -o json"
+	s := newSpec(c)
+	s.Bool(&o.inactive, "inactive", "list inactive domains")
+	s.Bool(&o.all, "all", "list inactive & active domains")
+	s.Bool(&o.transient, "transient", "list transient domains")
+	s.Bool(&o.persistent, "persistent", "list persistent domains")
+	s.Bool(&o.withSnapshot, "with-snapshot", "list domains with existing snapshot")
+	s.Bool(&o.withoutSnapshot, "without-snapshot", "list domains without a snapshot")
+	s.Bool(&o.withCheckpoint, "with-checkpoint", "list domains with existing checkpoint")
+	s.Bool(&o.withoutCheckpoint, "without-checkpoint", "list domains without a checkpoint")
+	s.Bool(&o.stRunning, "state-running", "list domains in running state")
+	s.Bool(&o.stPaused, "state-paused", "list domains in paused state")
+	s.Bool(&o.stShutoff, "state-shutoff", "list domains in shutoff state")
+	s.Bool(&o.stOther, "state-other", "list domains in other states")
+	s.Bool(&o.autostart, "autostart", "list domains with autostart enabled")
+	s.Bool(&o.noAutostart, "no-autostart", "list domains with autostart disabled")
+	s.Bool(&o.withManaged, "with-managed-save", "list domains with managed save state")
+	s.Bool(&o.withoutManaged, "without-managed-save", "list domains without managed save")
+	s.Bool(&o.uuid, "uuid", "list uuid's only")
+	s.Bool(&o.name, "name", "list domain names only")
+	s.Bool(&o.id, "id", "list domain IDs only")
+	s.Bool(&o.table, "table", "list table (default)")
+	s.Bool(&o.managed, "managed-save", "mark inactive domains with managed save state")
+	s.Bool(&o.title, "title", "show domain title")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error { return runList(env, &o) })
+	return c
+}
+
+// listFlags maps virsh's list options to ListAllDomains flags, without the
+// state filters (cmdList's FILTER lines).
+func (o *listOpts) baseFlags() libvirt.ConnectListAllDomainsFlags {
+	f := libvirt.CONNECT_LIST_DOMAINS_ACTIVE
+	if o.inactive || o.stShutoff {
+		f = libvirt.CONNECT_LIST_DOMAINS_INACTIVE
+	}
+	if o.all {
+		f = libvirt.CONNECT_LIST_DOMAINS_ACTIVE | libvirt.CONNECT_LIST_DOMAINS_INACTIVE
+	}
+	set := func(b bool, fl libvirt.ConnectListAllDomainsFlags) {
+		if b {
+			f |= fl
+		}
+	}
+	set(o.persistent, libvirt.CONNECT_LIST_DOMAINS_PERSISTENT)
+	set(o.transient, libvirt.CONNECT_LIST_DOMAINS_TRANSIENT)
+	set(o.withManaged, libvirt.CONNECT_LIST_DOMAINS_MANAGEDSAVE)
+	set(o.withoutManaged, libvirt.CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE)
+	set(o.autostart, libvirt.CONNECT_LIST_DOMAINS_AUTOSTART)
+	set(o.noAutostart, libvirt.CONNECT_LIST_DOMAINS_NO_AUTOSTART)
+	set(o.withSnapshot, libvirt.CONNECT_LIST_DOMAINS_HAS_SNAPSHOT)
+	set(o.withoutSnapshot, libvirt.CONNECT_LIST_DOMAINS_NO_SNAPSHOT)
+	set(o.withCheckpoint, libvirt.CONNECT_LIST_DOMAINS_HAS_CHECKPOINT)
+	set(o.withoutCheckpoint, libvirt.CONNECT_LIST_DOMAINS_NO_CHECKPOINT)
+	return f
+}
+
+// listedDomain is a guest found by collectDomains with what the listing
+// needs; name and ID come from the domain object without a round trip.
+type listedDomain struct {
+	dom    libvirt.Domain
+	name   string
+	id     uint
+	active bool
+	state  libvirt.DomainState
+	saved  bool // shut off with a managed save image (only looked up for --managed-save)
+}
+
+// collectDomains lists the guests matching base and the state filters.
+// virsh calls ListAllDomains once and then GetState for every guest, one
+// round trip each; here each state bucket is one ListAllDomains call, so the
+// state is known from the bucket and only guests in "other" states need
+// GetState. Guests come back sorted as virshDomainSorter does: active ones
+// by ID, then inactive ones by name, ignoring ASCII case.
+func collectDomains(conn *libvirt.Connect, base libvirt.ConnectListAllDomainsFlags, states libvirt.ConnectListAllDomainsFlags, managed bool) ([]listedDomain, error) {
+	if states == 0 {
+		states = libvirt.CONNECT_LIST_DOMAINS_RUNNING | libvirt.CONNECT_LIST_DOMAINS_PAUSED |
+			libvirt.CONNECT_LIST_DOMAINS_SHUTOFF | libvirt.CONNECT_LIST_DOMAINS_OTHER
+	}
+	buckets := []struct {
+		flag  libvirt.ConnectListAllDomainsFlags
+		state libvirt.DomainState
+	}{
+		{libvirt.CONNECT_LIST_DOMAINS_RUNNING, libvirt.DOMAIN_RUNNING},
+		{libvirt.CONNECT_LIST_DOMAINS_PAUSED, libvirt.DOMAIN_PAUSED},
+		{libvirt.CONNECT_LIST_DOMAINS_SHUTOFF, libvirt.DOMAIN_SHUTOFF},
+		{libvirt.CONNECT_LIST_DOMAINS_OTHER, -1},
+	}
+	var out []listedDomain
+	seen := map[string]bool{}
+	for _, b := range buckets {
+		if states&b.flag == 0 {
+			continue
+		}
+		// An inactive-only listing has nothing running or paused: skip
+		// those round trips.
+		if base&libvirt.CONNECT_LIST_DOMAINS_ACTIVE == 0 && (b.state == libvirt.DOMAIN_RUNNING || b.state == libvirt.DOMAIN_PAUSED) {
+			continue
+		}
+		doms, err := conn.ListAllDomains(base | b.flag)
+		if err != nil {
+			freeListed(out)
+			return nil, shellErr("Failed to list domains", err)
+		}
+		var saved map[string]bool
+		if managed && b.state == libvirt.DOMAIN_SHUTOFF && len(doms) > 0 {
+			saved = map[string]bool{}
+			sdoms, err := conn.ListAllDomains(base | b.flag | libvirt.CONNECT_LIST_DOMAINS_MANAGEDSAVE)
+			if err != nil {
+				freeDomains(doms)
+				freeListed(out)
+				return nil, shellErr("Failed to list domains", err)
+			}
+			for i := range sdoms {
+				if n, err := sdoms[i].GetName(); err == nil {
+					saved[n] = true
+				}
+			}
+			freeDomains(sdoms)
+		}
+		for i := range doms {
+			d := doms[i]
+			name, err := d.GetName()
+			if err != nil || seen[name] {
+				// A guest that moved between buckets while we listed
+				// shows once.
+				_ = d.Free()
+				continue
+			}
+			st := b.state
+			if b.state < 0 {
+				s, _, err := d.GetState()
+				if err != nil {
+					// Gone in the meantime, as virsh skips it.
+					_ = d.Free()
+					continue
+				}
+				st = s
+			}
+			seen[name] = true
+			id, active := domainID(&d)
+			out = append(out, listedDomain{dom: d, name: name, id: id, active: active, state: st, saved: saved[name]})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.active && b.active:
+			return a.id < b.id
+		case !a.active && !b.active:
+			return strings.ToLower(a.name) < strings.ToLower(b.name)
+		default:
+			return a.active
+		}
+	})
+	return out, nil
+}
+
+func freeDomains(ds []libvirt.Domain) {
+	for i := range ds {
+		_ = ds[i].Free()
+	}
+}
+
+func freeListed(ds []listedDomain) {
+	for i := range ds {
+		_ = ds[i].dom.Free()
+	}
+}
+
+// domainTitle is virshGetDomainDescription(title): the <title> metadata, ""
+// when there is none, falling back to the XML when the driver has no
+// metadata API.
+func domainTitle(d *libvirt.Domain) (string, error) {
+	t, err := d.GetMetadata(libvirt.DOMAIN_METADATA_TITLE, "", 0)
+	if err == nil {
+		return t, nil
+	}
+	var le libvirt.Error
+	if errors.As(err, &le) {
+		switch le.Code {
+		case libvirt.ERR_NO_DOMAIN_METADATA:
+			return "", nil
+		case libvirt.ERR_NO_SUPPORT:
+			x, err := d.GetXMLDesc(0)
+			if err != nil {
+				return "", err
+			}
+			var def libvirtxml.Domain
+			if err := def.Unmarshal(x); err != nil {
+				return "", err
+			}
+			return def.Title, nil
+		}
+	}
+	return "", err
+}
+
+func runList(env *Env, o *listOpts) error {
+	if err := exclusive(o.table, "table", o.name, "name"); err != nil {
+		return err
+	}
+	if err := exclusive(o.table, "table", o.uuid, "uuid"); err != nil {
+		return err
+	}
+	if err := exclusive(o.table, "table", o.id, "id"); err != nil {
+		return err
+	}
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return err
+	}
+	var states libvirt.ConnectListAllDomainsFlags
+	for _, st := range []struct {
+		on bool
+		f  libvirt.ConnectListAllDomainsFlags
+	}{
+		{o.stRunning, libvirt.CONNECT_LIST_DOMAINS_RUNNING}, {o.stPaused, libvirt.CONNECT_LIST_DOMAINS_PAUSED},
+		{o.stShutoff, libvirt.CONNECT_LIST_DOMAINS_SHUTOFF}, {o.stOther, libvirt.CONNECT_LIST_DOMAINS_OTHER},
+	} {
+		if st.on {
+			states |= st.f
+		}
+	}
+	table := !o.uuid && !o.name && !o.id
+	list, err := collectDomains(conn, o.baseFlags(), states, o.managed && (table || env.IO.Structured()))
+	if err != nil {
+		return err
+	}
+	defer freeListed(list)
+
+	stateOf := func(d *listedDomain) string {
+		if d.saved && d.state == libvirt.DOMAIN_SHUTOFF {
+			return "saved"
+		}
+		return stateString(d.state)
+	}
+	if env.IO.Structured() {
+		views := make([]listView, 0, len(list))
+		for i := range list {
+			d := &list[i]
+			v := listView{Name: d.name, State: stateOf(d)}
+			if d.active {
+				id := d.id
+				v.ID = &id
+			}
+			if v.UUID, err = d.dom.GetUUIDString(); err != nil {
+				return shellErr("Failed to get domain's UUID", err)
+			}
+			if o.title {
+				t, err := domainTitle(&d.dom)
+				if err != nil {
+					return err
+				}
+				v.Title = &t
+			}
+			views = append(views, v)
+		}
+		return env.IO.Encode(views)
+	}
+	if !table {
+		for i := range list {
+			d := &list[i]
+			var parts []string
+			if o.uuid {
+				u, err := d.dom.GetUUIDString()
+				if err != nil {
+					return shellErr("Failed to get domain's UUID", err)
+				}
+				parts = append(parts, u)
+			}
+			if o.id {
+				// --id alone skips inactive guests, as virsh.
+				if !d.active && !o.uuid && !o.name {
+					continue
+				}
+				parts = append(parts, idString(d.id, d.active))
+			}
+			if o.name {
+				parts = append(parts, d.name)
+			}
+			env.IO.Printf("%s\n", strings.Join(parts, " "))
+		}
+		return nil
+	}
+	header := []string{"Id", "Name", "State"}
+	if o.title {
+		header = append(header, "Title")
+	}
+	rows := make([][]string, 0, len(list))
+	for i := range list {
+		d := &list[i]
+		row := []string{idString(d.id, d.active), d.name, stateOf(d)}
+		if o.title {
+			t, err := domainTitle(&d.dom)
+			if err != nil {
+				return err
+			}
+			row = append(row, t)
+		}
+		rows = append(rows, row)
+	}
+	return format.Table(env.IO.Out, env.IO.Quiet, header, rows)
+}
+
+func idString(id uint, active bool) string {
+	if !active {
+		return "-"
+	}
+	return fmt.Sprint(id)
+}
+
+// ---- dominfo ----
+
+// dominfoView is `dominfo -o json|yaml`. Memory in bytes, CPU time in ns.
+type dominfoView struct {
+	ID                *uint  `json:"id" yaml:"id"`
+	Name              string `json:"name" yaml:"name"`
+	UUID              string `json:"uuid" yaml:"uuid"`
+	OSType            string `json:"os_type" yaml:"os_type"`
+	State             string `json:"state" yaml:"state"`
+	CPUs              uint   `json:"cpus" yaml:"cpus"`
+	CPUTimeNs         uint64 `json:"cpu_time_ns" yaml:"cpu_time_ns"`
+	MaxMemoryBytes    uint64 `json:"max_memory_bytes" yaml:"max_memory_bytes"`
+	UsedMemoryBytes   uint64 `json:"used_memory_bytes" yaml:"used_memory_bytes"`
+	Persistent        bool   `json:"persistent" yaml:"persistent"`
+	Autostart         bool   `json:"autostart" yaml:"autostart"`
+	ManagedSave       bool   `json:"managed_save" yaml:"managed_save"`
+	SecurityModel     string `json:"security_model" yaml:"security_model"`
+	SecurityDOI       string `json:"security_doi" yaml:"security_doi"`
+	SecurityLabel     string `json:"security_label" yaml:"security_label"`
+	SecurityEnforcing bool   `json:"security_enforcing" yaml:"security_enforcing"`
+}
+
+func newDominfoCmd(env *Env) *cobra.Command {
+	var dom string
+	c := monitorCmd("dominfo", "domain information", "Returns basic information about the domain.")
+	c.Example = "dominfo vm1\ndominfo 3 -o json"
+	s := newSpec(c)
+	s.Domain(&dom, "")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		return runDominfo(env, d)
+	})
+	return c
+}
+
+func runDominfo(env *Env, d *libvirt.Domain) error {
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return err
+	}
+	var v dominfoView
+	var lines []string
+	add := func(label, val string) { lines = append(lines, fmt.Sprintf("%-15s %s", label, val)) }
+	id, active := domainID(d)
+	if active {
+		v.ID = &id
+	}
+	add("Id:", idString(id, active))
+	v.Name, _ = d.GetName()
+	add("Name:", v.Name)
+	if u, err := d.GetUUIDString(); err == nil {
+		v.UUID = u
+		add("UUID:", u)
+	}
+	if t, err := d.GetOSType(); err == nil {
+		v.OSType = t
+		add("OS Type:", t)
+	}
+	var failed error
+	if info, err := d.GetInfo(); err == nil {
+		v.State = stateString(info.State)
+		v.CPUs, v.CPUTimeNs = info.NrVirtCpu, info.CpuTime
+		v.MaxMemoryBytes, v.UsedMemoryBytes = info.MaxMem*1024, info.Memory*1024
+		add("State:", v.State)
+		add("CPU(s):", fmt.Sprint(info.NrVirtCpu))
+		if info.CpuTime != 0 {
+			add("CPU time:", fmt.Sprintf("%.1fs", float64(info.CpuTime)/1e9))
+		}
+		if info.MaxMem != uint64(^uint32(0)) && info.MaxMem != ^uint64(0) {
+			add("Max memory:", fmt.Sprintf("%d KiB", info.MaxMem))
+		} else {
+			add("Max memory:", "no limit")
+		}
+		add("Used memory:", fmt.Sprintf("%d KiB", info.Memory))
+	} else {
+		failed = err
+	}
+	if p, err := d.IsPersistent(); err != nil {
+		add("Persistent:", "unknown")
+	} else {
+		v.Persistent = p
+		add("Persistent:", yesNo(p))
+	}
+	if a, err := d.GetAutostart(); err == nil {
+		v.Autostart = a
+		add("Autostart:", map[bool]string{true: "enable", false: "disable"}[a])
+	}
+	if m, err := d.HasManagedSaveImage(0); err != nil {
+		add("Managed save:", "unknown")
+	} else {
+		v.ManagedSave = m
+		add("Managed save:", yesNo(m))
+	}
+	model, err := conn.GetSecurityModel()
+	var le libvirt.Error
+	switch {
+	case err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT:
+	case err != nil:
+		failed = err
+	case model.Model != "":
+		v.SecurityModel, v.SecurityDOI = model.Model, model.Doi
+		add("Security model:", model.Model)
+		add("Security DOI:", model.Doi)
+		if label, err := d.GetSecurityLabel(); err != nil {
+			failed = err
+		} else if label.Label != "" {
+			v.SecurityLabel, v.SecurityEnforcing = label.Label, label.Enforcing
+			add("Security label:", fmt.Sprintf("%s (%s)", label.Label, map[bool]string{true: "enforcing", false: "permissive"}[label.Enforcing]))
+		}
+	}
+	if env.IO.Structured() {
+		if failed != nil {
+			return failed
+		}
+		return env.IO.Encode(v)
+	}
+	// virsh prints what it has, then reports the failure.
+	env.IO.Printf("%s\n", strings.Join(lines, "\n"))
+	return failed
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// ---- domstate ----
+
+type domstateView struct {
+	State      string `json:"state" yaml:"state"`
+	StateCode  int    `json:"state_code" yaml:"state_code"`
+	Reason     string `json:"reason" yaml:"reason"`
+	ReasonCode int    `json:"reason_code" yaml:"reason_code"`
+}
+
+func newDomstateCmd(env *Env) *cobra.Command {
+	var dom string
+	var reason bool
+	c := monitorCmd("domstate", "domain state", "Returns state about a domain.")
+	c.Example = "domstate vm1\ndomstate vm1 --reason"
+	s := newSpec(c)
+	s.Domain(&dom, "")
+	s.Bool(&reason, "reason", "also print reason for the state")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		st, r, err := d.GetState()
+		if err != nil {
+			return err
+		}
+		if env.IO.Structured() {
+			return env.IO.Encode(domstateView{stateString(st), int(st), reasonString(st, r), r})
+		}
+		if reason {
+			env.IO.Printf("%s (%s)\n", stateString(st), reasonString(st, r))
+		} else {
+			env.IO.Printf("%s\n", stateString(st))
+		}
+		return nil
+	})
+	return c
+}
+
+// ---- domblklist ----
+
+// blkView is one disk of `domblklist -o json|yaml`; Source is "" when the
+// disk has none (virsh prints "-").
+type blkView struct {
+	Type   string `json:"type" yaml:"type"`
+	Device string `json:"device" yaml:"device"`
+	Target string `json:"target" yaml:"target"`
+	Source string `json:"source" yaml:"source"`
+}
+
+func newDomblklistCmd(env *Env) *cobra.Command {
+	var dom string
+	var inactive, details bool
+	c := monitorCmd("domblklist", "list all domain blocks", "Get the summary of block devices for a domain.")
+	c.Example = "domblklist vm1\ndomblklist vm1 --details --inactive"
+	s := newSpec(c)
+	s.Domain(&dom, "")
+	s.Bool(&inactive, "inactive", "get inactive rather than running configuration")
+	s.Bool(&details, "details", "additionally display the type and device value")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		var flags libvirt.DomainXMLFlags
+		if inactive {
+			flags |= libvirt.DOMAIN_XML_INACTIVE
+		}
+		def, err := domainDef(env, dom, flags)
+		if err != nil {
+			return err
+		}
+		var views []blkView
+		for _, disk := range diskList(def) {
+			if disk.Target == nil || disk.Target.Dev == "" {
+				return errors.New("unable to query block list")
+			}
+			views = append(views, blkView{Type: diskType(&disk), Device: disk.Device, Target: disk.Target.Dev, Source: diskSource(&disk)})
+		}
+		if env.IO.Structured() {
+			if views == nil {
+				views = []blkView{}
+			}
+			return env.IO.Encode(views)
+		}
+		header := []string{"Target", "Source"}
+		if details {
+			header = []string{"Type", "Device", "Target", "Source"}
+		}
+		rows := make([][]string, 0, len(views))
+		for _, v := range views {
+			src := v.Source
+			if src == "" {
+				src = "-"
+			}
+			if details {
+				rows = append(rows, []string{v.Type, v.Device, v.Target, src})
+			} else {
+				rows = append(rows, []string{v.Target, src})
+			}
+		}
+		return format.Table(env.IO.Out, env.IO.Quiet, header, rows)
+	})
+	return c
+}
+
+// domainDef fetches and parses a domain's XML (virshDomainGetXML).
+func domainDef(env *Env, word string, flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) {
+	d, err := env.lookupDomain(word)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Free()
+	x, err := d.GetXMLDesc(flags)
+	if err != nil {
+		return nil, err
+	}
+	var def libvirtxml.Domain
+	if err := def.Unmarshal(x); err != nil {
+		return nil, fmt.Errorf("failed to parse domain XML: %v", err)
+	}
+	return &def, nil
+}
+
+func diskList(def *libvirtxml.Domain) []libvirtxml.DomainDisk {
+	if def.Devices == nil {
+		return nil
+	}
+	return def.Devices.Disks
+}
+
+// diskType is the disk's type attribute, which libvirtxml keeps as the
+// kind of source it decoded.
+func diskType(d *libvirtxml.DomainDisk) string {
+	s := d.Source
+	switch {
+	case s == nil:
+		return "file"
+	case s.File != nil:
+		return "file"
+	case s.Block != nil:
+		return "block"
+	case s.Dir != nil:
+		return "dir"
+	case s.Network != nil:
+		return "network"
+	case s.Volume != nil:
+		return "volume"
+	case s.NVME != nil:
+		return "nvme"
+	case s.VHostUser != nil:
+		return "vhostuser"
+	case s.VHostVDPA != nil:
+		return "vhostvdpa"
+	case s.Ctl != nil:
+		return "ctl"
+	}
+	return "file"
+}
+
+// hasSource tells whether the disk has a <source> element (virsh's
+// boolean(./source)); libvirtxml always allocates the source matching the
+// type attribute, so look at what it holds.
+func hasSource(d *libvirtxml.DomainDisk) bool {
+	s := d.Source
+	switch {
+	case s == nil:
+		return false
+	case s.Network != nil:
+		return s.Network.Protocol != "" || s.Network.Name != ""
+	case s.Volume != nil:
+		return s.Volume.Pool != "" || s.Volume.Volume != ""
+	case s.NVME != nil:
+		return s.NVME.PCI != nil
+	case s.VHostUser != nil:
+		return s.VHostUser.UNIX != nil
+	}
+	return diskSource(d) != ""
+}
+
+// diskSource is virsh's Source column: the first of source/@file, @dev,
+// @dir, @name, @volume, @path; nvme://DDDD:BB:SS.F/NS for NVMe.
+func diskSource(d *libvirtxml.DomainDisk) string {
+	s := d.Source
+	if s == nil {
+		return ""
+	}
+	switch {
+	case s.File != nil:
+		return s.File.File
+	case s.Block != nil:
+		return s.Block.Dev
+	case s.Dir != nil:
+		return s.Dir.Dir
+	case s.Network != nil:
+		return s.Network.Name
+	case s.Volume != nil:
+		return s.Volume.Volume
+	case s.NVME != nil && s.NVME.PCI != nil:
+		p := s.NVME.PCI
+		a := p.Address
+		if a == nil {
+			return ""
+		}
+		return fmt.Sprintf("nvme://%04x:%02x:%02x.%d/%d", uintOr(a.Domain), uintOr(a.Bus), uintOr(a.Slot), uintOr(a.Function), p.Namespace)
+	case s.VHostUser != nil && s.VHostUser.UNIX != nil:
+		return s.VHostUser.UNIX.Path
+	case s.VHostVDPA != nil:
+		return s.VHostVDPA.Dev
+	}
+	return ""
+}
+
+func uintOr(p *uint) uint {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// ---- domblkinfo ----
+
+// blkinfoView is `domblkinfo -o json|yaml`, sizes in bytes (an array of
+// them with --all).
+type blkinfoView struct {
+	Target     string `json:"target" yaml:"target"`
+	Capacity   uint64 `json:"capacity" yaml:"capacity"`
+	Allocation uint64 `json:"allocation" yaml:"allocation"`
+	Physical   uint64 `json:"physical" yaml:"physical"`
+}
+
+func newDomblkinfoCmd(env *Env) *cobra.Command {
+	var dom, device string
+	var human, all bool
+	c := monitorCmd("domblkinfo", "domain block device size information", "Get block device size info for a domain.")
+	c.Example = "domblkinfo vm1 vda\ndomblkinfo vm1 --all --human"
+	s := newSpec(c)
+	s.Domain(&dom, "")
+	f := s.String(&device, "device", "block device", posUnwanted, false)
+	f.Annotations[annCompleter] = []string{"disk"}
+	s.Bool(&human, "human", "Human readable output")
+	s.Bool(&all, "all", "display all block devices info")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		if err := exclusive(all, "all", c.Flags().Changed("device"), "device"); err != nil {
+			return err
+		}
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		if !all && device == "" {
+			return errors.New("command 'domblkinfo' requires <device> option")
+		}
+		sizes := func(v blkinfoView) []string {
+			if v.Capacity == 0 && v.Allocation == 0 && v.Physical == 0 {
+				return []string{"-", "-", "-"}
+			}
+			if human {
+				return []string{format.HumanSize(v.Capacity), format.HumanSize(v.Allocation), format.HumanSize(v.Physical)}
+			}
+			return []string{fmt.Sprint(v.Capacity), fmt.Sprint(v.Allocation), fmt.Sprint(v.Physical)}
+		}
+		if !all {
+			info, err := d.GetBlockInfo(device, 0)
+			if err != nil {
+				return err
+			}
+			v := blkinfoView{device, info.Capacity, info.Allocation, info.Physical}
+			if env.IO.Structured() {
+				return env.IO.Encode(v)
+			}
+			s := sizes(v)
+			env.IO.Printf("%-15s %s\n%-15s %s\n%-15s %s\n", "Capacity:", s[0], "Allocation:", s[1], "Physical:", s[2])
+			return nil
+		}
+		active, _ := d.IsActive()
+		x, err := d.GetXMLDesc(0)
+		if err != nil {
+			return err
+		}
+		var def libvirtxml.Domain
+		if err := def.Unmarshal(x); err != nil {
+			return fmt.Errorf("failed to parse domain XML: %v", err)
+		}
+		views := []blkinfoView{}
+		var rows [][]string
+		for _, disk := range diskList(&def) {
+			v := blkinfoView{}
+			if disk.Target != nil {
+				v.Target = disk.Target.Dev
+			}
+			if hasSource(&disk) {
+				info, err := d.GetBlockInfo(v.Target, 0)
+				var le libvirt.Error
+				switch {
+				case err == nil:
+					v.Capacity, v.Allocation, v.Physical = info.Capacity, info.Allocation, info.Physical
+				case disk.Source.Network != nil && !active && errors.As(err, &le) &&
+					le.Code == libvirt.ERR_INTERNAL_ERROR && le.Domain == libvirt.FROM_STORAGE:
+					// Network storage of an inactive guest has no
+					// sizes: virsh shows "-".
+				default:
+					return err
+				}
+			}
+			views = append(views, v)
+			rows = append(rows, append([]string{v.Target}, sizes(v)...))
+		}
+		if env.IO.Structured() {
+			return env.IO.Encode(views)
+		}
+		return format.Table(env.IO.Out, env.IO.Quiet, []string{"Target", "Capacity", "Allocation", "Physical"}, rows)
+	})
+	return c
+}

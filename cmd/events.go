@@ -1,0 +1,531 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+
+	"virtsh/shell"
+)
+
+// The "Domain Events" group: event.
+func init() { register(eventCommands) }
+
+func eventCommands(env *Env) []*cobra.Command { return []*cobra.Command{newEventCmd(env)} }
+
+// eventNames are virsh 9.0's event types, in its order (virsh event --list).
+var eventNames = []string{
+	"lifecycle", "reboot", "rtc-change", "watchdog", "io-error", "graphics", "io-error-reason",
+	"control-error", "block-job", "disk-change", "tray-change", "pm-wakeup", "pm-suspend",
+	"balloon-change", "pm-suspend-disk", "device-removed", "block-job-2", "tunable",
+	"agent-lifecycle", "device-added", "migration-iteration", "job-completed",
+	"device-removal-failed", "metadata-change", "block-threshold", "memory-failure",
+	"memory-device-size-change",
+}
+
+// domEvent is one received event: virsh's text and the -o json view.
+type domEvent struct {
+	Timestamp string         `json:"timestamp" yaml:"timestamp"`
+	Event     string         `json:"event" yaml:"event"`
+	Domain    string         `json:"domain" yaml:"domain"`
+	UUID      string         `json:"uuid" yaml:"uuid"`
+	Details   map[string]any `json:"details" yaml:"details"`
+	text      string         // virsh's line(s), with the final newline
+	when      time.Time
+}
+
+func newEventCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, event, timeout    string
+		all, loop, list, stamp bool
+	}
+	c := &cobra.Command{
+		Use:     "event",
+		Short:   "Domain Events",
+		Long:    "List event types, or wait for domain events to occur",
+		GroupID: "events",
+		Example: "event --list\nevent vm1 --all --loop --timestamp\nevent --event block-threshold --timeout 60 -o json",
+	}
+	s := newSpec(c)
+	f := s.String(&o.dom, "domain", "filter by domain name, id or uuid", posUnwanted, false)
+	f.Annotations[annCompleter] = []string{"domain", ""}
+	f = s.String(&o.event, "event", "which event type to wait for", posUnwanted, false)
+	f.Annotations[annCompleter] = []string{"words", strings.Join(eventNames, ",")}
+	s.Bool(&o.all, "all", "wait for all events instead of just one type")
+	s.Bool(&o.loop, "loop", "loop until timeout or interrupt, rather than one-shot")
+	s.Number(&o.timeout, "timeout", "timeout seconds", posUnwanted, false)
+	s.Bool(&o.list, "list", "list valid event types")
+	s.Bool(&o.stamp, "timestamp", "show timestamp for each printed event")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		if err := exclusive(o.all, "all", c.Flags().Changed("event"), "event"); err != nil {
+			return err
+		}
+		if err := exclusive(o.list, "list", o.all, "all"); err != nil {
+			return err
+		}
+		if err := exclusive(o.list, "list", c.Flags().Changed("event"), "event"); err != nil {
+			return err
+		}
+		if o.list {
+			for _, n := range eventNames {
+				env.IO.Printf("%s\n", n)
+			}
+			return nil
+		}
+		if c.Flags().Changed("event") && o.event == "" {
+			return errors.New("Failed to get option 'event': Option argument is empty")
+		}
+		if o.event == "" && !o.all {
+			return errors.New("one of --list, --all, or --event <type> is required")
+		}
+		names := eventNames
+		if o.event != "" {
+			names = nil
+			for _, n := range eventNames {
+				if n == o.event {
+					names = []string{n}
+				}
+			}
+			if names == nil {
+				return fmt.Errorf("unknown event type %s", o.event)
+			}
+		}
+		timeout, err := optTimeout(c, "timeout", o.timeout)
+		if err != nil {
+			return err
+		}
+		conn, err := env.Sess.Conn()
+		if err != nil {
+			return err
+		}
+		var dom *libvirt.Domain
+		if c.Flags().Changed("domain") {
+			if dom, err = env.lookupDomain(o.dom); err != nil {
+				return err
+			}
+			defer func() { _ = dom.Free() }()
+		}
+		ch := make(chan *domEvent, 64)
+		ids, err := registerEvents(conn, dom, names, ch)
+		defer func() {
+			for _, id := range ids {
+				_ = conn.DomainEventDeregister(id)
+			}
+		}()
+		if err != nil {
+			return err
+		}
+		var expire <-chan time.Time
+		if timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			expire = t.C
+		}
+		count := 0
+		// virsh's closing lines; with -o json|yaml they go to stderr so that
+		// stdout stays a clean JSON Lines (or YAML) stream.
+		trailer := env.IO.Printf
+		if env.IO.Structured() {
+			trailer = env.IO.Errorf
+		}
+	loop:
+		for {
+			select {
+			case ev := <-ch:
+				if ev.Event == "block-threshold" {
+					annotateThreshold(env, ev)
+				}
+				printEvent(env, ev, o.stamp)
+				count++
+				if !o.loop {
+					break loop
+				}
+			case <-ctx.Done():
+				trailer("event loop interrupted\n")
+				break loop
+			case <-expire:
+				trailer("event loop timed out\n")
+				break loop
+			}
+		}
+		trailer("events received: %d\n", count)
+		if count == 0 {
+			return shell.ErrSilent
+		}
+		return nil
+	})
+	return c
+}
+
+// optTimeout is virsh's vshCommandOptTimeoutToMs: 1..INT_MAX/1000 seconds.
+func optTimeout(c *cobra.Command, name, val string) (time.Duration, error) {
+	if !c.Flags().Changed(name) {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(val, 10, 64)
+	if err != nil || n <= 0 || n > 2147483 {
+		return 0, fmt.Errorf("Numeric value '%s' for <%s> option is malformed or out of range", val, name)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func printEvent(env *Env, ev *domEvent, stamp bool) {
+	if env.IO.Output == "json" {
+		// JSON Lines: one compact object per event.
+		_ = env.IO.EncodeLine(ev)
+		return
+	}
+	if env.IO.Output == "yaml" {
+		env.IO.Printf("---\n")
+		_ = env.IO.Encode(ev)
+		return
+	}
+	if stamp {
+		env.IO.Printf("%s: ", ev.when.UTC().Format("2006-01-02 15:04:05.000")+"+0000")
+	}
+	env.IO.Printf("%s", ev.text)
+}
+
+// eventSink builds domEvents from callbacks (on the event-loop goroutine) and
+// hands them over without blocking it.
+type eventSink chan *domEvent
+
+func (s eventSink) emit(d *libvirt.Domain, name string, details map[string]any, format string, args ...any) {
+	dname, _ := d.GetName()
+	s.emitText(d, name, details, fmt.Sprintf("event '%s' for domain '%s'", name, dname)+fmt.Sprintf(format, args...))
+}
+
+// emitRaw is emit for the formats where the domain name is followed by
+// " disk ..." rather than ": ...".
+func (s eventSink) emitRaw(d *libvirt.Domain, name string, details map[string]any, format string, args ...any) {
+	s.emit(d, name, details, format, args...)
+}
+
+func (s eventSink) emitText(d *libvirt.Domain, name string, details map[string]any, text string) {
+	dname, _ := d.GetName()
+	uuid, _ := d.GetUUIDString()
+	now := time.Now()
+	if details == nil {
+		details = map[string]any{}
+	}
+	ev := &domEvent{
+		Timestamp: now.UTC().Format(time.RFC3339Nano), Event: name, Domain: dname, UUID: uuid,
+		Details: details, when: now, text: text,
+	}
+	select {
+	case s <- ev:
+	default: // a reader that stopped reading loses events, never blocks libvirt
+	}
+}
+
+// Labels as virsh prints them (virsh-domain-event.c, virsh-domain.c).
+var (
+	lifecycleEvents = []string{"Defined", "Undefined", "Started", "Suspended", "Resumed", "Stopped", "Shutdown", "PMSuspended", "Crashed"}
+	lifecycleDetail = [][]string{
+		{"Added", "Updated", "Renamed", "Snapshot"},
+		{"Removed", "Renamed"},
+		{"Booted", "Migrated", "Restored", "Snapshot", "Event wakeup"},
+		{"Paused", "Migrated", "I/O Error", "Watchdog", "Restored", "Snapshot", "API error", "Post-copy", "Post-copy Error"},
+		{"Unpaused", "Migrated", "Snapshot", "Post-copy", "Post-copy Error"},
+		{"Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed", "Snapshot"},
+		{"Finished", "Finished after guest request", "Finished after host request"},
+		{"Memory", "Disk"},
+		{"Panicked", "Crashloaded"},
+	}
+	blockJobLabels  = []string{"Unknown job", "Block Pull", "Block Copy", "Block Commit", "Active Block Commit", "Backup"}
+	blockJobStatus  = []string{"completed", "failed", "canceled", "ready"}
+	watchdogActions = []string{"none", "pause", "reset", "poweroff", "shutdown", "debug", "inject-nmi"}
+	ioErrorActions  = []string{"none", "pause", "report"}
+	graphicsPhases  = []string{"connect", "initialize", "disconnect"}
+	graphicsFamily  = []string{"IPv4", "IPv6", "unix"}
+	agentStates     = []string{"unknown", "connected", "disconnected"}
+	agentReasons    = []string{"unknown", "domain started", "channel event"}
+	metadataTypes   = []string{"description", "title", "element"}
+	memFailRecip    = []string{"hypervisor", "guest"}
+	memFailAction   = []string{"ignore", "inject", "fatal", "reset"}
+)
+
+func label(list []string, i int, unknown string) string {
+	if i >= 0 && i < len(list) {
+		return list[i]
+	}
+	return unknown
+}
+
+func nullStr(s string) string {
+	if s == "" {
+		return "(null)"
+	}
+	return s
+}
+
+// registerEvents registers the named event types on conn (dom nil: every
+// domain). As virsh does, a failure on any but the first is ignored (an older
+// server that knows fewer events).
+func registerEvents(conn *libvirt.Connect, dom *libvirt.Domain, names []string, ch chan *domEvent) ([]int, error) {
+	sink := eventSink(ch)
+	var ids []int
+	for i, name := range names {
+		id, err := registerEvent(conn, dom, name, sink)
+		if err != nil {
+			if i == 0 {
+				return ids, err
+			}
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s eventSink) (int, error) {
+	generic := func(_ *libvirt.Connect, d *libvirt.Domain) { s.emit(d, name, nil, "\n") }
+	switch name {
+	case "lifecycle":
+		return conn.DomainEventLifecycleRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventLifecycle) {
+			ev := label(lifecycleEvents, int(e.Event), "unknown")
+			det := "unknown"
+			if int(e.Event) < len(lifecycleDetail) {
+				det = label(lifecycleDetail[e.Event], e.Detail, "unknown")
+			}
+			s.emit(d, name, map[string]any{"event": ev, "detail": det, "event_code": int(e.Event), "detail_code": e.Detail}, ": %s %s\n", ev, det)
+		})
+	case "reboot":
+		return conn.DomainEventRebootRegister(dom, generic)
+	case "control-error":
+		return conn.DomainEventControlErrorRegister(dom, generic)
+	case "rtc-change":
+		return conn.DomainEventRTCChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventRTCChange) {
+			s.emit(d, name, map[string]any{"utcoffset": e.Utcoffset}, ": %d\n", e.Utcoffset)
+		})
+	case "watchdog":
+		return conn.DomainEventWatchdogRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventWatchdog) {
+			a := label(watchdogActions, int(e.Action), "unknown")
+			s.emit(d, name, map[string]any{"action": a}, ": %s\n", a)
+		})
+	case "io-error":
+		return conn.DomainEventIOErrorRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventIOError) {
+			a := label(ioErrorActions, int(e.Action), "unknown")
+			s.emit(d, name, map[string]any{"path": e.SrcPath, "alias": e.DevAlias, "action": a}, ": %s (%s) %s\n", e.SrcPath, e.DevAlias, a)
+		})
+	case "io-error-reason":
+		return conn.DomainEventIOErrorReasonRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventIOErrorReason) {
+			a := label(ioErrorActions, int(e.Action), "unknown")
+			// virsh prints this one under the 'io-error' name.
+			dname, _ := d.GetName()
+			s.emitText(d, name, map[string]any{"path": e.SrcPath, "alias": e.DevAlias, "action": a, "reason": e.Reason},
+				fmt.Sprintf("event 'io-error' for domain '%s': %s (%s) %s due to %s\n", dname, e.SrcPath, e.DevAlias, a, e.Reason))
+		})
+	case "graphics":
+		return conn.DomainEventGraphicsRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventGraphics) {
+			var b strings.Builder
+			fmt.Fprintf(&b, ": %s local[%s %s %s] remote[%s %s %s] %s\n", label(graphicsPhases, int(e.Phase), "unknown"),
+				label(graphicsFamily, int(e.Local.Family), "unknown"), e.Local.Node, e.Local.Service,
+				label(graphicsFamily, int(e.Remote.Family), "unknown"), e.Remote.Node, e.Remote.Service, e.AuthScheme)
+			for _, id := range e.Subject {
+				fmt.Fprintf(&b, "\t%s=%s\n", id.Type, id.Name)
+			}
+			s.emit(d, name, map[string]any{"phase": label(graphicsPhases, int(e.Phase), "unknown"), "auth_scheme": e.AuthScheme}, "%s", b.String())
+		})
+	case "block-job", "block-job-2":
+		cb := func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockJob) {
+			typ := label(blockJobLabels, int(e.Type), "Unknown job")
+			st := label(blockJobStatus, int(e.Status), "unknown")
+			s.emit(d, name, map[string]any{"disk": e.Disk, "type": typ, "status": st}, ": %s for %s %s\n", typ, e.Disk, st)
+		}
+		if name == "block-job" {
+			return conn.DomainEventBlockJobRegister(dom, cb)
+		}
+		return conn.DomainEventBlockJob2Register(dom, cb)
+	case "disk-change":
+		return conn.DomainEventDiskChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDiskChange) {
+			r := label([]string{"changed", "dropped"}, int(e.Reason), "unknown")
+			s.emitRaw(d, name, map[string]any{"alias": e.DevAlias, "old_source": e.OldSrcPath, "new_source": e.NewSrcPath, "reason": r},
+				" disk %s: %s -> %s: %s\n", e.DevAlias, nullStr(e.OldSrcPath), nullStr(e.NewSrcPath), r)
+		})
+	case "tray-change":
+		return conn.DomainEventTrayChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventTrayChange) {
+			r := label([]string{"opened", "closed"}, int(e.Reason), "unknown")
+			s.emitRaw(d, name, map[string]any{"alias": e.DevAlias, "reason": r}, " disk %s: %s\n", e.DevAlias, r)
+		})
+	case "pm-wakeup":
+		return conn.DomainEventPMWakeupRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMWakeup) { generic(nil, d) })
+	case "pm-suspend":
+		return conn.DomainEventPMSuspendRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMSuspend) { generic(nil, d) })
+	case "pm-suspend-disk":
+		return conn.DomainEventPMSuspendDiskRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMSuspendDisk) { generic(nil, d) })
+	case "balloon-change":
+		return conn.DomainEventBalloonChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBalloonChange) {
+			s.emit(d, name, map[string]any{"actual_kib": e.Actual}, ": %dKiB\n", e.Actual)
+		})
+	case "device-removed":
+		return conn.DomainEventDeviceRemovedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceRemoved) {
+			s.emit(d, name, map[string]any{"alias": e.DevAlias}, ": %s\n", e.DevAlias)
+		})
+	case "device-added":
+		return conn.DomainEventDeviceAddedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceAdded) {
+			s.emit(d, name, map[string]any{"alias": e.DevAlias}, ": %s\n", e.DevAlias)
+		})
+	case "device-removal-failed":
+		return conn.DomainEventDeviceRemovalFailedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceRemovalFailed) {
+			s.emit(d, name, map[string]any{"alias": e.DevAlias}, ": %s\n", e.DevAlias)
+		})
+	case "tunable":
+		return conn.DomainEventTunableRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventTunable) {
+			var b strings.Builder
+			b.WriteString(":\n")
+			if e.BlkdevDiskSet {
+				fmt.Fprintf(&b, "\tblkdeviotune.disk: %s\n", e.BlkdevDisk)
+			}
+			s.emit(d, name, nil, "%s", b.String())
+		})
+	case "agent-lifecycle":
+		return conn.DomainEventAgentLifecycleRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventAgentLifecycle) {
+			st := label(agentStates, int(e.State), "unsupported value")
+			r := label(agentReasons, int(e.Reason), "unsupported value")
+			s.emit(d, name, map[string]any{"state": st, "reason": r}, ": state: '%s' reason: '%s'\n", st, r)
+		})
+	case "migration-iteration":
+		return conn.DomainEventMigrationIterationRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMigrationIteration) {
+			s.emit(d, name, map[string]any{"iteration": e.Iteration}, ": iteration: '%d'\n", e.Iteration)
+		})
+	case "job-completed":
+		return conn.DomainEventJobCompletedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventJobCompleted) {
+			var b strings.Builder
+			b.WriteString(":\n")
+			details := map[string]any{}
+			for _, p := range jobInfoParams(&e.Info) {
+				fmt.Fprintf(&b, "\t%s: %d\n", p.name, p.val)
+				details[p.name] = p.val
+			}
+			s.emit(d, name, details, "%s", b.String())
+		})
+	case "metadata-change":
+		return conn.DomainEventMetadataChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMetadataChange) {
+			t := label(metadataTypes, int(e.Type), "unsupported value")
+			s.emit(d, name, map[string]any{"type": t, "uri": e.NSURI}, ": type %s, uri %s\n", t, nullStr(e.NSURI))
+		})
+	case "block-threshold":
+		return conn.DomainEventBlockThresholdRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) {
+			s.emit(d, name, thresholdDetails(d, e), ": dev: %s(%s) %d %d\n", e.Dev, nullStr(e.Path), e.Threshold, e.Excess)
+		})
+	case "memory-failure":
+		return conn.DomainEventMemoryFailureRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMemoryFailure) {
+			r := label(memFailRecip, int(e.Recipient), "unsupported value")
+			a := label(memFailAction, int(e.Action), "unsupported value")
+			b2i := func(b bool) int {
+				if b {
+					return 1
+				}
+				return 0
+			}
+			req := b2i(e.Flags&libvirt.DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED != 0)
+			rec := b2i(e.Flags&libvirt.DOMAIN_MEMORY_FAILURE_RECURSIVE != 0)
+			s.emit(d, name, map[string]any{"recipient": r, "action": a}, ":\nrecipient: %s\naction: %s\nflags:\n\taction required: %d\n\trecursive: %d\n", r, a, req, rec)
+		})
+	case "memory-device-size-change":
+		return conn.DomainEventMemoryDeviceSizeChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMemoryDeviceSizeChange) {
+			s.emit(d, name, map[string]any{"alias": e.Alias, "size": e.Size}, ":\nalias: %s\nsize: %d\n", e.Alias, e.Size)
+		})
+	}
+	return -1, fmt.Errorf("unknown event type %s", name)
+}
+
+// thresholdDetails is the JSON of a block-threshold event; the QEMU node is
+// added by annotateThreshold outside the event-loop goroutine.
+func thresholdDetails(d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) map[string]any {
+	m := map[string]any{"dev": e.Dev, "path": e.Path, "threshold": e.Threshold, "excess": e.Excess}
+	target, index, ok := shell.SplitDev(e.Dev)
+	if ok {
+		m["target"] = target
+		if index > 0 {
+			m["index"] = index
+		}
+	}
+	return m
+}
+
+type jobParam struct {
+	name string
+	val  uint64
+}
+
+// jobInfoParams lists a job-completed event's fields by their typed-parameter
+// names (VIR_DOMAIN_JOB_*), operation first.
+func jobInfoParams(i *libvirt.DomainJobInfo) []jobParam {
+	var out []jobParam
+	add := func(set bool, name string, v uint64) {
+		if set {
+			out = append(out, jobParam{name, v})
+		}
+	}
+	add(i.OperationSet, "operation", uint64(i.Operation))
+	add(i.TimeElapsedSet, "time_elapsed", i.TimeElapsed)
+	add(i.TimeElapsedNetSet, "time_elapsed_net", i.TimeElapsedNet)
+	add(i.TimeRemainingSet, "time_remaining", i.TimeRemaining)
+	add(i.DowntimeSet, "downtime", i.Downtime)
+	add(i.DowntimeNetSet, "downtime_net", i.DowntimeNet)
+	add(i.SetupTimeSet, "setup_time", i.SetupTime)
+	add(i.DataTotalSet, "data_total", i.DataTotal)
+	add(i.DataProcessedSet, "data_processed", i.DataProcessed)
+	add(i.DataRemainingSet, "data_remaining", i.DataRemaining)
+	add(i.MemTotalSet, "memory_total", i.MemTotal)
+	add(i.MemProcessedSet, "memory_processed", i.MemProcessed)
+	add(i.MemRemainingSet, "memory_remaining", i.MemRemaining)
+	add(i.MemConstantSet, "memory_constant", i.MemConstant)
+	add(i.MemNormalSet, "memory_normal", i.MemNormal)
+	add(i.MemNormalBytesSet, "memory_normal_bytes", i.MemNormalBytes)
+	add(i.MemBpsSet, "memory_bps", i.MemBps)
+	add(i.MemDirtyRateSet, "memory_dirty_rate", i.MemDirtyRate)
+	add(i.MemPageSizeSet, "memory_page_size", i.MemPageSize)
+	add(i.MemIterationSet, "memory_iteration", i.MemIteration)
+	add(i.DiskTotalSet, "disk_total", i.DiskTotal)
+	add(i.DiskProcessedSet, "disk_processed", i.DiskProcessed)
+	add(i.DiskRemainingSet, "disk_remaining", i.DiskRemaining)
+	add(i.DiskBpsSet, "disk_bps", i.DiskBps)
+	return out
+}
+
+// annotateThreshold adds the QEMU node of a block-threshold event's dev
+// (node_name: the storage node, where libvirt sets the threshold) from the
+// session's node-name cache. A cached lookup costs no libvirt call; a guest
+// not cached yet is filled once (first sight).
+func annotateThreshold(env *Env, ev *domEvent) {
+	target, _ := ev.Details["target"].(string)
+	index, _ := ev.Details["index"].(uint)
+	if target == "" {
+		return
+	}
+	cache := env.Sess.Nodes()
+	_, sto, ok := cache.NodeName(ev.UUID, target, index)
+	if !ok {
+		conn, err := env.Sess.Conn()
+		if err != nil {
+			return
+		}
+		d, err := conn.LookupDomainByUUIDString(ev.UUID)
+		if err != nil {
+			return
+		}
+		defer func() { _ = d.Free() }()
+		e, err := cache.Get(d)
+		if err != nil {
+			return
+		}
+		if disk := e.Disk(target); disk != nil {
+			if l := disk.Layer(index); l != nil {
+				sto, ok = l.StorageNode, l.StorageNode != ""
+			}
+		}
+	}
+	if ok {
+		ev.Details["node_name"] = sto
+	}
+}

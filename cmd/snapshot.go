@@ -1,0 +1,490 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"virtsh/format"
+	"virtsh/shell"
+)
+
+// The "Snapshot" group, as far as block jobs need it: disk-only external
+// snapshots build backing chains (snapshot-create-as --disk-only), and
+// snapshot-list/-dumpxml/-delete look after them (virsh-snapshot.c).
+func init() { register(snapshotCommands) }
+
+func snapshotCommands(env *Env) []*cobra.Command {
+	return []*cobra.Command{newSnapshotCreateAsCmd(env), newSnapshotDeleteCmd(env), newSnapshotDumpXMLCmd(env), newSnapshotListCmd(env)}
+}
+
+func snapCmd(use, short, long, example string, mutating bool) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Long: long, GroupID: "snapshot", Example: example}
+	if mutating {
+		c.Annotations = map[string]string{annMutating: "true"}
+	}
+	return c
+}
+
+// splitEscaped splits s at commas, a doubled comma standing for a literal
+// one (virsh's vshStringToArray).
+func splitEscaped(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' {
+			if i+1 < len(s) && s[i+1] == ',' {
+				cur.WriteByte(',')
+				i++
+				continue
+			}
+			out = append(out, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteByte(s[i])
+	}
+	return append(out, cur.String())
+}
+
+// parseDiskspec is virshParseSnapshotDiskspec:
+// disk[,snapshot=type][,driver=type][,stype=type][,file=name].
+func parseDiskspec(spec string) (libvirtxml.DomainSnapshotDisk, error) {
+	parts := splitEscaped(spec)
+	d := libvirtxml.DomainSnapshotDisk{Name: parts[0]}
+	var driver, stype, file string
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		switch {
+		case strings.HasPrefix(p, "snapshot="):
+			d.Snapshot = v
+		case strings.HasPrefix(p, "driver="):
+			driver = v
+		case strings.HasPrefix(p, "stype="):
+			stype = v
+		case strings.HasPrefix(p, "file="):
+			file = v
+		default:
+			_ = k
+			return d, fmt.Errorf("unable to parse diskspec: %s", spec)
+		}
+	}
+	if d.Name == "" {
+		return d, fmt.Errorf("unable to parse diskspec: %s", spec)
+	}
+	if driver != "" {
+		d.Driver = &libvirtxml.DomainDiskDriver{Type: driver}
+	}
+	if file != "" {
+		switch stype {
+		case "", "file":
+			d.Source = &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: file}}
+		case "block":
+			d.Source = &libvirtxml.DomainDiskSource{Block: &libvirtxml.DomainDiskSourceBlock{Dev: file}}
+		default:
+			return d, fmt.Errorf("unable to parse diskspec: %s", spec)
+		}
+	}
+	return d, nil
+}
+
+// parseMemspec is virshParseSnapshotMemspec: [file=]name[,snapshot=type].
+func parseMemspec(spec string) (*libvirtxml.DomainSnapshotMemory, error) {
+	m := &libvirtxml.DomainSnapshotMemory{}
+	for _, p := range splitEscaped(spec) {
+		switch {
+		case strings.HasPrefix(p, "snapshot="):
+			m.Snapshot = strings.TrimPrefix(p, "snapshot=")
+		case strings.HasPrefix(p, "file="):
+			m.File = strings.TrimPrefix(p, "file=")
+		case m.File == "" && strings.HasPrefix(p, "/"):
+			m.File = p
+		default:
+			return nil, fmt.Errorf("unable to parse memspec: %s", spec)
+		}
+	}
+	return m, nil
+}
+
+func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, name, desc, memspec                                                 string
+		printXML, noMeta, halt, diskOnly, reuse, quiesce, atomic, live, validate bool
+		diskspec                                                                 []string
+	}
+	c := snapCmd("snapshot-create-as", "Create a snapshot from a set of args", "Create a snapshot (disk and RAM) from arguments",
+		"  snapshot-create-as vm1 s1 --disk-only --no-metadata --diskspec vda,file=/var/lib/libvirt/images/vm1-s1.qcow2", true)
+	s := newSpec(c)
+	s.Domain(&o.dom, "")
+	s.String(&o.name, "name", "name of snapshot", posUnwanted, false)
+	s.String(&o.desc, "description", "description of snapshot", posUnwanted, false)
+	s.Bool(&o.printXML, "print-xml", "print XML document rather than create")
+	s.Bool(&o.noMeta, "no-metadata", "take snapshot but create no metadata")
+	s.Bool(&o.halt, "halt", "halt domain after snapshot is created")
+	s.Bool(&o.diskOnly, "disk-only", "capture disk state but not vm state")
+	s.Bool(&o.reuse, "reuse-external", "reuse any existing external files")
+	s.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
+	s.Bool(&o.atomic, "atomic", "require atomic operation")
+	s.Bool(&o.live, "live", "take a live snapshot")
+	s.Bool(&o.validate, "validate", "validate the XML against the schema")
+	s.String(&o.memspec, "memspec", "memory attributes: [file=]name[,snapshot=type]", posNone, false)
+	s.Argv(&o.diskspec, "diskspec", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]", posOpt, false)
+	action(c, func(ctx context.Context) error {
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		var flags libvirt.DomainSnapshotCreateFlags
+		for _, f := range []struct {
+			on bool
+			fl libvirt.DomainSnapshotCreateFlags
+		}{{o.noMeta, libvirt.DOMAIN_SNAPSHOT_CREATE_NO_METADATA}, {o.halt, libvirt.DOMAIN_SNAPSHOT_CREATE_HALT},
+			{o.diskOnly, libvirt.DOMAIN_SNAPSHOT_CREATE_DISK_ONLY}, {o.reuse, libvirt.DOMAIN_SNAPSHOT_CREATE_REUSE_EXT},
+			{o.quiesce, libvirt.DOMAIN_SNAPSHOT_CREATE_QUIESCE}, {o.atomic, libvirt.DOMAIN_SNAPSHOT_CREATE_ATOMIC},
+			{o.live, libvirt.DOMAIN_SNAPSHOT_CREATE_LIVE}, {o.validate, libvirt.DOMAIN_SNAPSHOT_CREATE_VALIDATE}} {
+			if f.on {
+				flags |= f.fl
+			}
+		}
+		snap := libvirtxml.DomainSnapshot{Name: o.name, Description: o.desc}
+		if o.memspec != "" {
+			if snap.Memory, err = parseMemspec(o.memspec); err != nil {
+				return err
+			}
+		}
+		if len(o.diskspec) > 0 {
+			snap.Disks = &libvirtxml.DomainSnapshotDisks{}
+			for _, ds := range o.diskspec {
+				d, err := parseDiskspec(ds)
+				if err != nil {
+					return err
+				}
+				snap.Disks.Disks = append(snap.Disks.Disks, d)
+			}
+		}
+		xml, err := snap.Marshal()
+		if err != nil {
+			return err
+		}
+		if o.printXML {
+			env.IO.Printf("%s\n", xml)
+			return nil
+		}
+		sn, err := dom.CreateSnapshotXML(xml, flags)
+		if err != nil {
+			return err
+		}
+		// Snapshots, checkpoints and block-job starts raise no libvirt event:
+		// tell the node-name cache (it re-derives at its next use).
+		env.Sess.Nodes().RefillDomain(dom, shell.ReasonSnapshot)
+		defer sn.Free()
+		name, err := sn.GetName()
+		if err != nil {
+			return err
+		}
+		env.IO.Extra("Domain snapshot %s created", name)
+		return nil
+	})
+	return c
+}
+
+func newSnapshotDumpXMLCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, name, xpath string
+		secure, wrap     bool
+	}
+	c := snapCmd("snapshot-dumpxml", "Dump XML for a domain snapshot", "Snapshot Dump XML", "  snapshot-dumpxml vm1 s1", false)
+	s := newSpec(c)
+	s.Domain(&o.dom, "")
+	s.String(&o.name, "snapshotname", "snapshot name", posReq, true).Annotations[annCompleter] = []string{"snapshot", ""}
+	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
+	s.String(&o.xpath, "xpath", "xpath expression to filter the XML document", posNone, false)
+	s.Bool(&o.wrap, "wrap", "wrap xpath results in an common root element")
+	action(c, func(ctx context.Context) error {
+		if o.xpath != "" || o.wrap {
+			return errors.New("--xpath and --wrap are not supported by virtsh yet")
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		sn, err := dom.SnapshotLookupByName(o.name, 0)
+		if err != nil {
+			return err
+		}
+		defer sn.Free()
+		var flags libvirt.DomainSnapshotXMLFlags
+		if o.secure {
+			flags |= libvirt.DOMAIN_SNAPSHOT_XML_SECURE
+		}
+		x, err := sn.GetXMLDesc(flags)
+		if err != nil {
+			return err
+		}
+		env.IO.Printf("%s", x)
+		return nil
+	})
+	return c
+}
+
+func newSnapshotDeleteCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, name                             string
+		current, children, childrenOnly, meta bool
+	}
+	c := snapCmd("snapshot-delete", "Delete a domain snapshot", "Snapshot Delete", "  snapshot-delete vm1 s1\n  snapshot-delete vm1 --current --metadata", true)
+	s := newSpec(c)
+	s.Domain(&o.dom, "")
+	s.String(&o.name, "snapshotname", "snapshot name", posUnwanted, false).Annotations[annCompleter] = []string{"snapshot", ""}
+	s.Bool(&o.current, "current", "delete current snapshot")
+	s.Bool(&o.children, "children", "delete snapshot and all children")
+	s.Bool(&o.childrenOnly, "children-only", "delete children but not snapshot")
+	s.Bool(&o.meta, "metadata", "delete only libvirt metadata, leaving snapshot contents behind")
+	action(c, func(ctx context.Context) error {
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		sn, err := lookupSnapshot(dom, o.name, c.Flags().Changed("snapshotname"), o.current)
+		if err != nil {
+			return err
+		}
+		defer sn.Free()
+		name, err := sn.GetName()
+		if err != nil {
+			return err
+		}
+		var flags libvirt.DomainSnapshotDeleteFlags
+		if o.children {
+			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN
+		}
+		if o.childrenOnly {
+			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY
+		}
+		if o.meta {
+			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY
+		}
+		if err := sn.Delete(flags); err != nil {
+			return shellErr(fmt.Sprintf("Failed to delete snapshot %s", name), err)
+		}
+		if o.childrenOnly {
+			env.IO.Extra("Domain snapshot %s children deleted\n", name)
+		} else {
+			env.IO.Extra("Domain snapshot %s deleted\n", name)
+		}
+		return nil
+	})
+	return c
+}
+
+// lookupSnapshot is virshLookupSnapshot: by name, or the current one.
+func lookupSnapshot(dom *libvirt.Domain, name string, given, current bool) (*libvirt.DomainSnapshot, error) {
+	switch {
+	case given && current:
+		return nil, errors.New("--snapshotname and --current are mutually exclusive")
+	case given:
+		if name == "" {
+			return nil, errors.New("Failed to get option 'snapshotname': Option argument is empty")
+		}
+		return dom.SnapshotLookupByName(name, 0)
+	case current:
+		return dom.SnapshotCurrent(0)
+	}
+	return nil, errors.New("--snapshotname or --current is required")
+}
+
+// snapshotView is one snapshot for -o json|yaml and the table.
+type snapshotView struct {
+	Name         string `json:"name" yaml:"name"`
+	Parent       string `json:"parent,omitempty" yaml:"parent,omitempty"`
+	CreationTime int64  `json:"creation_time" yaml:"creation_time"`
+	State        string `json:"state" yaml:"state"`
+	Description  string `json:"description,omitempty" yaml:"description,omitempty"`
+}
+
+func newSnapshotListCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, from                                                                        string
+		parent, roots, leaves, noLeaves, meta, noMeta, inactive, active, diskOnly, inter bool
+		external, tree, current, descendants, name, topo                                 bool
+	}
+	c := snapCmd("snapshot-list", "List snapshots for a domain", "Snapshot List", "  snapshot-list vm1 --parent\n  snapshot-list vm1 --tree", false)
+	s := newSpec(c)
+	s.Domain(&o.dom, "")
+	s.Bool(&o.parent, "parent", "add a column showing parent snapshot")
+	s.Bool(&o.roots, "roots", "list only snapshots without parents")
+	s.Bool(&o.leaves, "leaves", "list only snapshots without children")
+	s.Bool(&o.noLeaves, "no-leaves", "list only snapshots that are not leaves (with children)")
+	s.Bool(&o.meta, "metadata", "list only snapshots that have metadata that would prevent undefine")
+	s.Bool(&o.noMeta, "no-metadata", "list only snapshots that have no metadata managed by libvirt")
+	s.Bool(&o.inactive, "inactive", "filter by snapshots taken while inactive")
+	s.Bool(&o.active, "active", "filter by snapshots taken while active (full system snapshots)")
+	s.Bool(&o.diskOnly, "disk-only", "filter by disk-only snapshots")
+	s.Bool(&o.inter, "internal", "filter by internal snapshots")
+	s.Bool(&o.external, "external", "filter by external snapshots")
+	s.Bool(&o.tree, "tree", "list snapshots in a tree")
+	s.String(&o.from, "from", "limit list to children of given snapshot", posNone, false).Annotations[annCompleter] = []string{"snapshot", ""}
+	s.Bool(&o.current, "current", "limit list to children of current snapshot")
+	s.Bool(&o.descendants, "descendants", "with --from, list all descendants")
+	s.Bool(&o.name, "name", "list snapshot names only")
+	s.Bool(&o.topo, "topological", "sort list topologically rather than by name")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		for _, ex := range [][2]string{{"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"tree", "name"}, {"parent", "name"}} {
+			if c.Flags().Changed(ex[0]) && c.Flags().Changed(ex[1]) {
+				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
+			}
+		}
+		dom, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer dom.Free()
+		var flags libvirt.DomainSnapshotListFlags
+		for _, f := range []struct {
+			on bool
+			fl libvirt.DomainSnapshotListFlags
+		}{{o.roots, libvirt.DOMAIN_SNAPSHOT_LIST_ROOTS}, {o.leaves, libvirt.DOMAIN_SNAPSHOT_LIST_LEAVES},
+			{o.noLeaves, libvirt.DOMAIN_SNAPSHOT_LIST_NO_LEAVES}, {o.meta, libvirt.DOMAIN_SNAPSHOT_LIST_METADATA},
+			{o.noMeta, libvirt.DOMAIN_SNAPSHOT_LIST_NO_METADATA}, {o.inactive, libvirt.DOMAIN_SNAPSHOT_LIST_INACTIVE},
+			{o.active, libvirt.DOMAIN_SNAPSHOT_LIST_ACTIVE}, {o.diskOnly, libvirt.DOMAIN_SNAPSHOT_LIST_DISK_ONLY},
+			{o.inter, libvirt.DOMAIN_SNAPSHOT_LIST_INTERNAL}, {o.external, libvirt.DOMAIN_SNAPSHOT_LIST_EXTERNAL},
+			{o.topo, libvirt.DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL}} {
+			if f.on {
+				flags |= f.fl
+			}
+		}
+		var snaps []libvirt.DomainSnapshot
+		if o.from != "" || o.current {
+			from, err := lookupSnapshot(dom, o.from, o.from != "", o.current)
+			if err != nil {
+				return err
+			}
+			defer from.Free()
+			if o.descendants || o.tree {
+				flags |= libvirt.DOMAIN_SNAPSHOT_LIST_DESCENDANTS
+			}
+			snaps, err = from.ListAllChildren(flags)
+			if err != nil {
+				return err
+			}
+		} else if snaps, err = dom.ListAllSnapshots(flags); err != nil {
+			return err
+		}
+		views := make([]snapshotView, 0, len(snaps))
+		for i := range snaps {
+			x, err := snaps[i].GetXMLDesc(0)
+			_ = snaps[i].Free()
+			if err != nil {
+				return err
+			}
+			var def libvirtxml.DomainSnapshot
+			if err := def.Unmarshal(x); err != nil {
+				return err
+			}
+			v := snapshotView{Name: def.Name, State: def.State, Description: def.Description}
+			v.CreationTime, _ = strconv.ParseInt(def.CreationTime, 10, 64)
+			if def.Parent != nil {
+				v.Parent = def.Parent.Name
+			}
+			views = append(views, v)
+		}
+		if !o.topo {
+			sort.Slice(views, func(i, j int) bool { return views[i].Name < views[j].Name })
+		}
+		switch {
+		case env.IO.Structured():
+			return env.IO.Encode(views)
+		case o.name:
+			for _, v := range views {
+				env.IO.Printf("%s\n", v.Name)
+			}
+			return nil
+		case o.tree:
+			printSnapshotTree(env, views)
+			return nil
+		}
+		header := []string{"Name", "Creation Time", "State"}
+		if o.parent {
+			header = append(header, "Parent")
+		}
+		rows := make([][]string, 0, len(views))
+		for _, v := range views {
+			row := []string{v.Name, time.Unix(v.CreationTime, 0).Format("2006-01-02 15:04:05 -0700"), v.State}
+			if o.parent {
+				row = append(row, v.Parent)
+			}
+			rows = append(rows, row)
+		}
+		format.Table(env.IO.Out, env.IO.Quiet, header, rows)
+		return nil
+	})
+	return c
+}
+
+// printSnapshotTree is virsh's vshTreePrint.
+func printSnapshotTree(env *Env, views []snapshotView) {
+	names := map[string]bool{}
+	for _, v := range views {
+		names[v.Name] = true
+	}
+	parentOf := func(i int) string {
+		if names[views[i].Parent] {
+			return views[i].Parent
+		}
+		return ""
+	}
+	var rec func(dev, last int, root bool, indent string)
+	rec = func(dev, last int, root bool, indent string) {
+		if root {
+			env.IO.Printf("%s%s\n", indent, views[dev].Name)
+		} else {
+			env.IO.Printf("%s+- %s\n", indent, views[dev].Name)
+			if dev == last {
+				indent += " "
+			} else {
+				indent += "|"
+			}
+			indent += " "
+		}
+		nextLast := -1
+		for i := range views {
+			if parentOf(i) == views[dev].Name {
+				nextLast = i
+			}
+		}
+		if nextLast != -1 {
+			env.IO.Printf("%s  |\n", indent)
+		}
+		for i := range views {
+			if parentOf(i) == views[dev].Name {
+				rec(i, nextLast, false, indent+"  ")
+			}
+		}
+		if nextLast == -1 && dev == last {
+			env.IO.Printf("%s\n", indent)
+		}
+	}
+	lastRoot := -1
+	for i := range views {
+		if parentOf(i) == "" {
+			lastRoot = i
+		}
+	}
+	for i := range views {
+		if parentOf(i) == "" {
+			rec(i, lastRoot, true, "")
+		}
+	}
+}
