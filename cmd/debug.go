@@ -55,6 +55,8 @@ VIRTSH_NODE_NAME_SCRAPE=1 makes every fill use QMP.`,
 	s.Bool(&o.scrape, "scrape", "fill from QEMU (query-named-block-nodes); taints the guest")
 	s.Bool(&o.verify, "verify", "compare the cache with QEMU once and list differences; taints the guest")
 	s.Output(env.IO)
+	// qemu-monitor-command is refused on a read-only connection.
+	mutatingFlags(c, "scrape", "verify")
 	action(c, func(ctx context.Context) error {
 		if o.topic != "node-names" {
 			return fmt.Errorf("unknown debug topic '%s': use %s", o.topic, strings.Join(debugTopics, ", "))

@@ -75,6 +75,8 @@ with the QEMU node the threshold was on.`,
 	s.Bool(&o.wait, "wait", "wait for the block-threshold event and print it")
 	s.Number(&o.timeout, "timeout", "with --wait, give up after this many seconds", posNone, false)
 	s.Output(env.IO)
+	// Arming a threshold changes the guest; listing does not.
+	mutatingFlags(c, "threshold")
 	action(c, func(ctx context.Context) error {
 		listing := !c.Flags().Changed("threshold")
 		if listing && (o.wait || c.Flags().Changed("timeout")) {
