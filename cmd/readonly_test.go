@@ -174,4 +174,3 @@ func TestConnectReadonlyRefuses(t *testing.T) {
 		t.Errorf("got (%q, %q, %d), want (%q, %q, 1)", out, errS, code, wantOut, wantErr)
 	}
 }
-
