@@ -129,6 +129,7 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 		res.OK = err == nil
 		if err != nil {
 			res.AnyErr = true
+			err = r.Sess.ExplainError(err)
 			r.PrintError(err)
 			r.Sess.NoteError(err)
 		}

@@ -265,6 +265,38 @@ func (s *Session) NoteError(err error) {
 	}
 }
 
+// unknownCause is what libvirt reports when a call failed without an error
+// of its own: a call in flight when keepalive closes the connection fails so,
+// the real error having been raised on the event-loop thread. virsh shows
+// that other thread's error (its error handler keeps the last one raised
+// anywhere); virtsh words it from the close reason instead.
+const unknownCause = "An error occurred, but the cause is unknown"
+
+// ExplainError replaces libvirt's "cause is unknown" by the reason the
+// connection was closed, when the close callback has reported one, so a
+// command cut off by a hung daemon says why:
+//
+//	error: failed to get hostname
+//	error: internal error: connection closed due to keepalive timeout
+func (s *Session) ExplainError(err error) error {
+	if err == nil || !s.disconnected.Load() ||
+		libvirt.ConnectCloseReason(s.closeReason.Load()) != libvirt.CONNECT_CLOSE_REASON_KEEPALIVE {
+		return err
+	}
+	lines := append([]string(nil), MessageLines(err)...)
+	changed := false
+	for i, l := range lines {
+		if l == unknownCause {
+			lines[i] = "internal error: connection closed due to keepalive timeout"
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &LinesError{Lines: lines, Cause: err}
+}
+
 // Close closes the connection, if any.
 func (s *Session) Close() {
 	s.mu.Lock()
