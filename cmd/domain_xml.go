@@ -1,0 +1,553 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/antchfx/xmlquery"
+	"github.com/antchfx/xpath"
+	"github.com/spf13/cobra"
+	"libvirt.org/go/libvirt"
+
+	"virtsh/shell"
+)
+
+// dumpxml and edit (virsh-domain.c), and the --xpath support virsh has in
+// virshDumpXML (virsh-util.c).
+
+type dumpxmlView struct {
+	XML     string   `json:"xml,omitempty" yaml:"xml,omitempty"`
+	Matches []string `json:"matches,omitempty" yaml:"matches,omitempty"`
+}
+
+func newDumpxmlCmd(env *Env) *cobra.Command {
+	var o struct {
+		dom, xpath                              string
+		inactive, secure, updateCPU, migr, wrap bool
+	}
+	c := domainCmd("dumpxml", "domain information in XML", "Output the domain information as an XML dump to stdout.", false)
+	c.Example = "dumpxml vm1\ndumpxml vm1 --inactive --security-info\ndumpxml vm1 --xpath //disk/source/@file\ndumpxml vm1 --xpath //disk --wrap"
+	s := newSpec(c)
+	s.Domain(&o.dom, "")
+	s.Bool(&o.inactive, "inactive", "show inactive defined XML")
+	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
+	s.Bool(&o.updateCPU, "update-cpu", "update guest CPU according to host CPU")
+	s.Bool(&o.migr, "migratable", "provide XML suitable for migrations")
+	s.String(&o.xpath, "xpath", "xpath expression to filter the XML document", posUnwanted, false)
+	s.Bool(&o.wrap, "wrap", "wrap xpath results in an common root element")
+	s.Output(env.IO)
+	action(c, func(ctx context.Context) error {
+		d, err := env.lookupDomain(o.dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		var flags libvirt.DomainXMLFlags
+		for _, b := range []struct {
+			on bool
+			f  libvirt.DomainXMLFlags
+		}{{o.inactive, libvirt.DOMAIN_XML_INACTIVE}, {o.secure, libvirt.DOMAIN_XML_SECURE},
+			{o.updateCPU, libvirt.DOMAIN_XML_UPDATE_CPU}, {o.migr, libvirt.DOMAIN_XML_MIGRATABLE}} {
+			if b.on {
+				flags |= b.f
+			}
+		}
+		if err := optNonEmpty(c, "xpath", o.xpath); err != nil {
+			return err
+		}
+		x, err := d.GetXMLDesc(flags)
+		if err != nil {
+			return err
+		}
+		if o.xpath == "" {
+			if env.IO.Structured() {
+				return env.IO.Encode(dumpxmlView{XML: x})
+			}
+			env.IO.Printf("%s", x)
+			return nil
+		}
+		parts, err := xpathSelect(x, o.xpath, o.wrap)
+		if err != nil {
+			return err
+		}
+		if env.IO.Structured() {
+			if parts == nil {
+				parts = []string{}
+			}
+			return env.IO.Encode(dumpxmlView{Matches: parts})
+		}
+		for _, p := range parts {
+			env.IO.Printf("%s\n", p)
+		}
+		return nil
+	})
+	return c
+}
+
+// xpathSelect evaluates expr on doc and serialises each node of the
+// resulting node-set as libxml2's xmlNodeDump does for virsh (double-quoted
+// attributes, two-space indentation, blank text dropped), or all of them
+// inside one <nodes> element when wrap is set. Any XPath 1.0 expression that
+// yields a node-set works; others get virsh's "Incorrect xpath" error.
+func xpathSelect(doc, expr string, wrap bool) (out []string, err error) {
+	root, err := xmlquery.Parse(strings.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse XML: %v", err)
+	}
+	stripBlanks(root)
+	comp, err := xpath.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("Invalid XPath expression '%s': %v", expr, err)
+	}
+	defer func() {
+		// The XPath library panics on some odd expressions; a bad
+		// expression must stay an error.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("Invalid XPath expression '%s': %v", expr, r)
+		}
+	}()
+	it, ok := comp.Evaluate(xmlquery.CreateXPathNavigator(root)).(*xpath.NodeIterator)
+	if !ok {
+		return nil, fmt.Errorf("internal error: Incorrect xpath '%s'", expr)
+	}
+	order := docOrder(root)
+	var hits []xpathHit
+	seen := map[xpathKey]bool{}
+	for it.MoveNext() {
+		nav := it.Current().(*xmlquery.NodeNavigator)
+		h := xpathHit{node: nav.Current()}
+		if nav.NodeType() == xpath.AttributeNode {
+			h.attr = true
+			h.name = nav.Prefix()
+			if h.name != "" {
+				h.name += ":"
+			}
+			h.name += nav.LocalName()
+			h.value = nav.Value()
+			h.index = attrIndex(h.node, nav.Prefix(), nav.LocalName())
+		}
+		k := xpathKey{h.node, h.index, h.attr}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		hits = append(hits, h)
+	}
+	// Node-sets come out in document order, as from libxml2.
+	sort.SliceStable(hits, func(i, j int) bool {
+		a, b := hits[i], hits[j]
+		if order[a.node] != order[b.node] {
+			return order[a.node] < order[b.node]
+		}
+		if a.attr != b.attr {
+			return a.attr // attributes before the element's children
+		}
+		return a.index < b.index
+	})
+	if wrap {
+		return []string{wrapHits(hits)}, nil
+	}
+	for _, h := range hits {
+		var b strings.Builder
+		if h.attr {
+			writeAttr(&b, h.name, h.value)
+		} else {
+			writeNode(&b, h.node, 0, true)
+		}
+		out = append(out, b.String())
+	}
+	return out, nil
+}
+
+type xpathHit struct {
+	node        *xmlquery.Node
+	attr        bool
+	name, value string
+	index       int
+}
+
+type xpathKey struct {
+	node  *xmlquery.Node
+	index int
+	attr  bool
+}
+
+func attrIndex(n *xmlquery.Node, prefix, local string) int {
+	for i, a := range n.Attr {
+		if a.Name.Local == local && a.Name.Space == prefix {
+			return i
+		}
+	}
+	for i, a := range n.Attr {
+		if a.Name.Local == local {
+			return i
+		}
+	}
+	return 0
+}
+
+func docOrder(root *xmlquery.Node) map[*xmlquery.Node]int {
+	m := map[*xmlquery.Node]int{}
+	var walk func(n *xmlquery.Node)
+	walk = func(n *xmlquery.Node) {
+		m[n] = len(m)
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	return m
+}
+
+// stripBlanks drops whitespace-only text between elements, as libxml2 does
+// when virsh parses with xmlKeepBlanksDefault(0).
+func stripBlanks(n *xmlquery.Node) {
+	if n.Type == xmlquery.ElementNode || n.Type == xmlquery.DocumentNode {
+		hasElem, hasText := false, false
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch {
+			case c.Type == xmlquery.ElementNode:
+				hasElem = true
+			case isText(c) && strings.TrimSpace(c.Data) != "":
+				hasText = true
+			}
+		}
+		if hasElem && !hasText || n.Type == xmlquery.DocumentNode {
+			for c := n.FirstChild; c != nil; {
+				next := c.NextSibling
+				if isText(c) && strings.TrimSpace(c.Data) == "" {
+					xmlquery.RemoveFromTree(c)
+				}
+				c = next
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		stripBlanks(c)
+	}
+}
+
+func isText(n *xmlquery.Node) bool {
+	return n.Type == xmlquery.TextNode || n.Type == xmlquery.CharDataNode
+}
+
+func qname(prefix, local string) string {
+	if prefix != "" {
+		return prefix + ":" + local
+	}
+	return local
+}
+
+var (
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
+	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\n", "&#10;", "\r", "&#13;", "\t", "&#9;")
+)
+
+func writeAttr(b *strings.Builder, name, value string) {
+	fmt.Fprintf(b, ` %s="%s"`, name, attrEscaper.Replace(value))
+}
+
+// writeNode is xmlNodeDumpOutput with format=1: children of an element that
+// holds only elements go on their own lines, indented two spaces a level;
+// an element with text inside is written as it is.
+func writeNode(b *strings.Builder, n *xmlquery.Node, level int, format bool) {
+	switch n.Type {
+	case xmlquery.TextNode:
+		b.WriteString(textEscaper.Replace(n.Data))
+	case xmlquery.CharDataNode:
+		b.WriteString("<![CDATA[" + n.Data + "]]>")
+	case xmlquery.CommentNode:
+		b.WriteString("<!--" + n.Data + "-->")
+	case xmlquery.ElementNode:
+		b.WriteString("<" + qname(n.Prefix, n.Data))
+		for _, a := range n.Attr {
+			writeAttr(b, qname(a.Name.Space, a.Name.Local), a.Value)
+		}
+		if n.FirstChild == nil {
+			b.WriteString("/>")
+			return
+		}
+		b.WriteString(">")
+		childFormat := format
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if isText(c) {
+				childFormat = false
+			}
+		}
+		if childFormat {
+			b.WriteString("\n")
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if childFormat {
+				b.WriteString(strings.Repeat("  ", level+1))
+			}
+			writeNode(b, c, level+1, childFormat)
+			if childFormat {
+				b.WriteString("\n")
+			}
+		}
+		if childFormat {
+			b.WriteString(strings.Repeat("  ", level))
+		}
+		b.WriteString("</" + qname(n.Prefix, n.Data) + ">")
+	}
+}
+
+// wrapHits builds virsh's --wrap document: every match added to a <nodes>
+// element the way xmlAddChild does (attributes become attributes of
+// <nodes>, a later one replacing an earlier one of the same name; adjacent
+// text merges).
+func wrapHits(hits []xpathHit) string {
+	type attr struct{ name, value string }
+	var attrs []attr
+	var kids []*xmlquery.Node
+	for _, h := range hits {
+		if h.attr {
+			for i, a := range attrs {
+				if a.name == h.name {
+					attrs = append(attrs[:i], attrs[i+1:]...)
+					break
+				}
+			}
+			attrs = append(attrs, attr{h.name, h.value})
+			continue
+		}
+		if isText(h.node) && len(kids) > 0 && kids[len(kids)-1].Type == xmlquery.TextNode && h.node.Type == xmlquery.TextNode {
+			merged := *kids[len(kids)-1]
+			merged.Data += h.node.Data
+			kids[len(kids)-1] = &merged
+			continue
+		}
+		kids = append(kids, h.node)
+	}
+	var b strings.Builder
+	b.WriteString("<nodes")
+	for _, a := range attrs {
+		writeAttr(&b, a.name, a.value)
+	}
+	if len(kids) == 0 {
+		b.WriteString("/>")
+		return b.String()
+	}
+	b.WriteString(">")
+	format := true
+	for _, k := range kids {
+		if isText(k) {
+			format = false
+		}
+	}
+	if format {
+		b.WriteString("\n")
+	}
+	for _, k := range kids {
+		if format {
+			b.WriteString("  ")
+		}
+		writeNode(&b, k, 1, format)
+		if format {
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("</nodes>")
+	return b.String()
+}
+
+// ---- edit ----
+
+func newEditCmd(env *Env) *cobra.Command {
+	var dom string
+	var skipValidate bool
+	c := domainCmd("edit", "edit XML configuration for a domain", "Edit the XML configuration for a domain.", true)
+	c.Example = "edit vm1\nEDITOR=nano virtsh edit vm1"
+	s := newSpec(c)
+	s.Domain(&dom, "")
+	s.Bool(&skipValidate, "skip-validate", "skip validation of the XML against the schema")
+	action(c, func(ctx context.Context) error {
+		d, err := env.lookupDomain(dom)
+		if err != nil {
+			return err
+		}
+		defer d.Free()
+		return runEdit(env, d, skipValidate)
+	})
+	return c
+}
+
+// editor returns the user's editor as virsh picks it: $VISUAL, $EDITOR, vi.
+func editor() string {
+	for _, v := range []string{"VISUAL", "EDITOR"} {
+		if e := os.Getenv(v); e != "" {
+			return e
+		}
+	}
+	return "vi"
+}
+
+// runEditor runs the editor on path through sh, so "$EDITOR" may carry
+// arguments ("emacs -nw"), as virsh's vshEditFile does.
+func runEditor(env *Env, path string) error {
+	ed := editor()
+	cmd := exec.Command("sh", "-c", ed+" "+escapeShell(path))
+	if f, ok := env.IO.In.(*os.File); ok {
+		cmd.Stdin = f
+	}
+	cmd.Stdout, cmd.Stderr = env.IO.Out, env.IO.Err
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("%s: command '%s %s' had exit status %d", ed, ed, path, ee.ExitCode())
+		}
+		return fmt.Errorf("unable to run editor '%s': %v", ed, err)
+	}
+	return nil
+}
+
+// readAnswer reads one line from in a byte at a time, so that nothing after
+// the answer is taken from a stream others read too.
+func readAnswer(in io.Reader) (string, error) {
+	var line []byte
+	buf := make([]byte, 1)
+	for {
+		n, err := in.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				return string(line), nil
+			}
+			line = append(line, buf[0])
+		}
+		if err != nil {
+			if len(line) > 0 {
+				return string(line), nil
+			}
+			return "", err
+		}
+	}
+}
+
+// runEdit is virsh-edit.c: dump the inactive XML (with secrets) to a
+// temporary file, run the editor, and redefine when it changed. When libvirt
+// rejects the new XML, or someone else changed the domain meanwhile, it asks
+// like virsh "Failed. Try again? [y,n,i,f,?]:" — y edits again, n gives up,
+// i turns validation off and retries, f retries as is — reading the answer
+// from the command's input. With no answer to read it gives up.
+func runEdit(env *Env, d *libvirt.Domain, skipValidate bool) error {
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return err
+	}
+	const xmlFlags = libvirt.DOMAIN_XML_SECURE | libvirt.DOMAIN_XML_INACTIVE
+	orig, err := d.GetXMLDesc(xmlFlags)
+	if err != nil {
+		return err
+	}
+	name, _ := d.GetName()
+	dir, err := os.MkdirTemp("", "virtsh-edit-")
+	if err != nil {
+		return fmt.Errorf("unable to create a temporary file: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, name+".xml")
+	if err := os.WriteFile(tmp, []byte(orig), 0o600); err != nil {
+		return fmt.Errorf("unable to write temporary file '%s': %v", tmp, err)
+	}
+	defineFlags := libvirt.DOMAIN_DEFINE_VALIDATE
+	relax := true
+	if skipValidate {
+		defineFlags, relax = 0, false
+	}
+	reedit := true
+	var edited []byte
+	for {
+		if reedit {
+			if err := runEditor(env, tmp); err != nil {
+				return err
+			}
+			if edited, err = os.ReadFile(tmp); err != nil {
+				return fmt.Errorf("unable to read temporary file '%s': %v", tmp, err)
+			}
+			if bytes.Equal(edited, []byte(orig)) {
+				env.IO.Extra("Domain '%s' XML configuration not changed.\n", name)
+				return nil
+			}
+		}
+		var msg string
+		var cause error
+		now, err := d.GetXMLDesc(xmlFlags)
+		if err != nil {
+			return err
+		}
+		if now != orig {
+			msg = "The XML configuration was changed by another user."
+			orig = now
+		} else {
+			nd, err := conn.DomainDefineXMLFlags(string(edited), defineFlags)
+			if err == nil {
+				newName, _ := nd.GetName()
+				_ = nd.Free()
+				env.IO.Extra("Domain '%s' XML configuration edited.\n", newName)
+				return nil
+			}
+			msg, cause = "Failed.", err
+		}
+		if cause != nil {
+			for _, l := range shell.MessageLines(cause) {
+				env.IO.Errorf("error: %s\n", l)
+			}
+		}
+		choice, err := askReedit(env, msg, relax)
+		if err != nil {
+			return errors.New(msg)
+		}
+		switch choice {
+		case 'y':
+			reedit = true
+		case 'f':
+			reedit = false
+		case 'i':
+			defineFlags &^= libvirt.DOMAIN_DEFINE_VALIDATE
+			relax, reedit = false, false
+		default: // 'n'
+			return shell.ErrSilent
+		}
+	}
+}
+
+// askReedit is vshAskReedit, line-based: it prompts on stdout and reads an
+// answer line from the command's input until it gets y, n, f (or i while
+// validation can still be turned off); "?" prints the help.
+func askReedit(env *Env, msg string, relax bool) (byte, error) {
+	choices := "[y,n,f,?]"
+	if relax {
+		choices = "[y,n,i,f,?]"
+	}
+	for {
+		env.IO.Printf("%s Try again? %s: ", msg, choices)
+		ans, err := readAnswer(env.IO.In)
+		if err != nil {
+			env.IO.Printf("\n")
+			return 0, err
+		}
+		ans = strings.ToLower(strings.TrimSpace(ans))
+		if ans == "" {
+			continue
+		}
+		switch c := ans[0]; {
+		case c == '?':
+			env.IO.Printf("\ny - yes, start editor again\nn - no, throw away my changes\n")
+			if relax {
+				env.IO.Printf("i - turn off validation and try to redefine again\n")
+			}
+			env.IO.Printf("f - force, try to redefine again\n? - print this help\n")
+		case c == 'y' || c == 'n' || c == 'f' || relax && c == 'i':
+			return c, nil
+		}
+	}
+}
