@@ -510,15 +510,3 @@ func copyStartError(dom *libvirt.Domain, err error, transient bool) error {
 	return &shell.LinesError{Lines: []string{le.Message,
 		"blockcopy of a persistent domain needs --transient-job with libvirt 9.0 (the copy job does not survive the guest stopping)"}, Cause: err}
 }
-
-// errnoText is strerror's text for a file error ("No such file or directory").
-func errnoText(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		s := pe.Err.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	return err.Error()
-}

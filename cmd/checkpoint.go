@@ -89,24 +89,6 @@ func linesOf(err error) []string {
 	return strings.Split(err.Error(), "\n")
 }
 
-// readXMLFile reads a file the way virFileReadAll does, with its messages.
-func readXMLFile(path string) (string, error) {
-	const max = 10 * 1024 * 1024 // VSH_MAX_XML_FILE
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("Failed to open file '%s': %s", path, errnoText(err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return "", fmt.Errorf("Failed to read file '%s': %s", path, errnoText(err))
-	}
-	if len(b) > max {
-		return "", fmt.Errorf("File '%s' is too large", path)
-	}
-	return string(b), nil
-}
-
 // ---------------------------------------------------------------- create
 
 func newCheckpointCreateCmd(env *Env) *cobra.Command {

@@ -239,7 +239,7 @@ func isText(n *xmlquery.Node) bool {
 	return n.Type == xmlquery.TextNode || n.Type == xmlquery.CharDataNode
 }
 
-func qname(prefix, local string) string {
+func domQname(prefix, local string) string {
 	if prefix != "" {
 		return prefix + ":" + local
 	}
@@ -267,9 +267,9 @@ func writeNode(b *strings.Builder, n *xmlquery.Node, level int, format bool) {
 	case xmlquery.CommentNode:
 		b.WriteString("<!--" + n.Data + "-->")
 	case xmlquery.ElementNode:
-		b.WriteString("<" + qname(n.Prefix, n.Data))
+		b.WriteString("<" + domQname(n.Prefix, n.Data))
 		for _, a := range n.Attr {
-			writeAttr(b, qname(a.Name.Space, a.Name.Local), a.Value)
+			writeAttr(b, domQname(a.Name.Space, a.Name.Local), a.Value)
 		}
 		if n.FirstChild == nil {
 			b.WriteString("/>")
@@ -297,7 +297,7 @@ func writeNode(b *strings.Builder, n *xmlquery.Node, level int, format bool) {
 		if childFormat {
 			b.WriteString(strings.Repeat("  ", level))
 		}
-		b.WriteString("</" + qname(n.Prefix, n.Data) + ">")
+		b.WriteString("</" + domQname(n.Prefix, n.Data) + ">")
 	}
 }
 
@@ -502,7 +502,7 @@ func runEdit(env *Env, d *libvirt.Domain, skipValidate bool) error {
 				env.IO.Errorf("error: %s\n", l)
 			}
 		}
-		choice, err := askReedit(env, msg, relax)
+		choice, err := domAskReedit(env, msg, relax)
 		if err != nil {
 			return errors.New(msg)
 		}
@@ -520,10 +520,10 @@ func runEdit(env *Env, d *libvirt.Domain, skipValidate bool) error {
 	}
 }
 
-// askReedit is vshAskReedit, line-based: it prompts on stdout and reads an
+// domAskReedit is vshAskReedit, line-based: it prompts on stdout and reads an
 // answer line from the command's input until it gets y, n, f (or i while
 // validation can still be turned off); "?" prints the help.
-func askReedit(env *Env, msg string, relax bool) (byte, error) {
+func domAskReedit(env *Env, msg string, relax bool) (byte, error) {
 	choices := "[y,n,f,?]"
 	if relax {
 		choices = "[y,n,i,f,?]"
