@@ -227,7 +227,7 @@ func newBlockResizeCmd(env *Env) *cobra.Command {
 		}
 		size, err := format.ParseScaled(o.size, 1024, math.MaxUint64)
 		if err != nil {
-			return fmt.Errorf("Scaled numeric value '%s' for <size> option is malformed or out of range", o.size)
+			return scaledErr("size", o.size, 1024, math.MaxUint64)
 		}
 		var flags libvirt.DomainBlockResizeFlags
 		if size%1024 == 0 {

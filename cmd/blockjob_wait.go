@@ -243,7 +243,7 @@ func parseBandwidth(s string, bytes bool) (uint64, error) {
 	}
 	v, err := format.ParseScaled(s, 1, math.MaxUint64)
 	if err != nil {
-		return 0, fmt.Errorf("Scaled numeric value '%s' for <--bandwidth> option is malformed or out of range", s)
+		return 0, scaledErr("--bandwidth", s, 1, math.MaxUint64)
 	}
 	if !bytes {
 		v >>= 20

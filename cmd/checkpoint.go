@@ -375,6 +375,10 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -554,6 +558,10 @@ func newCheckpointInfoCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -645,6 +653,10 @@ func newCheckpointParentCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -698,6 +710,10 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -730,6 +746,10 @@ func newCheckpointDeleteCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -853,6 +873,9 @@ func newCheckpointListCmd(env *Env) *cobra.Command {
 		defer d.Free()
 		var start *libvirt.DomainCheckpoint
 		if from {
+			if err := nonEmpty(c, "from"); err != nil {
+				return err
+			}
 			if start, err = lookupCheckpoint(d, o.from, "from"); err != nil {
 				return err
 			}

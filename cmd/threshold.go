@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -161,7 +162,11 @@ with the QEMU node the threshold was on.`,
 }
 
 func thresholdErr(val string) error {
-	return fmt.Errorf("Scaled numeric value '%s' for <threshold> option is malformed or out of range", val)
+	if strings.HasSuffix(val, "%") {
+		// virtsh's own percentage form: no libvirt parser involved.
+		return fmt.Errorf("Scaled numeric value '%s' for <threshold> option is malformed or out of range", val)
+	}
+	return scaledErr("threshold", val, 1, math.MaxUint64)
 }
 
 // nodeErr words the cache's errors as libvirt would for the same call.
