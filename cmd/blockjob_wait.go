@@ -134,8 +134,11 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 		defer t.Stop()
 		deadline = t.C
 	}
+	lost := w.env.Sess.Lost()
 	for {
 		select {
+		case <-lost:
+			return statusNone, w.connectionLost()
 		case st := <-w.events:
 			if prog != nil && (st == libvirt.DOMAIN_BLOCK_JOB_COMPLETED || st == libvirt.DOMAIN_BLOCK_JOB_READY) {
 				prog.Complete()
@@ -146,6 +149,13 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 			return st, nil
 		case <-tick:
 			if err := w.poll(prog); err != nil {
+				// A poll cut off by a dropped connection: the close
+				// callback follows the failed call closely.
+				select {
+				case <-lost:
+					return statusNone, w.connectionLost()
+				case <-time.After(time.Second):
+				}
 				return statusNone, err
 			}
 		case <-deadline:
@@ -154,6 +164,22 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 			return w.abortJob()
 		}
 	}
+}
+
+// connectionLost ends a --wait whose connection dropped (the close callback
+// has said "Disconnected from ..."): libvirt's block jobs live in QEMU, not
+// in the client, so the job goes on. virtsh reconnects at once when the
+// daemon closed the connection (not after a keepalive timeout: the daemon
+// may be hung) and tells how to follow the job.
+func (w *blockWaiter) connectionLost() error {
+	name, _ := w.dom.GetName() // kept by the handle, no daemon call
+	if w.env.Sess.ClosedByPeer() {
+		_, _ = w.env.Sess.Conn() // prints "Reconnected to the hypervisor" on success
+	}
+	return &shell.LinesError{Lines: []string{
+		fmt.Sprintf("Lost the connection while waiting for the block job on disk '%s'", w.disk),
+		fmt.Sprintf("The job keeps running in QEMU: follow it with 'blockjob %s %s --info'", name, w.disk),
+	}}
 }
 
 // poll reads the job's position for the progress display.

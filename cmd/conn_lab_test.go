@@ -347,3 +347,96 @@ func TestREPLDaemonRestart(t *testing.T) {
 }
 
 var errLineRE = regexp.MustCompile(`^error: `)
+
+// adminClientOf returns the system daemon's id for the client connection of
+// process pid (virt-admin client-list / client-info).
+func adminClientOf(t *testing.T, pid int) string {
+	t.Helper()
+	list, _, err := runTool("virt-admin", "-c", "libvirtd:///system", "client-list", "libvirtd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(list, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || strings.Trim(f[0], "0123456789") != "" {
+			continue
+		}
+		info, _, err := runTool("virt-admin", "-c", "libvirtd:///system", "client-info", "libvirtd", f[0])
+		if err == nil && regexp.MustCompile(`(?m)^unix_process_id: `+fmt.Sprint(pid)+`$`).MatchString(info) {
+			return f[0]
+		}
+	}
+	t.Fatalf("no client of pid %d on the system daemon:\n%s", pid, list)
+	return ""
+}
+
+// TestLabWaitSurvivesConnectionDrop: `blockpull --wait` is running when the
+// daemon drops virtsh's connection (virt-admin client-disconnect: only this
+// client is cut, the shared daemon keeps running). virtsh stops waiting,
+// reports the loss, reconnects at once and says how to follow the job; the
+// job keeps running in QEMU and completes, with the data intact; the next
+// command runs on the new connection.
+func TestLabWaitSurvivesConnectionDrop(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "reldrop", Disks: 1, DiskMiB: 64, Start: true})
+	g.GuestWrite(t, "vda", 0xcd, "0", "12M")
+	s1 := filepath.Join(g.Dir, "vda-s1.qcow2")
+	ls := newLabSession(t)
+	ls.mustRun(t, fmt.Sprintf("snapshot-create-as %s s1 --disk-only --no-metadata --diskspec vda,file=%s", g.Name, s1))
+	p := startScript(t, virtshBinary(t), "-c", labURI())
+	// 12 MiB at 1 MiB/s: the job outlives the drop by several seconds.
+	p.send("blockpull " + g.Name + " vda --wait --bandwidth 1")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if info, err := g.Dom.GetBlockJobInfo("vda", 0); err == nil && info.Type != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pull never started; stderr:\n%s", p.errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	id := adminClientOf(t, p.cmd.Process.Pid)
+	if _, _, err := runTool("virt-admin", "-c", "libvirtd:///system", "client-disconnect", "libvirtd", id); err != nil {
+		t.Fatal(err)
+	}
+	want := "error: Disconnected from " + labURI() + " due to end of file\n" +
+		"error: Reconnected to the hypervisor\n" +
+		"error: Lost the connection while waiting for the block job on disk 'vda'\n" +
+		"error: The job keeps running in QEMU: follow it with 'blockjob " + g.Name + " vda --info'\n"
+	waitCount(t, &p.errb, "--info'\n", 1, 20*time.Second)
+	if got := p.errb.String(); !strings.HasPrefix(got, want) {
+		t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
+	}
+	info, err := g.Dom.GetBlockJobInfo("vda", 0)
+	if err != nil || info.Type == 0 {
+		t.Fatalf("the job did not survive the drop: %+v, %v", info, err)
+	}
+	// The shell goes on, on its new connection: follow the job with it.
+	p.send("blockjob " + g.Name + " vda --info")
+	// virsh prints the progress line on stderr, the bandwidth on stdout.
+	waitCount(t, &p.errb, "Block Pull: [", 1, 20*time.Second)
+	waitCount(t, &p.out, "Bandwidth limit: 1048576 bytes/s", 1, 20*time.Second)
+	deadline = time.Now().Add(120 * time.Second)
+	for {
+		info, err := g.Dom.GetBlockJobInfo("vda", 0)
+		if err == nil && info.Type == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pull did not finish: %+v %v", info, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if x := g.LiveXML(t); strings.Contains(x, "<backingStore type") {
+		t.Errorf("vda still has a backing chain after the pull:\n%s", x)
+	}
+	p.finish()
+	// Stopped, QEMU has written everything out: s1 alone holds the data.
+	if err := g.Dom.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if info := qemuImg(t, "info", s1); strings.Contains(info, "backing file") {
+		t.Fatalf("s1 still has a backing file: %s", info)
+	}
+	qemuIO(t, s1, "read -P 0xcd 0 12M")
+}

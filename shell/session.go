@@ -58,6 +58,13 @@ type Session struct {
 	logMu sync.Mutex
 	log   *os.File
 
+	// lost is closed when the close callback reports the connection gone,
+	// so a command waiting on events (a block job's --wait) stops waiting;
+	// a new connection starts a new one.
+	lostMu     sync.Mutex
+	lost       chan struct{}
+	lostClosed bool
+
 	// The block node-name cache of this connection (nodecache.go), made on
 	// first use; guarded by mu.
 	nodes *NodeCache
@@ -200,6 +207,9 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		fmt.Fprintln(s.IO.Err, "error: Reconnected to the hypervisor")
 	}
 	s.disconnected.Store(false)
+	s.lostMu.Lock()
+	s.lost, s.lostClosed = nil, false
+	s.lostMu.Unlock()
 	if s.nodes != nil {
 		s.nodes.connReset()
 	}
@@ -246,6 +256,36 @@ func (s *Session) onClose(conn *libvirt.Connect, reason libvirt.ConnectCloseReas
 	s.closeReason.Store(int32(reason))
 	s.disconnected.Store(true)
 	fmt.Fprintf(s.IO.Err, "error: Disconnected from %s due to %s\n", uri, why)
+	s.lostMu.Lock()
+	if s.lost != nil && !s.lostClosed {
+		close(s.lost)
+		s.lostClosed = true
+	}
+	s.lostMu.Unlock()
+}
+
+// Lost returns a channel closed once the close callback reports the current
+// connection gone (already closed if it is gone now).
+func (s *Session) Lost() <-chan struct{} {
+	s.lostMu.Lock()
+	defer s.lostMu.Unlock()
+	if s.lost == nil {
+		s.lost = make(chan struct{})
+		if s.disconnected.Load() {
+			close(s.lost)
+			s.lostClosed = true
+		}
+	}
+	return s.lost
+}
+
+// ClosedByPeer reports whether the last loss was the daemon closing the
+// connection (end of file or I/O error): reconnecting at once is worth a
+// try. After a keepalive timeout the daemon may be hung, and opening a
+// connection to it would hang too.
+func (s *Session) ClosedByPeer() bool {
+	r := libvirt.ConnectCloseReason(s.closeReason.Load())
+	return r == libvirt.CONNECT_CLOSE_REASON_EOF || r == libvirt.CONNECT_CLOSE_REASON_ERROR
 }
 
 // Disconnected reports whether the connection was lost and not yet reopened.
