@@ -269,6 +269,9 @@ func TestBadInputOneShot(t *testing.T) {
 		{[]string{"-c", uri, "blockresize", "test", "vda", "10QB"}, virsh, ""},
 		{[]string{"-c", uri, "domblkthreshold test 'vda[x]' 1G"}, "error: invalid argument: failed to find disk 'vda[x]'\n", "\n"},
 		{[]string{"-c", uri, `echo "a`}, virsh, ""},
+		// A message with newlines is one "error:" line (found by FuzzCommandLine).
+		{[]string{"-c", uri, "'ab\n\nc'"}, virsh, ""},
+		{[]string{"-c", uri, "dominfo 'a\nb'"}, virsh, ""},
 		{[]string{"-c", uri, "-o", "xml", "list"}, "error: unknown output format 'xml': use table, json or yaml\n", ""},
 	}
 	for _, c := range cases {

@@ -72,21 +72,14 @@ func checkpointParent(cp *libvirt.DomainCheckpoint) (string, error) {
 	return "", shell2(err, "unable to determine if checkpoint has parent")
 }
 
-// shell2 is "libvirt's message, then ours" (vshReportError then vshError).
+// shell2 is "libvirt's message, then ours" (vshReportError then vshError);
+// each line of msg is one "error:" line.
 func shell2(cause error, msg string) error {
 	var lines []string
 	if cause != nil {
-		lines = append(lines, linesOf(cause)...)
+		lines = append(lines, shell.MessageLines(cause)...)
 	}
-	return errors.New(strings.Join(append(lines, msg), "\n"))
-}
-
-func linesOf(err error) []string {
-	var le libvirt.Error
-	if errors.As(err, &le) {
-		return []string{le.Message}
-	}
-	return strings.Split(err.Error(), "\n")
+	return &shell.LinesError{Lines: append(lines, strings.Split(msg, "\n")...), Cause: cause}
 }
 
 // ---------------------------------------------------------------- create
@@ -426,7 +419,7 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 				if err := ncp.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY); err != nil {
 					return shell2(err, "Failed to clean up "+newName+"\nFailed to update "+name)
 				}
-				return fmt.Errorf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name)
+				return shell2(nil, fmt.Sprintf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name))
 			}
 			env.IO.Extra("Checkpoint %s edited.\n", name)
 			return nil
