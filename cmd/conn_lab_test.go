@@ -346,8 +346,6 @@ func TestREPLDaemonRestart(t *testing.T) {
 	}
 }
 
-var errLineRE = regexp.MustCompile(`^error: `)
-
 // adminClientOf returns the system daemon's id for the client connection of
 // process pid (virt-admin client-list / client-info).
 func adminClientOf(t *testing.T, pid int) string {
