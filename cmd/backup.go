@@ -486,7 +486,7 @@ func newDomjobinfoCmd(env *Env) *cobra.Command {
 		var le libvirt.Error
 		if err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT {
 			if flags != 0 || rawstats {
-				return errors.New("Optional flags or --rawstats are not supported by the daemon\n" + le.Message)
+				return shellErr("Optional flags or --rawstats are not supported by the daemon", le)
 			}
 			info, err = d.GetJobInfo()
 		}

@@ -75,6 +75,10 @@ func newBlockJobCmd(env *Env) *cobra.Command {
 	s.Bool(&o.raw, "raw", "implies --info; output details rather than human summary")
 	s.Number(&o.bandwidth, "bandwidth", "set the bandwidth limit in MiB/s", posUnwanted, false)
 	s.Output(env.IO)
+	// Listing and --info are read-only (virsh -r blockjob --info works);
+	// only the control flags are refused on a read-only connection.
+	delete(c.Annotations, annMutating)
+	mutatingFlags(c, "abort", "async", "pivot", "bandwidth")
 	action(c, func(ctx context.Context) error {
 		bandwidth := c.Flags().Changed("bandwidth")
 		for _, ex := range [][2]string{{"raw", "abort"}, {"raw", "pivot"}, {"raw", "async"}, {"raw", "bandwidth"},
@@ -226,7 +230,7 @@ func newBlockResizeCmd(env *Env) *cobra.Command {
 		}
 		size, err := format.ParseScaled(o.size, 1024, math.MaxUint64)
 		if err != nil {
-			return fmt.Errorf("Scaled numeric value '%s' for <size> option is malformed or out of range", o.size)
+			return scaledErr("size", o.size, 1024, math.MaxUint64)
 		}
 		var flags libvirt.DomainBlockResizeFlags
 		if size%1024 == 0 {

@@ -142,12 +142,24 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 		defer t.Stop()
 		deadline = t.C
 	}
+	lost := w.env.Sess.Lost()
 	for {
 		select {
+		case <-lost:
+			return statusNone, w.connectionLost()
 		case st := <-w.events:
 			return w.ended(prog, st), nil
 		case <-tick:
 			if st, err := w.poll(prog); err != nil || st != statusNone {
+				if err != nil {
+					// A poll cut off by a dropped connection: the close
+					// callback follows the failed call closely.
+					select {
+					case <-lost:
+						return statusNone, w.connectionLost()
+					case <-time.After(time.Second):
+					}
+				}
 				return w.ended(prog, st), err
 			}
 		case <-deadline:
@@ -156,6 +168,22 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 			return w.abortJob()
 		}
 	}
+}
+
+// connectionLost ends a --wait whose connection dropped (the close callback
+// has said "Disconnected from ..."): libvirt's block jobs live in QEMU, not
+// in the client, so the job goes on. virtsh reconnects at once when the
+// daemon closed the connection (not after a keepalive timeout: the daemon
+// may be hung) and tells how to follow the job.
+func (w *blockWaiter) connectionLost() error {
+	name, _ := w.dom.GetName() // kept by the handle, no daemon call
+	if w.env.Sess.ClosedByPeer() {
+		_, _ = w.env.Sess.Conn() // prints "Reconnected to the hypervisor" on success
+	}
+	return &shell.LinesError{Lines: []string{
+		fmt.Sprintf("Lost the connection while waiting for the block job on disk '%s'", w.disk),
+		fmt.Sprintf("The job keeps running in QEMU: follow it with 'blockjob %s %s --info'", name, w.disk),
+	}}
 }
 
 // ended finishes the progress display for a job that completed or became
@@ -281,7 +309,7 @@ func parseBandwidth(s string, bytes bool) (uint64, error) {
 	}
 	v, err := format.ParseScaled(s, 1, math.MaxUint64)
 	if err != nil {
-		return 0, fmt.Errorf("Scaled numeric value '%s' for <--bandwidth> option is malformed or out of range", s)
+		return 0, scaledErr("--bandwidth", s, 1, math.MaxUint64)
 	}
 	if !bytes {
 		v >>= 20

@@ -73,21 +73,14 @@ func checkpointParent(cp *libvirt.DomainCheckpoint) (string, error) {
 	return "", shell2(err, "unable to determine if checkpoint has parent")
 }
 
-// shell2 is "libvirt's message, then ours" (vshReportError then vshError).
+// shell2 is "libvirt's message, then ours" (vshReportError then vshError);
+// each line of msg is one "error:" line.
 func shell2(cause error, msg string) error {
 	var lines []string
 	if cause != nil {
-		lines = append(lines, linesOf(cause)...)
+		lines = append(lines, shell.MessageLines(cause)...)
 	}
-	return errors.New(strings.Join(append(lines, msg), "\n"))
-}
-
-func linesOf(err error) []string {
-	var le libvirt.Error
-	if errors.As(err, &le) {
-		return []string{le.Message}
-	}
-	return strings.Split(err.Error(), "\n")
+	return &shell.LinesError{Lines: append(lines, strings.Split(msg, "\n")...), Cause: cause}
 }
 
 // ---------------------------------------------------------------- create
@@ -405,6 +398,10 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -452,7 +449,7 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 				if err := ncp.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY); err != nil {
 					return shell2(err, "Failed to clean up "+newName+"\nFailed to update "+name)
 				}
-				return fmt.Errorf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name)
+				return shell2(nil, fmt.Sprintf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name))
 			}
 			env.IO.Extra("Checkpoint %s edited.\n", name)
 			return nil
@@ -565,6 +562,10 @@ func newCheckpointInfoCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -656,6 +657,10 @@ func newCheckpointParentCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -714,6 +719,10 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 		if err := x.check(c); err != nil {
 			return err
 		}
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -745,6 +754,10 @@ func newCheckpointDeleteCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
+		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
+		if err := nonEmpty(c, "checkpointname"); err != nil {
+			return err
+		}
 		cp, err := lookupCheckpoint(d, name, "checkpointname")
 		if err != nil {
 			return err
@@ -868,6 +881,9 @@ func newCheckpointListCmd(env *Env) *cobra.Command {
 		defer d.Free()
 		var start *libvirt.DomainCheckpoint
 		if from {
+			if err := nonEmpty(c, "from"); err != nil {
+				return err
+			}
 			if start, err = lookupCheckpoint(d, o.from, "from"); err != nil {
 				return err
 			}

@@ -65,6 +65,8 @@ dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
 	s.Bool(&o.verify, "verify", "compare the cache with QEMU once and list differences; taints the guest")
 	completeWith(s.String(&o.mode, "scrape-mode", "on: every later fill of this session uses QMP (taints guests); off: the live XML", posNone, false), completion.KindEnum, "on,off")
 	s.Output(env.IO)
+	// qemu-monitor-command is refused on a read-only connection.
+	mutatingFlags(c, "scrape", "verify")
 	action(c, func(ctx context.Context) error {
 		if o.topic != "node-names" {
 			return fmt.Errorf("unknown debug topic '%s': use %s", o.topic, strings.Join(debugTopics, ", "))

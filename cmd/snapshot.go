@@ -72,7 +72,7 @@ func parseDiskspec(spec string) (libvirtxml.DomainSnapshotDisk, string, error) {
 	case "block":
 		d.Source = &libvirtxml.DomainDiskSource{Block: &libvirtxml.DomainDiskSourceBlock{Dev: file}}
 	default:
-		return d, "", fmt.Errorf("Unknown storage type: '%s'\n%v", stype, bad)
+		return d, "", &shell.LinesError{Lines: []string{fmt.Sprintf("Unknown storage type: '%s'", stype), bad.Error()}}
 	}
 	return d, stype, nil
 }

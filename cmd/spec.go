@@ -276,7 +276,48 @@ func action(c *cobra.Command, run func(ctx context.Context) error) {
 		if err != nil || shell.CheckOnly(c.Context()) {
 			return err
 		}
+		if err := refuseReadOnly(c); err != nil {
+			return err
+		}
 		return run(c.Context())
+	}
+}
+
+// refuseReadOnly is the one read-only policy of every command: on a read-only
+// session (-r, connect --readonly) a command annotated annMutating, or given a
+// flag annotated annMutating (blockjob --abort, domblkthreshold <threshold>),
+// fails before it looks anything up or calls libvirt. It runs after the words
+// are parsed, so option errors come first, as in virsh, and at run time (not
+// in the check pass), so earlier commands of a command string still run.
+func refuseReadOnly(c *cobra.Command) error {
+	sess := shell.SessionFrom(c.Context())
+	if sess == nil || !sess.ReadOnly() || !mutatingNow(c) {
+		return nil
+	}
+	return fmt.Errorf("operation forbidden: read only access prevents %s", c.Name())
+}
+
+// mutatingNow reports whether c, with the flags it was given, changes state.
+func mutatingNow(c *cobra.Command) bool {
+	if c.Annotations[annMutating] != "" {
+		return true
+	}
+	mutating := false
+	c.Flags().Visit(func(f *pflag.Flag) {
+		mutating = mutating || len(f.Annotations[annMutating]) > 0
+	})
+	return mutating
+}
+
+// mutatingFlags marks flags that make their command change state; the
+// command itself stays allowed on a read-only connection without them.
+func mutatingFlags(c *cobra.Command, names ...string) {
+	for _, n := range names {
+		f := c.Flags().Lookup(n)
+		if f.Annotations == nil {
+			f.Annotations = map[string][]string{}
+		}
+		f.Annotations[annMutating] = []string{"true"}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,6 +76,8 @@ with the QEMU node the threshold was on.`,
 	s.Bool(&o.wait, "wait", "wait for the block-threshold event and print it")
 	s.Number(&o.timeout, "timeout", "with --wait, give up after this many seconds", posNone, false)
 	s.Output(env.IO)
+	// Arming a threshold changes the guest; listing does not.
+	mutatingFlags(c, "threshold")
 	action(c, func(ctx context.Context) error {
 		listing := !c.Flags().Changed("threshold")
 		if listing && (o.wait || c.Flags().Changed("timeout")) {
@@ -159,7 +162,11 @@ with the QEMU node the threshold was on.`,
 }
 
 func thresholdErr(val string) error {
-	return fmt.Errorf("Scaled numeric value '%s' for <threshold> option is malformed or out of range", val)
+	if strings.HasSuffix(val, "%") {
+		// virtsh's own percentage form: no libvirt parser involved.
+		return fmt.Errorf("Scaled numeric value '%s' for <threshold> option is malformed or out of range", val)
+	}
+	return scaledErr("threshold", val, 1, math.MaxUint64)
 }
 
 // findLayer resolves DEV as typed (vda, vda[N], a source path) with the one

@@ -65,7 +65,11 @@ func suffixScale(suf string, defScale uint64) (uint64, error) {
 	var exp int
 	switch suf[0] | 0x20 {
 	case 'b':
-		// virScaleInteger accepts "b", "bB" and "biB" alike: all bytes.
+		// Only a lone "b"/"B": virsh 9.0 refuses "bB" and "biB"
+		// ("unknown suffix"), checked with virsh setmem and blockresize.
+		if len(suf) != 1 {
+			return 0, ErrScaled
+		}
 		return 1, nil
 	case 'k':
 		exp = 1

@@ -28,7 +28,8 @@ func Errorf2(msg string, cause error) error {
 	return &LinesError{Lines: append([]string{msg}, MessageLines(cause)...), Cause: cause}
 }
 
-// MessageLines turns an error into the lines printed after "error: ".
+// MessageLines turns an error into the lines printed after "error: ": a
+// LinesError's lines, else the one message.
 // libvirt errors print their message only (virsh prints virError.message),
 // never the Go binding's "virError(Code=…)" form.
 func MessageLines(err error) []string {
@@ -40,7 +41,9 @@ func MessageLines(err error) []string {
 	if errors.As(err, &lv) {
 		return []string{lv.Message}
 	}
-	return strings.Split(err.Error(), "\n")
+	// One message, one "error: " prefix, as virsh's vshError: a message
+	// that contains newlines (a quoted word with one) keeps them.
+	return []string{err.Error()}
 }
 
 // ErrQuit is returned by `quit` and `exit`: it ends a command string and the REPL.

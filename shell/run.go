@@ -21,7 +21,18 @@ type TreeFunc func() *cobra.Command
 
 type ctxKey int
 
-const checkOnlyKey ctxKey = 0
+const (
+	checkOnlyKey ctxKey = iota
+	sessionKey
+)
+
+// SessionFrom returns the session a command runs in (nil outside a runner):
+// policies that apply to every command, such as refusing mutating commands
+// on a read-only connection, read it from the command's context.
+func SessionFrom(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey).(*Session)
+	return s
+}
 
 // CheckOnly reports whether ctx asks a command to parse its words and stop
 // before doing anything: virsh parses a whole command string before running
@@ -67,7 +78,7 @@ func (r *Runner) execute(ctx context.Context, words []string) error {
 	root.SetIn(r.Sess.IO.In)
 	root.SetOut(r.Sess.IO.Out)
 	root.SetErr(r.Sess.IO.Err)
-	_, err := root.ExecuteContextC(ctx)
+	_, err := root.ExecuteContextC(context.WithValue(ctx, sessionKey, r.Sess))
 	return err
 }
 
@@ -141,6 +152,7 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 		res.OK = err == nil
 		if err != nil {
 			res.AnyErr = true
+			err = r.Sess.ExplainError(err)
 			r.PrintError(err)
 			r.Sess.NoteError(err)
 		}

@@ -58,6 +58,13 @@ type Session struct {
 	logMu sync.Mutex
 	log   *os.File
 
+	// lost is closed when the close callback reports the connection gone,
+	// so a command waiting on events (a block job's --wait) stops waiting;
+	// a new connection starts a new one.
+	lostMu     sync.Mutex
+	lost       chan struct{}
+	lostClosed bool
+
 	// The block node-name cache of this connection (nodecache.go), made on
 	// first use; guarded by mu.
 	nodes *NodeCache
@@ -200,6 +207,9 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		fmt.Fprintln(s.IO.Err, "error: Reconnected to the hypervisor")
 	}
 	s.disconnected.Store(false)
+	s.lostMu.Lock()
+	s.lost, s.lostClosed = nil, false
+	s.lostMu.Unlock()
 	if s.nodes != nil {
 		s.nodes.connReset()
 	}
@@ -249,6 +259,36 @@ func (s *Session) onClose(conn *libvirt.Connect, reason libvirt.ConnectCloseReas
 	s.closeReason.Store(int32(reason))
 	s.disconnected.Store(true)
 	fmt.Fprintf(s.IO.Err, "error: Disconnected from %s due to %s\n", uri, why)
+	s.lostMu.Lock()
+	if s.lost != nil && !s.lostClosed {
+		close(s.lost)
+		s.lostClosed = true
+	}
+	s.lostMu.Unlock()
+}
+
+// Lost returns a channel closed once the close callback reports the current
+// connection gone (already closed if it is gone now).
+func (s *Session) Lost() <-chan struct{} {
+	s.lostMu.Lock()
+	defer s.lostMu.Unlock()
+	if s.lost == nil {
+		s.lost = make(chan struct{})
+		if s.disconnected.Load() {
+			close(s.lost)
+			s.lostClosed = true
+		}
+	}
+	return s.lost
+}
+
+// ClosedByPeer reports whether the last loss was the daemon closing the
+// connection (end of file or I/O error): reconnecting at once is worth a
+// try. After a keepalive timeout the daemon may be hung, and opening a
+// connection to it would hang too.
+func (s *Session) ClosedByPeer() bool {
+	r := libvirt.ConnectCloseReason(s.closeReason.Load())
+	return r == libvirt.CONNECT_CLOSE_REASON_EOF || r == libvirt.CONNECT_CLOSE_REASON_ERROR
 }
 
 // Disconnected reports whether the connection was lost and not yet reopened.
@@ -266,6 +306,38 @@ func (s *Session) NoteError(err error) {
 		le.Domain == libvirt.FROM_RPC || le.Code == libvirt.ERR_NO_CONNECT || le.Code == libvirt.ERR_INVALID_CONN {
 		s.disconnected.Store(true)
 	}
+}
+
+// unknownCause is what libvirt reports when a call failed without an error
+// of its own: a call in flight when keepalive closes the connection fails so,
+// the real error having been raised on the event-loop thread. virsh shows
+// that other thread's error (its error handler keeps the last one raised
+// anywhere); virtsh words it from the close reason instead.
+const unknownCause = "An error occurred, but the cause is unknown"
+
+// ExplainError replaces libvirt's "cause is unknown" by the reason the
+// connection was closed, when the close callback has reported one, so a
+// command cut off by a hung daemon says why:
+//
+//	error: failed to get hostname
+//	error: internal error: connection closed due to keepalive timeout
+func (s *Session) ExplainError(err error) error {
+	if err == nil || !s.disconnected.Load() ||
+		libvirt.ConnectCloseReason(s.closeReason.Load()) != libvirt.CONNECT_CLOSE_REASON_KEEPALIVE {
+		return err
+	}
+	lines := append([]string(nil), MessageLines(err)...)
+	changed := false
+	for i, l := range lines {
+		if l == unknownCause {
+			lines[i] = "internal error: connection closed due to keepalive timeout"
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &LinesError{Lines: lines, Cause: err}
 }
 
 // Close closes the connection, if any.

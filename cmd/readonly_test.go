@@ -1,0 +1,176 @@
+package cmd
+
+import (
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"virtsh/format"
+	"virtsh/shell"
+)
+
+// readOnlyCommands are the commands that need a connection and change
+// nothing: they must keep working on a read-only connection. Every other
+// connecting command must be annotated annMutating (on the command or on the
+// flags that make it mutate), so a new command cannot slip through unnoticed.
+var readOnlyCommands = map[string]bool{
+	"list": true, "dominfo": true, "domstate": true, "domblklist": true, "domblkinfo": true,
+	"domjobinfo": true, "event": true, "hostname": true, "uri": true, "version": true,
+	"checkpoint-dumpxml": true, "checkpoint-info": true, "checkpoint-list": true, "checkpoint-parent": true,
+	"snapshot-dumpxml": true, "snapshot-list": true, "backup-dumpxml": true,
+	"dumpxml": true, "domid": true, "domname": true, "domuuid": true, "domblkstat": true,
+	"domiflist": true, "domifstat": true, "vcpuinfo": true, "vcpucount": true, "domcontrol": true,
+	"domstats": true, "domblkerror": true, "snapshot-info": true, "snapshot-current": true,
+	"snapshot-parent": true, "capabilities": true, "nodeinfo": true, "sysinfo": true,
+	// Mutating only with some flags (annotated on the flags).
+	"blockjob": true, "domblkthreshold": true, "debug": true,
+}
+
+// mutatingCommands are virsh commands that always change state: if one of
+// them is in the tree it must carry annMutating on the command.
+var mutatingCommands = []string{
+	"start", "shutdown", "reboot", "reset", "destroy", "suspend", "resume", "define", "undefine",
+	"create", "save", "restore", "managedsave", "managedsave-remove", "setmem", "setmaxmem", "setvcpus",
+	"attach-disk", "detach-disk", "attach-device", "detach-device", "update-device", "change-media",
+	"attach-interface", "detach-interface", "autostart", "domrename", "edit", "migrate",
+	"blockcommit", "blockcopy", "blockpull", "blockresize", "domjobabort", "backup-begin",
+	"checkpoint-create", "checkpoint-create-as", "checkpoint-delete", "checkpoint-edit",
+	"snapshot-create", "snapshot-create-as", "snapshot-delete", "snapshot-revert", "snapshot-edit",
+}
+
+func testTree() *cobra.Command {
+	sess := shell.NewSession(&format.IO{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Output: "table"}, shell.Options{})
+	return NewRoot(sess)
+}
+
+// mutatingFlagNames lists the flags of c annotated annMutating.
+func mutatingFlagNames(c *cobra.Command) []string {
+	var out []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if len(f.Annotations[annMutating]) > 0 {
+			out = append(out, f.Name)
+		}
+	})
+	return out
+}
+
+func TestEveryCommandHasAReadOnlyPolicy(t *testing.T) {
+	root := testTree()
+	for _, c := range root.Commands() {
+		if c.Annotations[annNoConnect] != "" || c.Hidden {
+			continue
+		}
+		annotated := c.Annotations[annMutating] != "" || len(mutatingFlagNames(c)) > 0
+		if !annotated && !readOnlyCommands[c.Name()] {
+			t.Errorf("%s: neither annotated annMutating nor listed as read-only", c.Name())
+		}
+		if c.Annotations[annMutating] != "" && readOnlyCommands[c.Name()] {
+			t.Errorf("%s: listed as read-only but annotated annMutating", c.Name())
+		}
+	}
+	for _, name := range mutatingCommands {
+		if c := shell.Find(root, name); c != nil && c.Annotations[annMutating] == "" {
+			t.Errorf("%s changes state but is not annotated annMutating", name)
+		}
+	}
+}
+
+// mutatingInvocations builds, for every mutating command of the tree and
+// every mutating flag, the words of a call that passes the option parser:
+// required options filled, the mutating flag given.
+func mutatingInvocations(t *testing.T) map[string][]string {
+	t.Helper()
+	root := testTree()
+	out := map[string][]string{}
+	fill := func(c *cobra.Command, extra string) []string {
+		words := []string{c.Name()}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if !flagRequired(f) && f.Name != extra {
+				return
+			}
+			words = append(words, "--"+f.Name)
+			if flagKind(f) != kBool {
+				val := "x"
+				if f.Name == "domain" {
+					val = "vt-nosuch"
+				}
+				words = append(words, val)
+			}
+		})
+		return words
+	}
+	for _, c := range root.Commands() {
+		if c.Annotations[annMutating] != "" {
+			out[c.Name()] = fill(c, "")
+		}
+		for _, fl := range mutatingFlagNames(c) {
+			out[c.Name()+" --"+fl] = fill(c, fl)
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("only %d mutating invocations found: %v", len(out), out)
+	}
+	return out
+}
+
+// TestReadOnlyRefusesMutating: with -r, every mutating command (and every
+// mutating flag) fails with one libvirt-worded line, exit 1, before any
+// libvirt call: the URI points at a test driver file that does not exist, so
+// any connection attempt would print a connection error instead, and the
+// guest name does not exist, so a lookup would print "failed to get domain".
+func TestReadOnlyRefusesMutating(t *testing.T) {
+	uri := "test://" + filepath.Join(t.TempDir(), "absent.xml")
+	invs := mutatingInvocations(t)
+	names := make([]string, 0, len(invs))
+	for k := range invs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		words := invs[k]
+		args := append([]string{"-r", "-q", "-c", uri}, words...)
+		out, errS, code := runMain(t, "", args...)
+		want := "error: operation forbidden: read only access prevents " + words[0] + "\n"
+		if out != "" || errS != want || code != 1 {
+			t.Errorf("virtsh %q = (%q, %q, %d), want (\"\", %q, 1)", args, out, errS, code, want)
+		}
+	}
+	t.Logf("%d mutating invocations refused: %s", len(names), strings.Join(names, ", "))
+}
+
+// TestConnectReadonlyRefuses: `connect --readonly` turns the refusal on for
+// the rest of the session; the commands before it still run (the refusal is
+// a run-time error, not a parse error), read-only commands keep working,
+// and a later `connect <uri>` without --readonly lifts it.
+func TestConnectReadonlyRefuses(t *testing.T) {
+	uri := ckptURI(t)
+	script := strings.Join([]string{
+		"domstate test",
+		"connect --readonly " + uri,
+		"checkpoint-create-as test ro1",
+		"domstate test",
+		"blockjob test vda --abort",
+		"domblkthreshold test vda 1G",
+		"checkpoint-list test --name",
+		"connect",
+		"checkpoint-create-as test ro2",
+		"connect " + uri,
+		"checkpoint-create-as test rw1",
+		"checkpoint-list test --name",
+	}, "\n")
+	out, errS, code := runMain(t, script, "-q", "-c", uri)
+	wantErr := "error: operation forbidden: read only access prevents checkpoint-create-as\n" +
+		"error: operation forbidden: read only access prevents blockjob\n" +
+		"error: operation forbidden: read only access prevents domblkthreshold\n" +
+		// `connect` to the same URI keeps read-only, as virsh's virshReconnect.
+		"error: operation forbidden: read only access prevents checkpoint-create-as\n"
+	wantOut := "running\nrunning\nrw1\n"
+	if errS != wantErr || out != wantOut || code != 1 {
+		t.Errorf("got (%q, %q, %d), want (%q, %q, 1)", out, errS, code, wantOut, wantErr)
+	}
+}
