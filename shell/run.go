@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -166,37 +164,30 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 func (r *Runner) runOne(ctx context.Context, words []string) (os.Signal, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sigc := make(chan os.Signal, 2)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigc)
-	done := make(chan struct{})
-	var first atomic.Value
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		n := 0
-		for {
-			select {
-			case s := <-sigc:
-				n++
-				if n == 1 {
-					first.Store(s)
-				} else {
-					fmt.Fprintln(r.Sess.IO.Err, "error: still aborting, please wait")
-				}
-				cancel(&SignalError{Signal: s})
-			case <-done:
-				return
-			}
+	var (
+		mu    sync.Mutex
+		n     int
+		first os.Signal
+	)
+	release := watchSignals(func(s os.Signal) {
+		mu.Lock()
+		n++
+		if n == 1 {
+			first = s
 		}
-	}()
+		again := n > 1
+		mu.Unlock()
+		if again {
+			fmt.Fprintln(r.Sess.IO.Err, "error: still aborting, please wait")
+		}
+		cancel(&SignalError{Signal: s})
+	}, r.Sess.Interactive)
 	r.Sess.Logf("command: %q", words)
 	err := r.execute(ctx, words)
-	close(done)
-	wg.Wait()
-	sig, _ := first.Load().(os.Signal)
-	return sig, err
+	release()
+	mu.Lock()
+	defer mu.Unlock()
+	return first, err
 }
 
 // SignalError is the cancellation cause when a signal ended a command.

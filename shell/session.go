@@ -63,26 +63,6 @@ type Session struct {
 	nodes *NodeCache
 }
 
-var eventLoopOnce sync.Once
-
-// startEventLoop registers libvirt's default event implementation and runs it
-// in a goroutine for the life of the process. libvirt needs it for events,
-// keepalive and close callbacks; virsh runs the same loop in a thread.
-func startEventLoop() {
-	eventLoopOnce.Do(func() {
-		if err := libvirt.EventRegisterDefaultImpl(); err != nil {
-			return
-		}
-		go func() {
-			for {
-				if err := libvirt.EventRunDefaultImpl(); err != nil {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-		}()
-	})
-}
-
 // NewSession resolves the URI as virsh does and starts the event loop; it does
 // not connect.
 func NewSession(io *format.IO, opts Options) *Session {
