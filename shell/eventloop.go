@@ -47,21 +47,52 @@ import "C"
 
 import (
 	"sync"
+	"time"
 
 	"libvirt.org/go/libvirt"
 )
 
-var eventLoopOnce sync.Once
+var (
+	eventImplOnce   sync.Once
+	eventImplOK     bool
+	eventThreadOnce sync.Once
+)
 
-// startEventLoop registers libvirt's default event implementation and runs it
-// on a C thread for the life of the process. libvirt needs it for events,
-// keepalive and close callbacks; the Go callbacks of those run on that thread
-// through cgo.
-func startEventLoop() {
-	eventLoopOnce.Do(func() {
-		if err := libvirt.EventRegisterDefaultImpl(); err != nil {
-			return
-		}
-		C.virtshStartEventLoop()
+// registerEventImpl registers libvirt's default event implementation. It must
+// come before the first connection: a connection opened without one has no
+// socket watch, so no events, keepalive or close callbacks, ever.
+func registerEventImpl() {
+	eventImplOnce.Do(func() {
+		eventImplOK = libvirt.EventRegisterDefaultImpl() == nil
 	})
 }
+
+// startEventLoop runs the registered loop on a C thread for the life of the
+// process (once). The Go callbacks of events, keepalive and the close
+// callback run on that thread through cgo.
+//
+// The thread is started only when something may wait for the loop: the REPL
+// at once (its connection lives long), a command as soon as it has run for
+// EventLoopDelay (one that waits for an event waits longer than that; an event
+// that comes first waits in the socket and is dispatched when the loop
+// starts), and -k/-K at start. A short one-shot command or a script of quick
+// ones never starts it: libvirt wakes the loop twice per RPC (the socket's
+// watch is taken off and put back around each call), which on 500 piped
+// commands cost 105 ms of CPU and 150 ms of wall time (issue 8). Their RPCs
+// answer the daemon's keepalive pings themselves, and a dead daemon still
+// reaches the close callback from the failing call.
+func startEventLoop() {
+	registerEventImpl()
+	if !eventImplOK {
+		return
+	}
+	eventThreadOnce.Do(func() { C.virtshStartEventLoop() })
+}
+
+// EventLoopDelay is how long a command runs before the runner starts the
+// event loop thread (see startEventLoop).
+const EventLoopDelay = 50 * time.Millisecond
+
+// StartEventLoop starts libvirt's event loop thread now, if it is not
+// running: the REPL calls it, and so may a command that needs events at once.
+func (s *Session) StartEventLoop() { startEventLoop() }

@@ -63,14 +63,19 @@ type Session struct {
 	nodes *NodeCache
 }
 
-// NewSession resolves the URI as virsh does and starts the event loop; it does
+// NewSession resolves the URI as virsh does and registers libvirt's event
+// implementation (the loop thread starts later: see startEventLoop); it does
 // not connect.
 func NewSession(io *format.IO, opts Options) *Session {
 	if opts.KeepaliveInterval == 0 && opts.KeepaliveCount == 0 && !opts.KeepaliveSet {
 		opts.KeepaliveInterval, opts.KeepaliveCount = DefaultKeepaliveInterval, DefaultKeepaliveCount
 	}
 	s := &Session{IO: io, Opts: opts, uri: ResolveURI(opts.URI), readOnly: opts.ReadOnly}
-	startEventLoop()
+	registerEventImpl()
+	if opts.KeepaliveSet {
+		// The user asked for keepalive: it needs the loop from the start.
+		startEventLoop()
+	}
 	if opts.LogFile != "" {
 		if f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
 			s.log = f
