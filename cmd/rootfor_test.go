@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"io"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -44,5 +46,36 @@ func TestRootForScript(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The constructors named in probeFirst exist: a renamed group file would
+// silently send one-shot commands back to building every group before theirs.
+func TestProbeFirstNamesGroups(t *testing.T) {
+	order := probeOrder()
+	for r, n := range probeFirst {
+		got := runtime.FuncForPC(reflect.ValueOf(commandSets[order[r]]).Pointer()).Name()
+		if got != n {
+			t.Errorf("probe %d: %s, want %s (probeFirst names a constructor that is not registered)", r, got, n)
+		}
+	}
+}
+
+// The run phase uses the tree the check parsed: words are parsed once. An
+// option before --help, a repeated option, a per-command -o and a command
+// after a failing one behave as when each phase had its own tree.
+func TestCheckedTreeRuns(t *testing.T) {
+	out, errOut, code := runMain(t, "domstate test --help; domstate test --reason; domid test -o json; domstate nosuch; domname 1\n", "-c", "test:///default")
+	if code != 1 || errOut != "error: failed to get domain 'nosuch'\n" {
+		t.Errorf("code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"domstate <domain> [--reason]", "running (unknown)\n", "\"id\": 1", "test\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	_, errOut, code = runMain(t, "domstate test --reason --reason\n", "-c", "test:///default")
+	if code != 1 || errOut != "error: option --reason already seen\n" {
+		t.Errorf("repeated option: code %d, stderr %q", code, errOut)
 	}
 }
