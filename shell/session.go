@@ -61,6 +61,8 @@ type Session struct {
 	// The block node-name cache of this connection (nodecache.go), made on
 	// first use; guarded by mu.
 	nodes *NodeCache
+	// Facts about the host, per connection (hostcache.go); guarded by mu.
+	facts *hostFacts
 }
 
 // NewSession resolves the URI as virsh does and registers libvirt's event
