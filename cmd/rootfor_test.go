@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"io"
-	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -49,14 +47,29 @@ func TestRootForScript(t *testing.T) {
 	}
 }
 
-// The constructors named in probeFirst exist: a renamed group file would
-// silently send one-shot commands back to building every group before theirs.
+// The constructors named in probeFirst exist, and each hint names the group
+// that holds its command: a renamed group file or a moved command would
+// silently send one-shot commands back to building groups not their own.
 func TestProbeFirstNamesGroups(t *testing.T) {
-	order := probeOrder()
+	order, names := probeOrder()
 	for r, n := range probeFirst {
-		got := runtime.FuncForPC(reflect.ValueOf(commandSets[order[r]]).Pointer()).Name()
-		if got != n {
+		if got := names[order[r]]; got != n {
 			t.Errorf("probe %d: %s, want %s (probeFirst names a constructor that is not registered)", r, got, n)
+		}
+	}
+	env := &Env{IO: &format.IO{}}
+	for cmd, hint := range probeHints {
+		found := false
+		for i, n := range names {
+			if n != hint {
+				continue
+			}
+			for _, c := range commandSets[i](env) {
+				found = found || c.Name() == cmd || c.HasAlias(cmd)
+			}
+		}
+		if !found {
+			t.Errorf("probeHints: %s is not in %s", cmd, hint)
 		}
 	}
 }
