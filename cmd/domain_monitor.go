@@ -450,10 +450,6 @@ func newDominfoCmd(env *Env) *cobra.Command {
 }
 
 func runDominfo(env *Env, d *libvirt.Domain) error {
-	conn, err := env.Sess.Conn()
-	if err != nil {
-		return err
-	}
 	var v dominfoView
 	var lines []string
 	add := func(label, val string) { lines = append(lines, fmt.Sprintf("%-15s %s", label, val)) }
@@ -507,7 +503,7 @@ func runDominfo(env *Env, d *libvirt.Domain) error {
 		v.ManagedSave = m
 		add("Managed save:", yesNo(m))
 	}
-	model, err := conn.GetSecurityModel()
+	model, err := env.Sess.SecurityModel() // once per connection
 	var le libvirt.Error
 	switch {
 	case err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT:

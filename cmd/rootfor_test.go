@@ -46,3 +46,49 @@ func TestRootForScript(t *testing.T) {
 		}
 	}
 }
+
+// The constructors named in probeFirst exist, and each hint names the group
+// that holds its command: a renamed group file or a moved command would
+// silently send one-shot commands back to building groups not their own.
+func TestProbeFirstNamesGroups(t *testing.T) {
+	order, names := probeOrder()
+	for r, n := range probeFirst {
+		if got := names[order[r]]; got != n {
+			t.Errorf("probe %d: %s, want %s (probeFirst names a constructor that is not registered)", r, got, n)
+		}
+	}
+	env := &Env{IO: &format.IO{}}
+	for cmd, hint := range probeHints {
+		found := false
+		for i, n := range names {
+			if n != hint {
+				continue
+			}
+			for _, c := range commandSets[i](env) {
+				found = found || c.Name() == cmd || c.HasAlias(cmd)
+			}
+		}
+		if !found {
+			t.Errorf("probeHints: %s is not in %s", cmd, hint)
+		}
+	}
+}
+
+// The run phase uses the tree the check parsed: words are parsed once. An
+// option before --help, a repeated option, a per-command -o and a command
+// after a failing one behave as when each phase had its own tree.
+func TestCheckedTreeRuns(t *testing.T) {
+	out, errOut, code := runMain(t, "domstate test --help; domstate test --reason; domid test -o json; domstate nosuch; domname 1\n", "-c", "test:///default")
+	if code != 1 || errOut != "error: failed to get domain 'nosuch'\n" {
+		t.Errorf("code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"domstate <domain> [--reason]", "running (unknown)\n", "\"id\": 1", "test\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	_, errOut, code = runMain(t, "domstate test --reason --reason\n", "-c", "test:///default")
+	if code != 1 || errOut != "error: option --reason already seen\n" {
+		t.Errorf("repeated option: code %d, stderr %q", code, errOut)
+	}
+}

@@ -264,17 +264,36 @@ func setFlag(fs *pflag.FlagSet, f *pflag.Flag, val string) error {
 
 // action wires a command's RunE: parse the words, stop there when the runner
 // is only checking the command string, print help for --help, else run.
+//
+// The runner runs a command on the tree its check parsed (shell.Runner
+// reuses the tree), so the words are parsed once: a second parse of the same
+// words on the same flags would find every option "already seen". A tree
+// that was not checked (tests, callers of NewTree that build per run) is
+// parsed when it runs, as before.
 func action(c *cobra.Command, run func(ctx context.Context) error) {
+	const (
+		unparsed = iota
+		parsed
+		help
+	)
+	state := unparsed
 	c.RunE = func(c *cobra.Command, args []string) error {
-		err := parseWords(c, args)
-		if errors.Is(err, errHelp) {
-			if shell.CheckOnly(c.Context()) {
-				return nil
+		if state == unparsed {
+			err := parseWords(c, args)
+			switch {
+			case errors.Is(err, errHelp):
+				state = help
+			case err != nil:
+				return err
+			default:
+				state = parsed
 			}
-			return printCommandHelp(c.OutOrStdout(), c)
 		}
-		if err != nil || shell.CheckOnly(c.Context()) {
-			return err
+		if shell.CheckOnly(c.Context()) {
+			return nil
+		}
+		if state == help {
+			return printCommandHelp(c.OutOrStdout(), c)
 		}
 		if err := refuseReadOnly(c); err != nil {
 			return err

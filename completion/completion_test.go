@@ -337,3 +337,26 @@ func BenchmarkCompleteDomains1000(b *testing.B) {
 		}
 	}
 }
+
+// The shut-off and inactive filters list names with ListDefinedDomains: the
+// same domains and state words as one ListAllDomains per state.
+func TestLibvirtHostInactiveByName(t *testing.T) {
+	conn, err := libvirt.NewConnectReadOnly(nodeXML(t, [][2]string{{"b-off", "5"}, {"a-run", "1"}, {"c-paused", "3"}, {"a-off", "5"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h := LibvirtHost{Conn: conn}
+	want := []Domain{{"a-off", "shut off"}, {"b-off", "shut off"}}
+	for _, f := range []DomainFilter{libvirt.CONNECT_LIST_DOMAINS_SHUTOFF, libvirt.CONNECT_LIST_DOMAINS_INACTIVE} {
+		got, err := h.Domains(f)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("filter %d: %v %v, want %v", f, got, err, want)
+		}
+		// The general path (a filter bit that changes nothing here) agrees.
+		all, err := h.Domains(f | libvirt.CONNECT_LIST_DOMAINS_PERSISTENT)
+		if err != nil || !reflect.DeepEqual(all, want) {
+			t.Errorf("filter %d|persistent: %v %v, want %v", f, all, err, want)
+		}
+	}
+}

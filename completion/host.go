@@ -91,7 +91,23 @@ const stateFlags = libvirt.CONNECT_LIST_DOMAINS_RUNNING | libvirt.CONNECT_LIST_D
 // words come with the names: a domain's name is local to its handle, so this
 // costs four round trips whatever the number of domains (GetState per domain
 // would cost one each).
+//
+// Only the shut-off (or only the inactive) domains, which `start` and the
+// other commands of defined guests complete, are listed by name with
+// virConnectListDefinedDomains: no domain object per guest to make, name and
+// free. On 1,000 guests that took 0.7 ms against 2.8 ms for the listing
+// and the GetName/Free calls (issue 8). An inactive domain is always shut off.
 func (h LibvirtHost) Domains(f DomainFilter) ([]Domain, error) {
+	if f == libvirt.CONNECT_LIST_DOMAINS_SHUTOFF || f == libvirt.CONNECT_LIST_DOMAINS_INACTIVE {
+		if names, err := h.Conn.ListDefinedDomains(); err == nil {
+			out := make([]Domain, len(names))
+			for i, n := range names {
+				out[i] = Domain{n, "shut off"}
+			}
+			sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+			return out, nil
+		}
+	}
 	states := []struct {
 		flag libvirt.ConnectListAllDomainsFlags
 		word string

@@ -116,6 +116,7 @@ func openHistory(size int, errw io.Writer) string {
 func (r *REPL) Run(ctx context.Context) error {
 	sess := r.Runner.Sess
 	sess.Interactive = true
+	sess.StartEventLoop() // the REPL's connection lives long: keepalive, close callback
 	histSize, herr := HistorySize()
 	if herr != nil {
 		fmt.Fprintf(sess.IO.Err, "error: %v\n", herr)

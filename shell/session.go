@@ -68,36 +68,23 @@ type Session struct {
 	// The block node-name cache of this connection (nodecache.go), made on
 	// first use; guarded by mu.
 	nodes *NodeCache
+	// Facts about the host, per connection (hostcache.go); guarded by mu.
+	facts *hostFacts
 }
 
-var eventLoopOnce sync.Once
-
-// startEventLoop registers libvirt's default event implementation and runs it
-// in a goroutine for the life of the process. libvirt needs it for events,
-// keepalive and close callbacks; virsh runs the same loop in a thread.
-func startEventLoop() {
-	eventLoopOnce.Do(func() {
-		if err := libvirt.EventRegisterDefaultImpl(); err != nil {
-			return
-		}
-		go func() {
-			for {
-				if err := libvirt.EventRunDefaultImpl(); err != nil {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-		}()
-	})
-}
-
-// NewSession resolves the URI as virsh does and starts the event loop; it does
+// NewSession resolves the URI as virsh does and registers libvirt's event
+// implementation (the loop thread starts later: see startEventLoop); it does
 // not connect.
 func NewSession(io *format.IO, opts Options) *Session {
 	if opts.KeepaliveInterval == 0 && opts.KeepaliveCount == 0 && !opts.KeepaliveSet {
 		opts.KeepaliveInterval, opts.KeepaliveCount = DefaultKeepaliveInterval, DefaultKeepaliveCount
 	}
 	s := &Session{IO: io, Opts: opts, uri: ResolveURI(opts.URI), readOnly: opts.ReadOnly}
-	startEventLoop()
+	registerEventImpl()
+	if opts.KeepaliveSet {
+		// The user asked for keepalive: it needs the loop from the start.
+		startEventLoop()
+	}
 	if opts.LogFile != "" {
 		if f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
 			s.log = f

@@ -1,0 +1,98 @@
+package shell
+
+// libvirt's event loop runs on a thread of its own made in C, the way virsh
+// runs it (vshEventLoop), not in a goroutine. A goroutine spends its life in
+// a cgo call: every return from poll() (libvirt wakes the loop twice per RPC,
+// to take the socket's watch off and put it back) goes through the Go
+// scheduler - exitsyscall, a P to find, futex hand-offs - and keeps sysmon
+// polling every 20 µs. perf on 500 piped domstate/dominfo showed the loop
+// goroutine and sysmon at 20% of virtsh's samples; with the loop in C the run
+// took 283 ms of CPU instead of 497 ms (issue 8).
+
+/*
+#cgo pkg-config: libvirt
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+
+static void *virtshEventLoop(void *arg) {
+	(void)arg;
+	for (;;) {
+		if (virEventRunDefaultImpl() < 0)
+			usleep(10000);
+	}
+	return NULL;
+}
+
+// virtshStartEventLoop starts the loop thread with every signal blocked, so
+// that signals (SIGINT, SIGTERM, ...) reach Go's threads, as os/signal expects.
+static int virtshStartEventLoop(void) {
+	pthread_t t;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, virtshEventLoop, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+*/
+import "C"
+
+import (
+	"sync"
+	"time"
+
+	"libvirt.org/go/libvirt"
+)
+
+var (
+	eventImplOnce   sync.Once
+	eventImplOK     bool
+	eventThreadOnce sync.Once
+)
+
+// registerEventImpl registers libvirt's default event implementation. It must
+// come before the first connection: a connection opened without one has no
+// socket watch, so no events, keepalive or close callbacks, ever.
+func registerEventImpl() {
+	eventImplOnce.Do(func() {
+		eventImplOK = libvirt.EventRegisterDefaultImpl() == nil
+	})
+}
+
+// startEventLoop runs the registered loop on a C thread for the life of the
+// process (once). The Go callbacks of events, keepalive and the close
+// callback run on that thread through cgo.
+//
+// The thread is started only when something may wait for the loop: the REPL
+// at once (its connection lives long), a command as soon as it has run for
+// EventLoopDelay (one that waits for an event waits longer than that; an event
+// that comes first waits in the socket and is dispatched when the loop
+// starts), and -k/-K at start. A short one-shot command or a script of quick
+// ones never starts it: libvirt wakes the loop twice per RPC (the socket's
+// watch is taken off and put back around each call), which on 500 piped
+// commands cost 105 ms of CPU and 150 ms of wall time (issue 8). Their RPCs
+// answer the daemon's keepalive pings themselves, and a dead daemon still
+// reaches the close callback from the failing call.
+func startEventLoop() {
+	registerEventImpl()
+	if !eventImplOK {
+		return
+	}
+	eventThreadOnce.Do(func() { C.virtshStartEventLoop() })
+}
+
+// EventLoopDelay is how long a command runs before the runner starts the
+// event loop thread (see startEventLoop).
+const EventLoopDelay = 50 * time.Millisecond
+
+// StartEventLoop starts libvirt's event loop thread now, if it is not
+// running: the REPL calls it, and so may a command that needs events at once.
+func (s *Session) StartEventLoop() { startEventLoop() }

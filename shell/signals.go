@@ -1,0 +1,62 @@
+package shell
+
+import (
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// The runner's signals (SIGINT, SIGTERM, SIGHUP) are taken with one os/signal
+// registration for the life of the process, not one per command. Each
+// signal.Notify/Stop pair enables and disables the signals through the
+// runtime's signal thread, a goroutine locked to its own thread: perf on 500
+// piped commands showed runtime.startlockedm/stoplockedm hand-offs (futex
+// wake-ups) as the largest part of the scheduler's samples (issue 8).
+//
+// While a command runs, its handler gets the signal. Between commands the
+// signal does what it did before the relay existed: outside the REPL it ends
+// the process the default way (the registration is dropped and the signal
+// raised again, so the parent sees death by that signal); in the REPL it is
+// left to the REPL's own handler.
+var relay struct {
+	once    sync.Once
+	mu      sync.Mutex
+	handler func(os.Signal) // the running command's; nil between commands
+	// keep: between commands the signal is someone else's business (REPL).
+	keep bool
+}
+
+var relaySignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// watchSignals makes h the receiver of the runner's signals until the returned
+// function is called. interactive says what a signal between commands does
+// (see relay).
+func watchSignals(h func(os.Signal), interactive bool) (release func()) {
+	relay.once.Do(func() {
+		c := make(chan os.Signal, 4)
+		signal.Notify(c, relaySignals...)
+		go func() {
+			for s := range c {
+				relay.mu.Lock()
+				h, keep := relay.handler, relay.keep
+				relay.mu.Unlock()
+				switch {
+				case h != nil:
+					h(s)
+				case !keep:
+					signal.Reset(s)
+					_ = syscall.Kill(syscall.Getpid(), s.(syscall.Signal))
+				}
+			}
+		}()
+	})
+	relay.mu.Lock()
+	relay.handler, relay.keep = h, interactive
+	relay.mu.Unlock()
+	return func() {
+		relay.mu.Lock()
+		relay.handler = nil
+		relay.mu.Unlock()
+	}
+}
