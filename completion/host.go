@@ -102,7 +102,9 @@ func (h LibvirtHost) Domains(f DomainFilter) ([]Domain, error) {
 		if names, err := h.Conn.ListDefinedDomains(); err == nil {
 			out := make([]Domain, len(names))
 			for i, n := range names {
-				out[i] = Domain{n, "shut off"}
+				// No UUID on this path: the UUID completer (domname)
+				// asks for every domain, never this filter alone.
+				out[i] = Domain{Name: n, State: "shut off"}
 			}
 			sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 			return out, nil
