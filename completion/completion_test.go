@@ -347,7 +347,7 @@ func TestLibvirtHostInactiveByName(t *testing.T) {
 	}
 	defer conn.Close()
 	h := LibvirtHost{Conn: conn}
-	want := []Domain{{"a-off", "shut off"}, {"b-off", "shut off"}}
+	want := []Domain{{Name: "a-off", State: "shut off"}, {Name: "b-off", State: "shut off"}}
 	for _, f := range []DomainFilter{libvirt.CONNECT_LIST_DOMAINS_SHUTOFF, libvirt.CONNECT_LIST_DOMAINS_INACTIVE} {
 		got, err := h.Domains(f)
 		if err != nil || !reflect.DeepEqual(got, want) {
