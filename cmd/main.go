@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
@@ -171,11 +172,52 @@ func signalStatus(sig os.Signal) int {
 // runScript reads commands from a non-terminal stdin, one line at a time: no
 // banner, no prompt, and exit status 1 if any command failed (virsh would exit 0).
 func runScript(ctx context.Context, r *shell.Runner, in io.Reader) int {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	type line struct {
+		text string
+		ok   bool
+		err  error
+	}
+	lines := make(chan line)
+	done := make(chan struct{})
+	defer close(done) // after quit, the reader stops at its next line
+	go func() {
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64*1024), 16<<20)
+		for sc.Scan() {
+			select {
+			case lines <- line{text: sc.Text(), ok: true}:
+			case <-done:
+				return
+			}
+		}
+		select {
+		case lines <- line{err: sc.Err()}:
+		case <-done:
+		}
+	}()
 	failed := false
-	for sc.Scan() {
-		res := r.RunString(ctx, sc.Text())
+	for {
+		var l line
+		select {
+		case l = <-lines:
+		case <-time.After(shell.EventLoopDelay):
+			// The script waits for its next line (a program feeding virtsh
+			// over time): its connection lives long, so libvirt's event
+			// loop must run, for keepalive and for virsh's "Disconnected
+			// from ..." as soon as the daemon goes away. A script whose
+			// lines are all there (piped from a file) never waits here and
+			// spares the loop's cost (issue 8).
+			r.Sess.StartEventLoop()
+			l = <-lines
+		}
+		if !l.ok {
+			if l.err != nil {
+				r.PrintError(l.err)
+				failed = true
+			}
+			break
+		}
+		res := r.RunString(ctx, l.text)
 		failed = failed || res.AnyErr
 		if res.Signal != nil && shell.Terminating(res.Signal) {
 			return signalStatus(res.Signal)
@@ -183,10 +225,6 @@ func runScript(ctx context.Context, r *shell.Runner, in io.Reader) int {
 		if res.Quit {
 			break
 		}
-	}
-	if err := sc.Err(); err != nil {
-		r.PrintError(err)
-		failed = true
 	}
 	return status(!failed)
 }

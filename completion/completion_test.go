@@ -355,6 +355,9 @@ func TestLibvirtHostInactiveByName(t *testing.T) {
 		}
 		// The general path (a filter bit that changes nothing here) agrees.
 		all, err := h.Domains(f | libvirt.CONNECT_LIST_DOMAINS_PERSISTENT)
+		for i := range all {
+			all[i].UUID = "" // only the general path knows UUIDs
+		}
 		if err != nil || !reflect.DeepEqual(all, want) {
 			t.Errorf("filter %d|persistent: %v %v, want %v", f, all, err, want)
 		}

@@ -75,6 +75,7 @@ func (r *Runner) execute(ctx context.Context, root *cobra.Command, words []strin
 	if c == nil {
 		return fmt.Errorf("unknown command: '%s'", words[0])
 	}
+	ctx = context.WithValue(ctx, sessionKey, r.Sess)
 	// cobra gives a command the root's context only when it has none: a tree
 	// that ran the check still holds the check's.
 	c.SetContext(ctx)
@@ -82,7 +83,7 @@ func (r *Runner) execute(ctx context.Context, root *cobra.Command, words []strin
 	root.SetIn(r.Sess.IO.In)
 	root.SetOut(r.Sess.IO.Out)
 	root.SetErr(r.Sess.IO.Err)
-	_, err := root.ExecuteContextC(context.WithValue(ctx, sessionKey, r.Sess))
+	_, err := root.ExecuteContextC(ctx)
 	return err
 }
 
