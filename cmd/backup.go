@@ -120,12 +120,28 @@ func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOp
 			}
 		}
 	}
+	// The checkpoint begun with the backup, deleted if the backup does not
+	// complete. libvirt names an unnamed one itself: found by what is new.
+	ckpt := o.ckpt
+	var before map[string]bool
+	if cxml != "" && !short && o.wait {
+		var ck libvirtxml.DomainCheckpoint
+		if ck.Unmarshal(cxml) == nil && ck.Name != "" {
+			ckpt = ck.Name
+		} else {
+			before = checkpointSet(dom)
+		}
+	}
 
 	var w *jobWaiter
 	if o.wait {
 		// Register before starting so the completion cannot be missed.
 		w = newJobWaiter(env, dom)
 		defer w.close()
+		// A pull backup runs until it is aborted, and libvirt reports that
+		// end as a success: an abort of ours is still an abort.
+		var b libvirtxml.DomainBackup
+		w.pull = b.Unmarshal(bxml) == nil && b.Pull != nil
 	}
 	if err := dom.BackupBegin(bxml, cxml, flags); err != nil {
 		return err
@@ -133,6 +149,13 @@ func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOp
 	if cxml != "" {
 		// A checkpoint made with the backup adds bitmaps: no event for it.
 		env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
+	}
+	if before != nil {
+		for n := range checkpointSet(dom) {
+			if !before[n] {
+				ckpt = n
+			}
+		}
 	}
 	env.IO.Printf("Backup started\n")
 	if !o.wait {
@@ -151,7 +174,7 @@ func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOp
 	}
 	// The backup did not complete: leave nothing that looks like a good
 	// backup or a checkpoint to build the next incremental on.
-	undoShorthand(dom, o, created)
+	undoBackup(dom, ckpt, created)
 	if res.aborted {
 		return errors.New("Backup aborted")
 	}
@@ -215,20 +238,37 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 	return bxml, cxml, created, nil
 }
 
-// undoShorthand removes what a failed or aborted --target-dir backup made:
-// the target files it created (libvirt may already have) and the checkpoint
-// begun with it, whose bitmap would otherwise claim a backup that never
-// finished (deleting it merges its bitmap back into its parent's).
-func undoShorthand(dom *libvirt.Domain, o *backupOpts, created []string) {
+// undoBackup removes what a failed or aborted backup made: the target
+// files --target-dir created (libvirt may already have) and the checkpoint
+// begun with it (--checkpoint or checkpoint XML), whose bitmap would
+// otherwise claim a backup that never finished (deleting it merges its
+// bitmap back into its parent's).
+func undoBackup(dom *libvirt.Domain, ckpt string, created []string) {
 	for _, p := range created {
 		_ = os.Remove(p)
 	}
-	if o.ckpt != "" {
-		if cp, err := dom.CheckpointLookupByName(o.ckpt, 0); err == nil {
+	if ckpt != "" {
+		if cp, err := dom.CheckpointLookupByName(ckpt, 0); err == nil {
 			_ = cp.Delete(0)
 			_ = cp.Free()
 		}
 	}
+}
+
+// checkpointSet is the names of a domain's checkpoints.
+func checkpointSet(dom *libvirt.Domain) map[string]bool {
+	m := map[string]bool{}
+	cps, err := dom.ListAllCheckpoints(0)
+	if err != nil {
+		return m
+	}
+	for _, c := range cps {
+		if n, err := c.GetName(); err == nil {
+			m[n] = true
+		}
+		_ = c.Free()
+	}
+	return m
 }
 
 // jobWaiter follows a domain job to its end through the job-completed
@@ -239,6 +279,7 @@ type jobWaiter struct {
 	conn *libvirt.Connect
 	id   int
 	ok   bool
+	pull bool // pull-mode backup
 	done chan *libvirt.DomainEventJobCompleted
 	prog *format.Progress
 }
@@ -329,6 +370,10 @@ func (w *jobWaiter) abort() jobResult {
 	for {
 		select {
 		case ev := <-w.done:
+			if w.pull && succeeded(ev.Info) {
+				w.settle()
+				return jobResult{aborted: true}
+			}
 			if r := w.finish(ev); r.ok || r.err != nil {
 				return r // finished before the abort took effect
 			}
@@ -337,6 +382,9 @@ func (w *jobWaiter) abort() jobResult {
 			return jobResult{err: errors.New("backup job did not end after abort")}
 		case <-tick.C:
 			if info, err := w.dom.GetJobStats(0); err == nil && info.Type == libvirt.DOMAIN_JOB_NONE && !w.ok {
+				if w.pull {
+					return jobResult{aborted: true}
+				}
 				if r := w.completedStats(); r.ok {
 					return r
 				}
@@ -348,8 +396,7 @@ func (w *jobWaiter) abort() jobResult {
 
 func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
 	info := ev.Info
-	ok := info.JobSuccessSet && info.JobSuccess || !info.JobSuccessSet && info.Type == libvirt.DOMAIN_JOB_COMPLETED
-	if ok {
+	if succeeded(info) {
 		w.settle()
 		if w.prog != nil {
 			w.prog.Complete()
@@ -364,6 +411,10 @@ func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
 		msg = "unknown error"
 	}
 	return jobResult{msg: msg}
+}
+
+func succeeded(info libvirt.DomainJobInfo) bool {
+	return info.JobSuccessSet && info.JobSuccess || !info.JobSuccessSet && info.Type == libvirt.DOMAIN_JOB_COMPLETED
 }
 
 // settle waits (briefly) for libvirt to end the domain job after the

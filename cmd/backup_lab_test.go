@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -472,11 +473,14 @@ func TestLabBackupBadInput(t *testing.T) {
 	noStray()
 }
 
-// TestLabBackupAbort: --timeout aborts a running backup cleanly: no target
-// file, no checkpoint, no bitmap, no job.
+// TestLabBackupAbort: --timeout and Ctrl-C abort a running backup cleanly:
+// no target or scratch file, no checkpoint, no bitmap, no job. The parts
+// that need a job still running use a pull-mode backup, which runs until
+// it is aborted (a push backup of a small disk can finish within a second).
 func TestLabBackupAbort(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "bkabort", DiskMiB: 1024})
-	// Fill the disk before the guest runs, so the backup has 1 GiB to copy.
+	// Fill the disk before the guest runs, so the push backup below has
+	// 1 GiB to copy.
 	qemuIO(t, g.Disks[0], "write -P 0x5a 0 1G")
 	if err := g.Dom.Create(); err != nil {
 		t.Fatal(err)
@@ -485,48 +489,87 @@ func TestLabBackupAbort(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, errS, code := virtshLab(t, "backup-begin "+g.Name+" --target-dir "+dir+" --checkpoint c1 --timeout 1")
+	clean := func(what string) {
+		t.Helper()
+		if es, _ := os.ReadDir(dir); len(es) != 0 {
+			t.Errorf("%s left %v", what, es)
+		}
+		if got := checkpointNames(t, g); len(got) != 0 {
+			t.Errorf("%s left checkpoints %v", what, got)
+		}
+		for node, bms := range nodeBitmaps(t, g) {
+			if len(bms) > 0 {
+				t.Errorf("%s left bitmaps %v on %s", what, bms, node)
+			}
+		}
+		if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
+			t.Errorf("job after %s: %+v, %v", what, info, err)
+		}
+	}
+
+	// Pull mode: an NBD server on a unix socket, a scratch file per disk.
+	sock, scratch := filepath.Join(g.Dir, "nbd.sock"), filepath.Join(dir, "vda.scratch")
+	pull := libvirtxml.DomainBackup{Pull: &libvirtxml.DomainBackupPull{
+		Server: &libvirtxml.DomainBackupPullServer{UNIX: &libvirtxml.DomainBackupPullServerUNIX{Socket: sock}},
+		Disks: &libvirtxml.DomainBackupPullDisks{Disks: []libvirtxml.DomainBackupPullDisk{{Name: "vda", Backup: "yes",
+			Scratch: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: scratch}}}}}}}
+	ck := libvirtxml.DomainCheckpoint{Name: "c1", Disks: &libvirtxml.DomainCheckpointDisks{Disks: []libvirtxml.DomainCheckpointDisk{{Name: "vda", Checkpoint: "bitmap"}}}}
+	bxFile, ckFile := filepath.Join(g.Dir, "backup.xml"), filepath.Join(g.Dir, "checkpoint.xml")
+	for file, m := range map[string]interface{ Marshal() (string, error) }{bxFile: &pull, ckFile: &ck} {
+		doc, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// --timeout (implies --wait) aborts it, and removes the checkpoint
+	// begun with it.
+	start := time.Now()
+	out, errS, code := virtshLab(t, "backup-begin "+g.Name+" "+bxFile+" "+ckFile+" --timeout 1")
 	if code != 1 || errS != "error: Backup aborted\n" || out != "Backup started\n\n" {
 		t.Fatalf("backup --timeout 1: exit %d, stdout %q, stderr %q", code, out, errS)
 	}
-	if es, _ := os.ReadDir(dir); len(es) != 0 {
-		t.Errorf("aborted backup left %v", es)
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("backup --timeout 1 returned after %v", d)
 	}
-	if got := checkpointNames(t, g); len(got) != 0 {
-		t.Errorf("aborted backup left checkpoints %v", got)
-	}
-	for node, bms := range nodeBitmaps(t, g) {
-		if len(bms) > 0 {
-			t.Errorf("aborted backup left bitmaps %v on %s", bms, node)
-		}
-	}
-	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
-		t.Errorf("job after abort: %+v, %v", info, err)
-	}
+	clean("backup --timeout 1")
 
-	// Without --wait: the job runs on; backup-dumpxml and domjobinfo show
+	// Without --wait: the job runs on; domjobinfo and backup-dumpxml show
 	// it, domjobabort ends it.
-	mustVirtsh(t, "backup-begin "+g.Name+" --target-dir "+dir)
+	if out := mustVirtsh(t, "backup-begin "+g.Name+" "+bxFile); out != "Backup started\n\n" {
+		t.Errorf("backup-begin printed %q", out)
+	}
+	if _, err := os.Stat(scratch); err != nil {
+		t.Errorf("scratch file of the running backup: %v", err)
+	}
+	// The elapsed time differs between the two runs.
+	sameJobInfo(t, "domjobinfo "+g.Name)
+	sameJobInfo(t, "domjobinfo "+g.Name+" --rawstats")
+	var job struct{ Type, Operation string }
+	if err := json.Unmarshal([]byte(mustVirtsh(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
+		job.Type != "Unbounded" || job.Operation != "Backup" {
+		t.Errorf("domjobinfo during backup: %+v, %v", job, err)
+	}
 	bxml := sameAsVirsh(t, nil, "-c", labURI(), "backup-dumpxml "+g.Name)
 	var b libvirtxml.DomainBackup
-	if err := b.Unmarshal(bxml); err != nil || b.Push == nil || len(b.Push.Disks.Disks) != 1 ||
-		b.Push.Disks.Disks[0].Target.File.File != filepath.Join(dir, "vda.qcow2") {
+	if err := b.Unmarshal(bxml); err != nil || b.Pull == nil || b.Pull.Server == nil || b.Pull.Server.UNIX == nil ||
+		b.Pull.Server.UNIX.Socket != sock || b.Pull.Disks == nil || len(b.Pull.Disks.Disks) != 1 ||
+		b.Pull.Disks.Disks[0].Scratch == nil || b.Pull.Disks.Disks[0].Scratch.File == nil ||
+		b.Pull.Disks.Disks[0].Scratch.File.File != scratch {
 		t.Errorf("backup-dumpxml: %v\n%s", err, bxml)
 	}
 	// --xpath/--wrap as virsh 9.0 prints them (one helper with dumpxml).
 	bx := "backup-dumpxml " + g.Name
-	if got := sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk/target/@file"); got != " file=\""+filepath.Join(dir, "vda.qcow2")+"\"\n\n" {
+	if got := sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk/scratch/@file"); got != " file=\""+scratch+"\"\n\n" {
 		t.Errorf("backup-dumpxml --xpath: %q", got)
 	}
 	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk --wrap; "+bx+" --xpath //nothing --wrap; "+bx+" --xpath //@type")
 	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath ''")
 	if got := mustVirtsh(t, bx+" --xpath //disk/@name -o json"); got != "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\"\n  ]\n}\n\n" {
 		t.Errorf("backup-dumpxml --xpath -o json: %q", got)
-	}
-	var job struct{ Type, Operation string }
-	if err := json.Unmarshal([]byte(mustVirtsh(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
-		job.Type != "Unbounded" || job.Operation != "Backup" {
-		t.Errorf("domjobinfo during backup: %+v, %v", job, err)
 	}
 	if out := mustVirtsh(t, "domjobabort "+g.Name); out != "\n" {
 		t.Errorf("domjobabort printed %q", out)
@@ -537,17 +580,12 @@ func TestLabBackupAbort(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
-		t.Fatalf("job after domjobabort: %+v, %v", info, err)
-	}
-	// libvirt removes the target files of a push backup that did not finish.
-	if es, _ := os.ReadDir(dir); len(es) != 0 {
-		t.Fatalf("aborted backup left %v", es)
-	}
+	clean("domjobabort")
 
-	// Ctrl-C does the same for a waiting backup-begin (the built binary, so
-	// the signal goes to virtsh alone).
-	cmd := exec.Command(virtshBinary(t), "-c", labURI(), "backup-begin "+g.Name+" --target-dir "+dir+" --wait --verbose")
+	// Ctrl-C does the same for a waiting push backup-begin (the built
+	// binary, so the signal goes to virtsh alone), sent as soon as the
+	// 1 GiB copy has started.
+	cmd := exec.Command(virtshBinary(t), "-c", labURI(), "backup-begin "+g.Name+" --target-dir "+dir+" --checkpoint c1 --wait --verbose")
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -567,10 +605,19 @@ func TestLabBackupAbort(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.HasSuffix(stderr.String(), "error: Backup aborted\n") {
 		t.Errorf("after Ctrl-C: %v, stderr %q", err, stderr.String())
 	}
-	if es, _ := os.ReadDir(dir); len(es) != 0 {
-		t.Errorf("interrupted backup left %v", es)
-	}
-	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
-		t.Errorf("job after Ctrl-C: %+v, %v", info, err)
+	clean("Ctrl-C")
+}
+
+var reElapsed = regexp.MustCompile(`(?m)^(Time elapsed: +|time_elapsed: )\d+`)
+
+// sameJobInfo compares domjobinfo of a running job with virsh's, but for
+// the elapsed time.
+func sameJobInfo(t *testing.T, cmds string) {
+	t.Helper()
+	vOut, vErr, vCode := runBinary(t, "", nil, realVirsh, "-c", labURI(), cmds)
+	out, errS, code := virtshLab(t, cmds)
+	if reElapsed.ReplaceAllString(out, "${1}N") != reElapsed.ReplaceAllString(vOut, "${1}N") || errS != vErr || code != vCode {
+		t.Errorf("virtsh %q differs from virsh\n--- virtsh (exit %d) stdout:\n%s\n--- stderr:\n%s\n--- virsh (exit %d) stdout:\n%s\n--- stderr:\n%s",
+			cmds, code, out, errS, vCode, vOut, vErr)
 	}
 }
