@@ -296,6 +296,7 @@ func newJobWaiter(env *Env, dom *libvirt.Domain) *jobWaiter {
 	if err != nil {
 		return w
 	}
+	env.Sess.StartEventLoop() // the wait returns on this event
 	id, err := conn.DomainEventJobCompletedRegister(dom, func(_ *libvirt.Connect, _ *libvirt.Domain, ev *libvirt.DomainEventJobCompleted) {
 		select {
 		case w.done <- ev:

@@ -79,6 +79,10 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 			}
 		}
 	}
+	// The wait returns on these events: the loop that dispatches them must
+	// run now, not after the runner's 50 ms grace (issue 3: return within
+	// milliseconds of the event).
+	env.Sess.StartEventLoop()
 	// As virsh, a failed registration is not fatal: wait() then also
 	// polls the job (virsh's fallback, see fallbackStatus).
 	for _, register := range []func() (int, error){

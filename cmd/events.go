@@ -107,6 +107,7 @@ func newEventCmd(env *Env) *cobra.Command {
 			defer func() { _ = dom.Free() }()
 		}
 		ch := make(chan *domEvent, 64)
+		env.Sess.StartEventLoop() // events are what this command waits for
 		ids, err := registerEvents(conn, dom, names, ch)
 		defer func() {
 			for _, id := range ids {

@@ -139,6 +139,7 @@ with the QEMU node the threshold was on.`,
 		if o.wait {
 			// Registered before the threshold is set, so no crossing is missed.
 			ch = make(chan *domEvent, 8)
+			env.Sess.StartEventLoop() // the wait returns on this event
 			ids, err = registerEvents(conn, d, []string{"block-threshold"}, ch)
 			defer func() {
 				for _, id := range ids {
