@@ -44,17 +44,23 @@ func mustVT(t *testing.T, args ...string) string {
 // chainOf is the live chain of a disk, top first, as paths.
 func chainOf(t *testing.T, g *labGuest, target string) []string {
 	t.Helper()
+	var out []string
+	for _, e := range liveChain(t, g, target) {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+// liveChain is a disk's chain in the guest's live XML, top first.
+func liveChain(t *testing.T, g *labGuest, target string) []chainImage {
+	t.Helper()
 	disks, err := blockDisksFromXML(g.LiveXML(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range disks {
 		if d.Target == target {
-			var out []string
-			for _, e := range d.Chain {
-				out = append(out, e.Path)
-			}
-			return out
+			return d.Chain
 		}
 	}
 	t.Fatalf("%s has no disk %s", g.Name, target)

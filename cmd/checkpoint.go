@@ -59,6 +59,16 @@ func lookupCheckpoint(dom *libvirt.Domain, name, opt string) (*libvirt.DomainChe
 	return dom.CheckpointLookupByName(name, 0)
 }
 
+// checkpointArg is virshLookupCheckpoint for a command's <checkpointname>:
+// an empty word is refused as vshCommandOptStringReq refuses it, then the
+// checkpoint is looked up on d.
+func checkpointArg(c *cobra.Command, d *libvirt.Domain, name string) (*libvirt.DomainCheckpoint, error) {
+	if err := nonEmpty(c, "checkpointname"); err != nil {
+		return nil, err
+	}
+	return lookupCheckpoint(d, name, "checkpointname")
+}
+
 // checkpointParent is virshGetCheckpointParent: "" with no error for a root.
 func checkpointParent(cp *libvirt.DomainCheckpoint) (string, error) {
 	p, err := cp.GetParent(0)
@@ -398,11 +408,7 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
-		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
-		if err := nonEmpty(c, "checkpointname"); err != nil {
-			return err
-		}
-		cp, err := lookupCheckpoint(d, name, "checkpointname")
+		cp, err := checkpointArg(c, d, name)
 		if err != nil {
 			return err
 		}
@@ -562,11 +568,7 @@ func newCheckpointInfoCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
-		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
-		if err := nonEmpty(c, "checkpointname"); err != nil {
-			return err
-		}
-		cp, err := lookupCheckpoint(d, name, "checkpointname")
+		cp, err := checkpointArg(c, d, name)
 		if err != nil {
 			return err
 		}
@@ -657,11 +659,7 @@ func newCheckpointParentCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
-		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
-		if err := nonEmpty(c, "checkpointname"); err != nil {
-			return err
-		}
-		cp, err := lookupCheckpoint(d, name, "checkpointname")
+		cp, err := checkpointArg(c, d, name)
 		if err != nil {
 			return err
 		}
@@ -719,11 +717,7 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 		if err := x.check(c); err != nil {
 			return err
 		}
-		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
-		if err := nonEmpty(c, "checkpointname"); err != nil {
-			return err
-		}
-		cp, err := lookupCheckpoint(d, name, "checkpointname")
+		cp, err := checkpointArg(c, d, name)
 		if err != nil {
 			return err
 		}
@@ -754,11 +748,7 @@ func newCheckpointDeleteCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
-		// virshLookupCheckpoint reads the name with vshCommandOptStringReq.
-		if err := nonEmpty(c, "checkpointname"); err != nil {
-			return err
-		}
-		cp, err := lookupCheckpoint(d, name, "checkpointname")
+		cp, err := checkpointArg(c, d, name)
 		if err != nil {
 			return err
 		}

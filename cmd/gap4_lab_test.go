@@ -34,21 +34,11 @@ func completeLab(t *testing.T, words ...string) string {
 // chainIndexes are the index attributes of a disk's live chain, top first.
 func chainIndexes(t *testing.T, g *labGuest, target string) []uint {
 	t.Helper()
-	disks, err := blockDisksFromXML(g.LiveXML(t))
-	if err != nil {
-		t.Fatal(err)
+	var out []uint
+	for _, e := range liveChain(t, g, target) {
+		out = append(out, e.Index)
 	}
-	for _, d := range disks {
-		if d.Target == target {
-			var out []uint
-			for _, e := range d.Chain {
-				out = append(out, e.Index)
-			}
-			return out
-		}
-	}
-	t.Fatalf("%s has no disk %s", g.Name, target)
-	return nil
+	return out
 }
 
 // Completion against a real guest: disk targets, vda[N] for each chain
