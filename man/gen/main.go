@@ -192,6 +192,9 @@ func commandPage(c *cobra.Command, g *cobra.Group) string {
 	b.WriteString(".fi\n")
 	if hasOutput(c) {
 		b.WriteString(".SH OUTPUT\nBy default the output is virsh's text. With \\fB\\-o json\\fR or \\fB\\-o yaml\\fR (here or as a global option) the same data is printed as JSON or YAML with raw values; see \\fBvirtsh\\fR(1).\n")
+		if f := cmd.JSONFields(c.Name()); f != "" {
+			fmt.Fprintf(&b, ".PP\nFields: %s.\n", esc(f))
+		}
 	}
 	b.WriteString(".SH EXIT STATUS\n0 on success, 1 on failure (the error is printed on standard error as \\fBerror: ...\\fR).\n")
 	b.WriteString(".SH SEE ALSO\n.BR virtsh (1),\n.BR virsh (1)\n")
@@ -296,7 +299,16 @@ keys, for scripts:
 .fi
 .PP
 Errors are never structured: they go to standard error as \fBerror: ...\fR lines.
-.SH COMPLETION
+`)
+	b.WriteString(".PP\nThe fields of each command (stable names; \\(dq?\\(dq marks a field present only when it applies):\n")
+	for _, g := range cmd.Groups() {
+		for _, c := range cmd.GroupCommands(root, g.ID) {
+			if f := cmd.JSONFields(c.Name()); f != "" {
+				fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", esc(c.Name()), esc(f))
+			}
+		}
+	}
+	b.WriteString(`.SH COMPLETION
 \fBvirtsh completion\fR \fISHELL\fR prints a completion script for bash, zsh, fish
 or PowerShell. It completes command names, options and their values: domains
 filtered by state as virsh filters them (\fBstart\fR offers inactive domains,
