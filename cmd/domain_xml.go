@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/antchfx/xmlquery"
 	"github.com/antchfx/xpath"
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
@@ -135,7 +134,7 @@ func (x *xmlDump) print(c *cobra.Command, env *Env, doc string) error {
 // inside one <nodes> element when wrap is set. Any XPath 1.0 expression that
 // yields a node-set works; others get virsh's "Incorrect xpath" error.
 func xpathSelect(doc, expr string, wrap bool) (out []string, err error) {
-	root, err := xmlquery.Parse(strings.NewReader(doc))
+	root, err := parseXMLTree(doc)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse XML: %v", err)
 	}
@@ -151,25 +150,21 @@ func xpathSelect(doc, expr string, wrap bool) (out []string, err error) {
 			out, err = nil, fmt.Errorf("Invalid XPath expression '%s': %v", expr, r)
 		}
 	}()
-	it, ok := comp.Evaluate(xmlquery.CreateXPathNavigator(root)).(*xpath.NodeIterator)
+	it, ok := comp.Evaluate(newXNav(root)).(*xpath.NodeIterator)
 	if !ok {
 		return nil, fmt.Errorf("internal error: Incorrect xpath '%s'", expr)
 	}
-	order := docOrder(root)
 	var hits []xpathHit
 	seen := map[xpathKey]bool{}
 	for it.MoveNext() {
-		nav := it.Current().(*xmlquery.NodeNavigator)
-		h := xpathHit{node: nav.Current()}
-		if nav.NodeType() == xpath.AttributeNode {
+		nav := it.Current().(*xnav)
+		h := xpathHit{node: nav.cur}
+		if nav.attr != -1 {
+			a := nav.cur.attrs[nav.attr]
 			h.attr = true
-			h.name = nav.Prefix()
-			if h.name != "" {
-				h.name += ":"
-			}
-			h.name += nav.LocalName()
-			h.value = nav.Value()
-			h.index = attrIndex(h.node, nav.Prefix(), nav.LocalName())
+			h.name = qname(a.prefix, a.local)
+			h.value = a.value
+			h.index = nav.attr
 		}
 		k := xpathKey{h.node, h.index, h.attr}
 		if seen[k] {
@@ -181,8 +176,8 @@ func xpathSelect(doc, expr string, wrap bool) (out []string, err error) {
 	// Node-sets come out in document order, as from libxml2.
 	sort.SliceStable(hits, func(i, j int) bool {
 		a, b := hits[i], hits[j]
-		if order[a.node] != order[b.node] {
-			return order[a.node] < order[b.node]
+		if a.node.seq != b.node.seq {
+			return a.node.seq < b.node.seq
 		}
 		if a.attr != b.attr {
 			return a.attr // attributes before the element's children
@@ -205,75 +200,44 @@ func xpathSelect(doc, expr string, wrap bool) (out []string, err error) {
 }
 
 type xpathHit struct {
-	node        *xmlquery.Node
+	node        *xnode
 	attr        bool
 	name, value string
 	index       int
 }
 
 type xpathKey struct {
-	node  *xmlquery.Node
+	node  *xnode
 	index int
 	attr  bool
 }
 
-func attrIndex(n *xmlquery.Node, prefix, local string) int {
-	for i, a := range n.Attr {
-		if a.Name.Local == local && a.Name.Space == prefix {
-			return i
-		}
-	}
-	for i, a := range n.Attr {
-		if a.Name.Local == local {
-			return i
-		}
-	}
-	return 0
-}
-
-func docOrder(root *xmlquery.Node) map[*xmlquery.Node]int {
-	m := map[*xmlquery.Node]int{}
-	var walk func(n *xmlquery.Node)
-	walk = func(n *xmlquery.Node) {
-		m[n] = len(m)
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(root)
-	return m
-}
-
 // stripBlanks drops whitespace-only text between elements, as libxml2 does
 // when virsh parses with xmlKeepBlanksDefault(0).
-func stripBlanks(n *xmlquery.Node) {
-	if n.Type == xmlquery.ElementNode || n.Type == xmlquery.DocumentNode {
+func stripBlanks(n *xnode) {
+	if n.kind == xElem || n.kind == xDoc {
 		hasElem, hasText := false, false
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
+		for c := n.first; c != nil; c = c.next {
 			switch {
-			case c.Type == xmlquery.ElementNode:
+			case c.kind == xElem:
 				hasElem = true
-			case isText(c) && strings.TrimSpace(c.Data) != "":
+			case c.isText() && strings.TrimSpace(c.data) != "":
 				hasText = true
 			}
 		}
-		if hasElem && !hasText || n.Type == xmlquery.DocumentNode {
-			for c := n.FirstChild; c != nil; {
-				next := c.NextSibling
-				if isText(c) && strings.TrimSpace(c.Data) == "" {
-					xmlquery.RemoveFromTree(c)
+		if hasElem && !hasText || n.kind == xDoc {
+			for c := n.first; c != nil; {
+				next := c.next
+				if c.isText() && strings.TrimSpace(c.data) == "" {
+					c.remove()
 				}
 				c = next
 			}
 		}
 	}
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
+	for c := n.first; c != nil; c = c.next {
 		stripBlanks(c)
 	}
-}
-
-func isText(n *xmlquery.Node) bool {
-	return n.Type == xmlquery.TextNode || n.Type == xmlquery.CharDataNode
 }
 
 func qname(prefix, local string) string {
@@ -295,34 +259,38 @@ func writeAttr(b *strings.Builder, name, value string) {
 // writeNode is xmlNodeDumpOutput with format=1: children of an element that
 // holds only elements go on their own lines, indented two spaces a level;
 // an element with text inside is written as it is.
-func writeNode(b *strings.Builder, n *xmlquery.Node, level int, format bool) {
-	switch n.Type {
-	case xmlquery.TextNode:
-		b.WriteString(textEscaper.Replace(n.Data))
-	case xmlquery.CharDataNode:
-		b.WriteString("<![CDATA[" + n.Data + "]]>")
-	case xmlquery.CommentNode:
-		b.WriteString("<!--" + n.Data + "-->")
-	case xmlquery.ElementNode:
-		b.WriteString("<" + qname(n.Prefix, n.Data))
-		for _, a := range n.Attr {
-			writeAttr(b, qname(a.Name.Space, a.Name.Local), a.Value)
+func writeNode(b *strings.Builder, n *xnode, level int, format bool) {
+	switch n.kind {
+	case xText:
+		b.WriteString(textEscaper.Replace(n.data))
+	case xCData:
+		b.WriteString("<![CDATA[" + n.data + "]]>")
+	case xComment:
+		b.WriteString("<!--" + n.data + "-->")
+	case xElem:
+		b.WriteString("<" + qname(n.prefix, n.local))
+		// libxml2 writes namespace declarations before attributes.
+		for _, a := range n.ns {
+			writeAttr(b, qname(a.prefix, a.local), a.value)
 		}
-		if n.FirstChild == nil {
+		for _, a := range n.attrs {
+			writeAttr(b, qname(a.prefix, a.local), a.value)
+		}
+		if n.first == nil {
 			b.WriteString("/>")
 			return
 		}
 		b.WriteString(">")
 		childFormat := format
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			if isText(c) {
+		for c := n.first; c != nil; c = c.next {
+			if c.isText() {
 				childFormat = false
 			}
 		}
 		if childFormat {
 			b.WriteString("\n")
 		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
+		for c := n.first; c != nil; c = c.next {
 			if childFormat {
 				b.WriteString(strings.Repeat("  ", level+1))
 			}
@@ -334,7 +302,7 @@ func writeNode(b *strings.Builder, n *xmlquery.Node, level int, format bool) {
 		if childFormat {
 			b.WriteString(strings.Repeat("  ", level))
 		}
-		b.WriteString("</" + qname(n.Prefix, n.Data) + ">")
+		b.WriteString("</" + qname(n.prefix, n.local) + ">")
 	}
 }
 
@@ -345,7 +313,7 @@ func writeNode(b *strings.Builder, n *xmlquery.Node, level int, format bool) {
 func wrapHits(hits []xpathHit) string {
 	type attr struct{ name, value string }
 	var attrs []attr
-	var kids []*xmlquery.Node
+	var kids []*xnode
 	for _, h := range hits {
 		if h.attr {
 			for i, a := range attrs {
@@ -357,9 +325,9 @@ func wrapHits(hits []xpathHit) string {
 			attrs = append(attrs, attr{h.name, h.value})
 			continue
 		}
-		if isText(h.node) && len(kids) > 0 && kids[len(kids)-1].Type == xmlquery.TextNode && h.node.Type == xmlquery.TextNode {
+		if len(kids) > 0 && kids[len(kids)-1].kind == xText && h.node.kind == xText {
 			merged := *kids[len(kids)-1]
-			merged.Data += h.node.Data
+			merged.data += h.node.data
 			kids[len(kids)-1] = &merged
 			continue
 		}
@@ -377,7 +345,7 @@ func wrapHits(hits []xpathHit) string {
 	b.WriteString(">")
 	format := true
 	for _, k := range kids {
-		if isText(k) {
+		if k.isText() {
 			format = false
 		}
 	}

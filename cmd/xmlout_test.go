@@ -79,3 +79,29 @@ func TestPrintXMLSameAsVirsh(t *testing.T) {
 		sameAsVirsh(t, nil, "-c", ckptURI(t), cmds)
 	}
 }
+
+// Namespaced metadata, text mixed with elements and a node-set that starts
+// at the document: the --xpath tree must match libxml2's (namespace
+// declarations are not attributes, the document holds only the root
+// element), byte for byte with virsh.
+func TestDumpXMLXPathNamespacesSameAsVirsh(t *testing.T) {
+	node := filepath.Join(t.TempDir(), "node.xml")
+	if err := os.WriteFile(node, []byte(`<node><domain type='test'><name>nsd</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+  <description>a &amp; &lt;b&gt; "q"</description>
+  <metadata>
+    <app1:foo xmlns:app1="http://app1.org/" a="1">fooish<app1:b/> <app1:c/></app1:foo>
+    <app2:bar xmlns:app2="http://app2.org/" xml:lang="en"><app2:c k="v"/><app2:d>txt</app2:d></app2:bar>
+  </metadata>
+  <memory>8192</memory>
+  <os><type>hvm</type></os>
+  <devices><interface type='network'><mac address='52:54:00:11:22:33'/><source network='default'/></interface></devices>
+</domain></node>
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sameAsVirsh(t, nil, "-c", "test://"+node,
+		"dumpxml nsd --xpath '//@*'; dumpxml nsd --xpath '/node()'; dumpxml nsd --xpath '//node()'; "+
+			"dumpxml nsd --xpath '//metadata' --wrap; dumpxml nsd --xpath '//*[namespace-uri()=\"http://app2.org/\"]'; "+
+			"dumpxml nsd --xpath '//*[.=\"txt\"]'; "+
+			"dumpxml nsd --xpath '//*[local-name()=\"b\"]/following-sibling::node()'; dumpxml nsd --xpath '//text()' --wrap")
+}
