@@ -1,10 +1,13 @@
 package shell
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	"libvirt.org/go/libvirt"
+
+	"virtsh/format"
 )
 
 // A live XML as libvirt 9.0 writes it (trimmed): vda a 3-deep chain with a
@@ -192,4 +195,44 @@ func BenchmarkCheckedGet(b *testing.B) {
 		b.Fatalf("%d gets: stats=%d xml=%d qmp=%d", n, f.nStats, f.nXML, f.nQMP)
 	}
 	b.ReportMetric(float64(f.nStats)/float64(n), "libvirt-calls/op")
+}
+
+// After the session reconnects (libvirtd restarted, or `connect`), every
+// cached guest is checked again: its next use re-derives it (recorded as a
+// "connect" fill, the issue's word for first sight after (re)connecting) even
+// when its chain did not change, because the old
+// connection's event callbacks are gone and another client may have acted
+// meanwhile (issue 7: "the node-name cache is checked again").
+func TestCacheAfterReconnect(t *testing.T) {
+	d := testDomain(t)
+	f := &fakeBackend{xml: liveXML, sig: "7;vda[2]"}
+	sess := NewSession(&format.IO{Out: io.Discard, Err: io.Discard}, Options{URI: "test:///default"})
+	defer sess.Close()
+	c := newNodeCache(sess, f)
+	sess.nodes = c
+	if _, err := sess.Conn(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(d); err != nil {
+		t.Fatal(err)
+	}
+	if tot := c.Totals(); tot.Fills != 1 || tot.VerifyHits != 1 {
+		t.Fatalf("before the reconnect: %+v", tot)
+	}
+	if err := sess.Connect("", false); err != nil { // what a reconnect does to the cache
+		t.Fatal(err)
+	}
+	e, err := c.Get(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot := c.Totals(); tot.Fills != 2 || e.Last.Reason != ReasonConnect || f.nQMP != 0 {
+		t.Fatalf("after the reconnect: %+v, last fill %+v, qmp=%d", tot, e.Last, f.nQMP)
+	}
+	if _, sto, ok := c.NodeName(e.UUID, "vda", 3); !ok || sto != "libvirt-3-storage" {
+		t.Fatalf("names after the reconnect: %q %v", sto, ok)
+	}
 }
