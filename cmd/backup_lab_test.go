@@ -41,7 +41,12 @@ func mustVirtsh(t *testing.T, cmds string) string {
 
 // nodeBitmaps is what QEMU itself holds: persistent dirty bitmaps per block
 // node (QMP query-named-block-nodes; taints the test guest, fine here).
-func nodeBitmaps(t *testing.T, g *labGuest) map[string][]string {
+func nodeBitmaps(t *testing.T, g *labGuest) map[string][]string { return queryNodeBitmaps(t, g, true) }
+
+// queryNodeBitmaps asks QEMU (query-named-block-nodes) which named dirty
+// bitmaps each node holds, sorted; persistentOnly keeps the checkpoint ones
+// (a mirror's anonymous, transient bitmap never counts).
+func queryNodeBitmaps(t *testing.T, g *labGuest, persistentOnly bool) map[string][]string {
 	t.Helper()
 	out, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
 	if err != nil {
@@ -62,7 +67,7 @@ func nodeBitmaps(t *testing.T, g *labGuest) map[string][]string {
 	m := map[string][]string{}
 	for _, n := range r.Return {
 		for _, b := range n.Bitmaps {
-			if b.Persistent {
+			if b.Name != "" && (b.Persistent || !persistentOnly) {
 				m[n.Node] = append(m[n.Node], b.Name)
 			}
 		}

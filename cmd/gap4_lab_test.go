@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"libvirt.org/go/libvirt"
-
 	"virtsh/shell"
 )
 
@@ -102,34 +100,7 @@ func TestLabCompletionRealGuest(t *testing.T) {
 
 // qemuBitmaps is, per format node, the names of the persistent bitmaps QEMU
 // holds (from the test's side; anonymous job bitmaps aside).
-func qemuBitmaps(t *testing.T, g *labGuest) map[string][]string {
-	t.Helper()
-	raw, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
-	if err != nil {
-		t.Fatalf("query-named-block-nodes: %v", err)
-	}
-	var r struct {
-		Return []struct {
-			NodeName string `json:"node-name"`
-			Bitmaps  []struct {
-				Name string `json:"name"`
-			} `json:"dirty-bitmaps"`
-		} `json:"return"`
-	}
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		t.Fatalf("query-named-block-nodes: %v", err)
-	}
-	out := map[string][]string{}
-	for _, n := range r.Return {
-		for _, b := range n.Bitmaps {
-			if b.Name != "" {
-				out[n.NodeName] = append(out[n.NodeName], b.Name)
-			}
-		}
-		sort.Strings(out[n.NodeName])
-	}
-	return out
-}
+func qemuBitmaps(t *testing.T, g *labGuest) map[string][]string { return queryNodeBitmaps(t, g, false) }
 
 // A scripted session of topology-changing operations, each checked on its
 // own: disk-only snapshots, a non-active blockcommit --top/--base, blockpull,
