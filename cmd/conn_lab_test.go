@@ -33,6 +33,7 @@ type privateDaemon struct {
 	t      *testing.T
 	dir    string
 	sock   string
+	qemu   bool // clients use its QEMU driver (qemu:///session), not the test driver
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -43,13 +44,29 @@ type privateDaemon struct {
 // system daemon. Cleanup kills it and removes dir.
 func newPrivateDaemon(t *testing.T) *privateDaemon {
 	t.Helper()
+	return newPrivateDaemonFor(t, false)
+}
+
+// newPrivateQEMUDaemon is a private daemon whose clients use its QEMU driver
+// in session mode: guests run as "nobody" (TCG), their state lives under the
+// daemon's own runtime dir, and they survive a restart of this daemon. Its
+// cleanup also kills any QEMU the daemon left running (by the pid files in
+// that runtime dir), so a failed test leaves no guest behind.
+func newPrivateQEMUDaemon(t *testing.T) *privateDaemon {
+	t.Helper()
+	return newPrivateDaemonFor(t, true)
+}
+
+func newPrivateDaemonFor(t *testing.T, qemu bool) *privateDaemon {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "vt-ld-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &privateDaemon{t: t, dir: dir, sock: filepath.Join(dir, "sock", "libvirt-sock")}
+	d := &privateDaemon{t: t, dir: dir, sock: filepath.Join(dir, "sock", "libvirt-sock"), qemu: qemu}
 	t.Cleanup(func() {
 		d.stop()
+		d.killGuests()
 		_ = os.RemoveAll(dir)
 	})
 	must := func(err error) {
@@ -68,7 +85,34 @@ func newPrivateDaemon(t *testing.T) *privateDaemon {
 	return d
 }
 
-func (d *privateDaemon) URI() string { return "test+unix:///default?socket=" + d.sock }
+func (d *privateDaemon) URI() string {
+	if d.qemu {
+		return "qemu+unix:///session?socket=" + d.sock
+	}
+	return "test+unix:///default?socket=" + d.sock
+}
+
+// killGuests kills the QEMU processes the (stopped) daemon's QEMU driver
+// recorded in its runtime dir: only ours, found by their pid files.
+func (d *privateDaemon) killGuests() {
+	if !d.qemu {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(d.dir, "run", "libvirt", "qemu", "run", "*.pid"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 1 {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.HasPrefix(string(comm), "qemu") {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
 
 func (d *privateDaemon) start() {
 	d.t.Helper()

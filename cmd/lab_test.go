@@ -58,6 +58,12 @@ type labGuestOpts struct {
 	DiskMiB   int    // size of each disk (default 64)
 	Start     bool   // start it after defining
 	Transient bool   // create (transient) instead of define; a transient guest always runs
+	// Conn, when set, is the hypervisor to define the guest on instead of
+	// the lab (a test's private daemon); cleanup uses g.Conn as it is then.
+	Conn *libvirt.Connect
+	// Owner, when not 0, owns the guest's dir and images (uid = gid): the
+	// user a private session daemon and its QEMU run as.
+	Owner int
 }
 
 type labGuest struct {
@@ -85,7 +91,10 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 	if o.Prefix == "" {
 		o.Prefix = "lab"
 	}
-	conn := labConn(t)
+	conn := o.Conn
+	if conn == nil {
+		conn = labConn(t)
+	}
 	g := &labGuest{Name: "vt-" + o.Prefix + "-" + randomSuffix(t), Conn: conn}
 
 	// Not t.TempDir: its directories are 0700, and a QEMU that does not run
@@ -100,6 +109,14 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 	}
 	g.Dir = dir
 	t.Cleanup(func() { g.cleanup(t) })
+	chown := func(path string) {
+		if o.Owner != 0 {
+			if err := os.Chown(path, o.Owner, o.Owner); err != nil {
+				t.Fatalf("newLabGuest: %v", err)
+			}
+		}
+	}
+	chown(dir)
 
 	dom := libvirtxml.Domain{
 		Type:   "qemu",
@@ -120,6 +137,7 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 		dev := "vd" + string(rune('a'+i))
 		img := filepath.Join(dir, dev+".qcow2")
 		qemuImg(t, "create", "-q", "-f", "qcow2", img, fmt.Sprintf("%dM", o.DiskMiB))
+		chown(img)
 		g.Disks = append(g.Disks, img)
 		dom.Devices.Disks = append(dom.Devices.Disks, libvirtxml.DomainDisk{
 			Device: "disk",
