@@ -69,6 +69,11 @@ func TestEveryOptionHasKnownCompleter(t *testing.T) {
 				if !completion.KnownKind(kind) {
 					t.Errorf("%s: completer kind %q unknown to the completion engine", where, kind)
 				}
+				if (kind == completion.KindDomain || kind == completion.KindDomainUUID) && len(spec) > 1 {
+					if bad := completion.UnknownFilterWords(spec[1]); len(bad) > 0 {
+						t.Errorf("%s: domain filter %q has words the engine ignores: %q", where, spec[1], bad)
+					}
+				}
 			}
 			if k := flagKind(f); (k == kString || k == kArgv) && len(spec) == 0 {
 				t.Errorf("%s: %s option without a completer (completion.KindNone if intended)", where, k)

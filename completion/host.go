@@ -68,17 +68,34 @@ var filterWords = map[string]libvirt.ConnectListAllDomainsFlags{
 // (state, active) are or-ed by libvirt, groups are and-ed. Unknown words are
 // ignored (they widen the list rather than hide domains).
 func ParseDomainFilter(s string) DomainFilter {
-	var f DomainFilter
+	f, _ := parseDomainFilter(s)
+	return f
+}
+
+// UnknownFilterWords lists the words of a domain filter that mean nothing
+// to ParseDomainFilter (which ignores them, so the list only widens): a
+// test of the command tree uses it to catch a misspelt filter.
+func UnknownFilterWords(s string) []string {
+	_, unknown := parseDomainFilter(s)
+	return unknown
+}
+
+func parseDomainFilter(s string) (f DomainFilter, unknown []string) {
 	s = strings.ReplaceAll(strings.ToLower(s), "shut off", "shutoff")
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == '|' || r == ',' || r == ' ' }) {
+		word := w
 		w = strings.ToLower(strings.TrimPrefix(strings.ToUpper(w), "VIR_CONNECT_LIST_DOMAINS_"))
 		w = strings.ReplaceAll(w, "-", "_")
 		if w == "shut_off" {
 			w = "shutoff"
 		}
-		f |= filterWords[w]
+		flag, ok := filterWords[w]
+		if !ok {
+			unknown = append(unknown, word)
+		}
+		f |= flag
 	}
-	return f
+	return f, unknown
 }
 
 // LibvirtHost reads completions from a libvirt connection.
