@@ -30,7 +30,7 @@ type Progress struct {
 	done    bool
 
 	// The terminal bar, made on the first update. mpb draws from its own
-	// goroutines; finish waits for them, so nothing reaches w after
+	// goroutines; Complete and Close wait for them, so nothing reaches w after
 	// Complete or Close has returned.
 	pool  *mpb.Progress
 	bar   *mpb.Bar
