@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"virtsh/format"
+	"virtsh/shell"
 )
 
 // The "Domain Monitoring" group (virsh-domain-monitor.c): list, dominfo,
@@ -452,6 +453,11 @@ func newDominfoCmd(env *Env) *cobra.Command {
 // dominfoAnswers are the answers to dominfo's queries about one domain, each
 // with the error its query raised.
 type dominfoAnswers struct {
+	id         uint
+	active     bool
+	name       string
+	uuid       string
+	uuidErr    error
 	osType     string
 	osErr      error
 	info       *libvirt.DomainInfo
@@ -462,21 +468,27 @@ type dominfoAnswers struct {
 	autoErr    error
 	managed    bool
 	managedErr error
+	model      *libvirt.NodeSecurityModel
+	modelErr   error // the host's; VIR_ERR_NO_SUPPORT means no model
 	label      *libvirt.SecurityLabel
 	labelErr   error // asked only when the host has a security model
 	msgs       []string
 	msgsErr    error
 }
 
-// askDominfo asks dominfo's queries all at once. Each is a round trip to the
-// daemon and none depends on another, so asking them one after another (as
-// virsh does) spent most of a dominfo waiting: seven sequential round trips
-// per guest were 70% of the wall time of a piped script of domstate and
-// dominfo (issue 8). virConnect is thread-safe and the remote driver
-// multiplexes concurrent calls over its one socket; the caller prints in
-// virsh's order whatever order the answers came in.
-func askDominfo(d *libvirt.Domain, label bool) *dominfoAnswers {
+// askDominfo asks dominfo's queries. The host's security model comes first
+// (once per connection: the session keeps it), since whether the guest's
+// label is asked depends on it. The others are asked all at once: each is a
+// round trip to the daemon and none depends on another, and one after
+// another (as virsh asks them) they were most of a dominfo's time: six
+// sequential round trips per guest (issue 8). virConnect is thread-safe and
+// the remote driver multiplexes concurrent calls over its one socket;
+// dominfoLines puts the answers in virsh's order, whatever order they came
+// in.
+func askDominfo(env *Env, d *libvirt.Domain) *dominfoAnswers {
 	var a dominfoAnswers
+	a.model, a.modelErr = env.Sess.SecurityModel()
+	label := a.modelErr == nil && a.model.Model != ""
 	var wg sync.WaitGroup
 	wg.Go(func() { a.info, a.infoErr = d.GetInfo() })
 	wg.Go(func() { a.persistent, a.persErr = d.IsPersistent() })
@@ -486,30 +498,45 @@ func askDominfo(d *libvirt.Domain, label bool) *dominfoAnswers {
 		wg.Go(func() { a.label, a.labelErr = d.GetSecurityLabel() })
 	}
 	wg.Go(func() { a.msgs, a.msgsErr = d.GetMessages(0) })
-	// The first query on this goroutine: one goroutine fewer to start.
+	// The rest on this goroutine: one goroutine fewer to start. ID, name
+	// and UUID are held by the domain object (no round trip).
 	a.osType, a.osErr = d.GetOSType()
+	a.id, a.active = domainID(d)
+	a.name, _ = d.GetName()
+	a.uuid, a.uuidErr = d.GetUUIDString()
 	wg.Wait()
 	return &a
 }
 
 func runDominfo(env *Env, d *libvirt.Domain) error {
-	// The host's security model is asked first (once per connection: the
-	// session keeps it), since whether to ask the guest's label depends on it.
-	model, modelErr := env.Sess.SecurityModel()
-	var le libvirt.Error
-	noModel := modelErr != nil && errors.As(modelErr, &le) && le.Code == libvirt.ERR_NO_SUPPORT
-	if noModel {
-		modelErr = nil
+	v, lines, failed := dominfoLines(askDominfo(env, d))
+	if env.IO.Structured() {
+		if failed != nil {
+			return failed
+		}
+		return env.IO.Encode(v)
 	}
-	a := askDominfo(d, modelErr == nil && !noModel && model.Model != "")
+	// virsh prints what it has, then reports the failure.
+	env.IO.Printf("%s\n", strings.Join(lines, "\n"))
+	return failed
+}
 
+// dominfoLines is cmdDominfo's output for the answers a: the view, virsh's
+// lines, and the error the command fails with (nil when it does not).
+//
+// Which answers fail the command, and what is printed then, follow virsh:
+// a failed GetInfo leaves its lines out and fails the command, the others
+// still printed; a failed IsPersistent or HasManagedSaveImage prints
+// "unknown", a failed GetAutostart leaves its line out, and neither fails
+// the command; a failed security model (other than "not supported") or
+// label stops there (no messages) and fails it. The error reported is the
+// last one any query raised (virsh's error handler keeps the latest), and a
+// model without support clears those before it (vshResetLibvirtError).
+// virsh prints as it goes; these lines are printed before the error too.
+func dominfoLines(a *dominfoAnswers) (dominfoView, []string, error) {
 	var v dominfoView
 	var lines []string
 	add := func(label, val string) { lines = append(lines, fmt.Sprintf("%-15s %s", label, val)) }
-	// virsh reports the last error any query raised (its error handler keeps
-	// the latest), when the command fails: when GetInfo, the security model
-	// or the label failed. A model without support clears what came before
-	// (vshResetLibvirtError).
 	var last error
 	raised := func(err error) {
 		if err != nil {
@@ -518,16 +545,16 @@ func runDominfo(env *Env, d *libvirt.Domain) error {
 	}
 	ok := true
 
-	id, active := domainID(d)
-	if active {
+	if a.active {
+		id := a.id
 		v.ID = &id
 	}
-	add("Id:", idString(id, active))
-	v.Name, _ = d.GetName()
+	add("Id:", idString(a.id, a.active))
+	v.Name = a.name
 	add("Name:", v.Name)
-	if u, err := d.GetUUIDString(); err == nil {
-		v.UUID = u
-		add("UUID:", u)
+	if a.uuidErr == nil {
+		v.UUID = a.uuid
+		add("UUID:", a.uuid)
 	}
 	raised(a.osErr)
 	if a.osErr == nil {
@@ -572,18 +599,18 @@ func runDominfo(env *Env, d *libvirt.Domain) error {
 		v.ManagedSave = a.managed
 		add("Managed save:", yesNo(a.managed))
 	}
-	// virsh stops at a failed security model or label: no messages then.
-	stop := false
+	var le libvirt.Error
+	stop := false // virsh returns here: no messages
 	switch {
-	case noModel:
+	case a.modelErr != nil && errors.As(a.modelErr, &le) && le.Code == libvirt.ERR_NO_SUPPORT:
 		last = nil
-	case modelErr != nil:
-		raised(modelErr)
+	case a.modelErr != nil:
+		raised(a.modelErr)
 		ok, stop = false, true
-	case model.Model != "":
-		v.SecurityModel, v.SecurityDOI = model.Model, model.Doi
-		add("Security model:", model.Model)
-		add("Security DOI:", model.Doi)
+	case a.model.Model != "":
+		v.SecurityModel, v.SecurityDOI = a.model.Model, a.model.Doi
+		add("Security model:", a.model.Model)
+		add("Security DOI:", a.model.Doi)
 		if a.labelErr != nil {
 			raised(a.labelErr)
 			ok, stop = false, true
@@ -608,22 +635,15 @@ func runDominfo(env *Env, d *libvirt.Domain) error {
 			}
 		}
 	}
-	var failed error
-	if !ok {
-		failed = last
-		if failed == nil { // cleared by a model without support
-			failed = a.infoErr
-		}
+	if ok {
+		return v, lines, nil
 	}
-	if env.IO.Structured() {
-		if failed != nil {
-			return failed
-		}
-		return env.IO.Encode(v)
+	if last == nil {
+		// Cleared by a model without support, and nothing raised since:
+		// virsh fails with no message (vshReportError finds no error).
+		return v, lines, shell.ErrSilent
 	}
-	// virsh prints what it has, then reports the failure.
-	env.IO.Printf("%s\n", strings.Join(lines, "\n"))
-	return failed
+	return v, lines, last
 }
 
 func yesNo(b bool) string {
