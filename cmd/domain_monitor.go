@@ -6,24 +6,25 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"virtsh/format"
+	"virtsh/shell"
 )
 
 // The "Domain Monitoring" group (virsh-domain-monitor.c): list, dominfo,
 // domstate, domblklist, domblkinfo.
-func init() { register(monitorCommands) }
+func init() { registerEach(monitorCommands, monitorCtors...) }
 
-func monitorCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{
-		newListCmd(env), newDominfoCmd(env), newDomstateCmd(env),
-		newDomblklistCmd(env), newDomblkinfoCmd(env),
-	}
+var monitorCtors = []func(*Env) *cobra.Command{
+	newListCmd, newDominfoCmd, newDomstateCmd, newDomblklistCmd, newDomblkinfoCmd,
 }
+
+func monitorCommands(env *Env) []*cobra.Command { return buildEach(env, monitorCtors) }
 
 func monitorCmd(use, short, long string) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "monitor"}
@@ -449,27 +450,119 @@ func newDominfoCmd(env *Env) *cobra.Command {
 	return c
 }
 
+// dominfoAnswers are the answers to dominfo's queries about one domain, each
+// with the error its query raised.
+type dominfoAnswers struct {
+	id         uint
+	active     bool
+	name       string
+	uuid       string
+	uuidErr    error
+	osType     string
+	osErr      error
+	info       *libvirt.DomainInfo
+	infoErr    error
+	persistent bool
+	persErr    error
+	autostart  bool
+	autoErr    error
+	managed    bool
+	managedErr error
+	model      *libvirt.NodeSecurityModel
+	modelErr   error // the host's; VIR_ERR_NO_SUPPORT means no model
+	label      *libvirt.SecurityLabel
+	labelErr   error // asked only when the host has a security model
+	msgs       []string
+	msgsErr    error
+}
+
+// askDominfo asks dominfo's queries. The host's security model comes first
+// (once per connection: the session keeps it), since whether the guest's
+// label is asked depends on it. The others are asked all at once: each is a
+// round trip to the daemon and none depends on another, and one after
+// another (as virsh asks them) they were most of a dominfo's time: six
+// sequential round trips per guest (issue 8). virConnect is thread-safe and
+// the remote driver multiplexes concurrent calls over its one socket;
+// dominfoLines puts the answers in virsh's order, whatever order they came
+// in.
+func askDominfo(env *Env, d *libvirt.Domain) *dominfoAnswers {
+	var a dominfoAnswers
+	a.model, a.modelErr = env.Sess.SecurityModel()
+	label := a.modelErr == nil && a.model.Model != ""
+	var wg sync.WaitGroup
+	wg.Go(func() { a.info, a.infoErr = d.GetInfo() })
+	wg.Go(func() { a.persistent, a.persErr = d.IsPersistent() })
+	wg.Go(func() { a.autostart, a.autoErr = d.GetAutostart() })
+	wg.Go(func() { a.managed, a.managedErr = d.HasManagedSaveImage(0) })
+	if label {
+		wg.Go(func() { a.label, a.labelErr = d.GetSecurityLabel() })
+	}
+	wg.Go(func() { a.msgs, a.msgsErr = d.GetMessages(0) })
+	// The rest on this goroutine: one goroutine fewer to start. ID, name
+	// and UUID are held by the domain object (no round trip).
+	a.osType, a.osErr = d.GetOSType()
+	a.id, a.active = domainID(d)
+	a.name, _ = d.GetName()
+	a.uuid, a.uuidErr = d.GetUUIDString()
+	wg.Wait()
+	return &a
+}
+
 func runDominfo(env *Env, d *libvirt.Domain) error {
+	v, lines, failed := dominfoLines(askDominfo(env, d))
+	if env.IO.Structured() {
+		if failed != nil {
+			return failed
+		}
+		return env.IO.Encode(v)
+	}
+	// virsh prints what it has, then reports the failure.
+	env.IO.Printf("%s\n", strings.Join(lines, "\n"))
+	return failed
+}
+
+// dominfoLines is cmdDominfo's output for the answers a: the view, virsh's
+// lines, and the error the command fails with (nil when it does not).
+//
+// Which answers fail the command, and what is printed then, follow virsh:
+// a failed GetInfo leaves its lines out and fails the command, the others
+// still printed; a failed IsPersistent or HasManagedSaveImage prints
+// "unknown", a failed GetAutostart leaves its line out, and neither fails
+// the command; a failed security model (other than "not supported") or
+// label stops there (no messages) and fails it. The error reported is the
+// last one any query raised (virsh's error handler keeps the latest), and a
+// model without support clears those before it (vshResetLibvirtError).
+// virsh prints as it goes; these lines are printed before the error too.
+func dominfoLines(a *dominfoAnswers) (dominfoView, []string, error) {
 	var v dominfoView
 	var lines []string
 	add := func(label, val string) { lines = append(lines, fmt.Sprintf("%-15s %s", label, val)) }
-	id, active := domainID(d)
-	if active {
+	var last error
+	raised := func(err error) {
+		if err != nil {
+			last = err
+		}
+	}
+	ok := true
+
+	if a.active {
+		id := a.id
 		v.ID = &id
 	}
-	add("Id:", idString(id, active))
-	v.Name, _ = d.GetName()
+	add("Id:", idString(a.id, a.active))
+	v.Name = a.name
 	add("Name:", v.Name)
-	if u, err := d.GetUUIDString(); err == nil {
-		v.UUID = u
-		add("UUID:", u)
+	if a.uuidErr == nil {
+		v.UUID = a.uuid
+		add("UUID:", a.uuid)
 	}
-	if t, err := d.GetOSType(); err == nil {
-		v.OSType = t
-		add("OS Type:", t)
+	raised(a.osErr)
+	if a.osErr == nil {
+		v.OSType = a.osType
+		add("OS Type:", a.osType)
 	}
-	var failed error
-	if info, err := d.GetInfo(); err == nil {
+	raised(a.infoErr)
+	if info := a.info; a.infoErr == nil {
 		v.State = stateString(info.State)
 		v.CPUs, v.CPUTimeNs = info.NrVirtCpu, info.CpuTime
 		v.MaxMemoryBytes, v.UsedMemoryBytes = info.MaxMem*1024, info.Memory*1024
@@ -485,63 +578,72 @@ func runDominfo(env *Env, d *libvirt.Domain) error {
 		}
 		add("Used memory:", fmt.Sprintf("%d KiB", info.Memory))
 	} else {
-		failed = err
+		ok = false
 	}
-	if p, err := d.IsPersistent(); err != nil {
+	raised(a.persErr)
+	if a.persErr != nil {
 		add("Persistent:", "unknown")
 	} else {
-		v.Persistent = p
-		add("Persistent:", yesNo(p))
+		v.Persistent = a.persistent
+		add("Persistent:", yesNo(a.persistent))
 	}
-	if a, err := d.GetAutostart(); err == nil {
-		v.Autostart = a
-		add("Autostart:", map[bool]string{true: "enable", false: "disable"}[a])
+	raised(a.autoErr)
+	if a.autoErr == nil {
+		v.Autostart = a.autostart
+		add("Autostart:", map[bool]string{true: "enable", false: "disable"}[a.autostart])
 	}
-	if m, err := d.HasManagedSaveImage(0); err != nil {
+	raised(a.managedErr)
+	if a.managedErr != nil {
 		add("Managed save:", "unknown")
 	} else {
-		v.ManagedSave = m
-		add("Managed save:", yesNo(m))
+		v.ManagedSave = a.managed
+		add("Managed save:", yesNo(a.managed))
 	}
-	model, err := env.Sess.SecurityModel() // once per connection
 	var le libvirt.Error
+	stop := false // virsh returns here: no messages
 	switch {
-	case err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT:
-	case err != nil:
-		failed = err
-	case model.Model != "":
-		v.SecurityModel, v.SecurityDOI = model.Model, model.Doi
-		add("Security model:", model.Model)
-		add("Security DOI:", model.Doi)
-		if label, err := d.GetSecurityLabel(); err != nil {
-			failed = err
-		} else if label.Label != "" {
-			v.SecurityLabel, v.SecurityEnforcing = label.Label, label.Enforcing
-			add("Security label:", fmt.Sprintf("%s (%s)", label.Label, map[bool]string{true: "enforcing", false: "permissive"}[label.Enforcing]))
+	case a.modelErr != nil && errors.As(a.modelErr, &le) && le.Code == libvirt.ERR_NO_SUPPORT:
+		last = nil
+	case a.modelErr != nil:
+		raised(a.modelErr)
+		ok, stop = false, true
+	case a.model.Model != "":
+		v.SecurityModel, v.SecurityDOI = a.model.Model, a.model.Doi
+		add("Security model:", a.model.Model)
+		add("Security DOI:", a.model.Doi)
+		if a.labelErr != nil {
+			raised(a.labelErr)
+			ok, stop = false, true
+		} else if a.label.Label != "" {
+			v.SecurityLabel, v.SecurityEnforcing = a.label.Label, a.label.Enforcing
+			add("Security label:", fmt.Sprintf("%s (%s)", a.label.Label, map[bool]string{true: "enforcing", false: "permissive"}[a.label.Enforcing]))
 		}
 	}
 	// Taint and deprecation messages (virDomainGetMessages); a driver
 	// without them prints nothing, as in virsh.
 	v.Messages = []string{}
-	if msgs, err := d.GetMessages(0); err == nil {
-		v.Messages = msgs
-		for i, m := range msgs {
-			label := ""
-			if i == 0 {
-				label = "Messages:"
+	if !stop {
+		raised(a.msgsErr)
+		if a.msgsErr == nil {
+			v.Messages = a.msgs
+			for i, m := range a.msgs {
+				label := ""
+				if i == 0 {
+					label = "Messages:"
+				}
+				add(label, m)
 			}
-			add(label, m)
 		}
 	}
-	if env.IO.Structured() {
-		if failed != nil {
-			return failed
-		}
-		return env.IO.Encode(v)
+	if ok {
+		return v, lines, nil
 	}
-	// virsh prints what it has, then reports the failure.
-	env.IO.Printf("%s\n", strings.Join(lines, "\n"))
-	return failed
+	if last == nil {
+		// Cleared by a model without support, and nothing raised since:
+		// virsh fails with no message (vshReportError finds no error).
+		return v, lines, shell.ErrSilent
+	}
+	return v, lines, last
 }
 
 func yesNo(b bool) string {

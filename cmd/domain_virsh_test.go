@@ -3,6 +3,7 @@ package cmd
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -66,8 +67,16 @@ func TestDomainCommandsMatchVirsh(t *testing.T) {
 		"domblklist alpha --details", "domblklist alpha", "domblkinfo alpha --all", "domblkinfo alpha --all --human",
 		"domblkinfo alpha sda", "domblkinfo alpha vdb", "domid gamma", "domname 2", "domuuid Beta",
 		"start gamma; list --all; domstate gamma --reason", "destroy eps; list --all", "undefine gamma; list --all",
-		"undefine alpha; list --all --persistent", "autostart gamma; list --all --autostart"} {
+		"undefine alpha; list --all --persistent", "autostart gamma; list --all --autostart",
+		// dominfo asks its queries concurrently: a persistent guest with
+		// autostart (running and shut off), a transient one, a managed
+		// save, several in one session, -q.
+		"autostart alpha; dominfo alpha", "autostart gamma; dominfo gamma; dominfo eps; dominfo delta; dominfo Beta",
+		"autostart --disable alpha; dominfo alpha; dominfo 1; dominfo 11111111-2222-3333-4444-000000000005"} {
 		add(node, c)
+		if strings.Contains(c, "dominfo") {
+			add(node, "-q", c)
+		}
 	}
 	for _, c := range cases {
 		args := append([]string{"-c", c.uri}, c.args...)

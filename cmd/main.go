@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -172,52 +171,34 @@ func signalStatus(sig os.Signal) int {
 // runScript reads commands from a non-terminal stdin, one line at a time: no
 // banner, no prompt, and exit status 1 if any command failed (virsh would exit 0).
 func runScript(ctx context.Context, r *shell.Runner, in io.Reader) int {
-	type line struct {
-		text string
-		ok   bool
-		err  error
-	}
-	lines := make(chan line)
-	done := make(chan struct{})
-	defer close(done) // after quit, the reader stops at its next line
-	go func() {
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 64*1024), 16<<20)
-		for sc.Scan() {
-			select {
-			case lines <- line{text: sc.Text(), ok: true}:
-			case <-done:
-				return
-			}
-		}
-		select {
-		case lines <- line{err: sc.Err()}:
-		case <-done:
-		}
-	}()
+	q := newScriptLines(in)
+	defer q.close() // after quit, the reader stops at its next line
 	failed := false
 	for {
-		var l line
-		select {
-		case l = <-lines:
-		case <-time.After(shell.EventLoopDelay):
-			// The script waits for its next line (a program feeding virtsh
-			// over time): its connection lives long, so libvirt's event
-			// loop must run, for keepalive and for virsh's "Disconnected
-			// from ..." as soon as the daemon goes away. A script whose
-			// lines are all there (piped from a file) never waits here and
-			// spares the loop's cost (issue 8).
-			r.Sess.StartEventLoop()
-			l = <-lines
+		text, ok, done, err := q.take()
+		if !ok && !done {
+			select {
+			case <-q.ready:
+			case <-time.After(shell.EventLoopDelay):
+				// The script waits for its next line (a program feeding
+				// virtsh over time): its connection lives long, so libvirt's
+				// event loop must run, for keepalive and for virsh's
+				// "Disconnected from ..." as soon as the daemon goes away. A
+				// script whose lines are all there (piped from a file) never
+				// waits here and spares the loop's cost (issue 8).
+				r.Sess.StartEventLoop()
+				<-q.ready
+			}
+			continue
 		}
-		if !l.ok {
-			if l.err != nil {
-				r.PrintError(l.err)
+		if done {
+			if err != nil {
+				r.PrintError(err)
 				failed = true
 			}
 			break
 		}
-		res := r.RunString(ctx, l.text)
+		res := r.RunString(ctx, text)
 		failed = failed || res.AnyErr
 		if res.Signal != nil && shell.Terminating(res.Signal) {
 			return signalStatus(res.Signal)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"virtsh/format"
 	"virtsh/shell"
 )
@@ -90,5 +92,28 @@ func TestCheckedTreeRuns(t *testing.T) {
 	_, errOut, code = runMain(t, "domstate test --reason --reason\n", "-c", "test:///default")
 	if code != 1 || errOut != "error: option --reason already seen\n" {
 		t.Errorf("repeated option: code %d, stderr %q", code, errOut)
+	}
+}
+
+// A group registered command by command (registerEach) gets trees of one
+// command, each the same command as in the group's tree.
+func TestRootForOneCommand(t *testing.T) {
+	sess := shell.NewSession(&format.IO{Out: io.Discard, Err: io.Discard}, shell.Options{URI: "test:///default"})
+	defer sess.Close()
+	group := newTree(sess, []func(*Env) []*cobra.Command{monitorCommands})
+	if len(group.Commands()) != len(monitorCtors) {
+		t.Fatalf("monitor group: %d commands, want %d", len(group.Commands()), len(monitorCtors))
+	}
+	for _, c := range group.Commands() {
+		newRootFor(sess, c.Name()) // the first use may build the group
+		small := newRootFor(sess, c.Name())
+		if n := len(small.Commands()); n != 1 {
+			t.Errorf("%s: %d commands in its tree, want 1", c.Name(), n)
+			continue
+		}
+		got := small.Commands()[0]
+		if got.Name() != c.Name() || got.Flags().FlagUsages() != c.Flags().FlagUsages() || got.Short != c.Short {
+			t.Errorf("%s: its tree holds %s, not the group's command", c.Name(), got.Name())
+		}
 	}
 }

@@ -83,8 +83,40 @@ func (r *Runner) execute(ctx context.Context, root *cobra.Command, words []strin
 	root.SetIn(r.Sess.IO.In)
 	root.SetOut(r.Sess.IO.Out)
 	root.SetErr(r.Sess.IO.Err)
+	if plainLeaf(root, c) {
+		// What cobra's execute does for such a command, and only that: the
+		// -h/--help flag it adds to every command it runs (the command's
+		// own parser sees it, and sets it on `CMD ... -h`, which cobra
+		// then answers with its help on the run after the check), then
+		// RunE with the words after the name. Through ExecuteC, cobra
+		// also built and removed its __complete command and its
+		// completion command with four subcommands on every call, twice
+		// per command line (check, then run): 30% of the runner's CPU per
+		// command (pprof, issue 8).
+		c.InitDefaultHelpFlag()
+		if h, err := c.Flags().GetBool("help"); err == nil && h {
+			c.HelpFunc()(c, words)
+			return nil
+		}
+		return c.RunE(c, words[1:])
+	}
 	_, err := root.ExecuteContextC(ctx)
 	return err
+}
+
+// plainLeaf reports whether c, a child of root, is a command the runner can
+// run without cobra's ExecuteC and get the same result: a leaf that parses
+// its own words (DisableFlagParsing), runs through RunE, and has none of the
+// things cobra's execute would add (hooks, argument validators, deprecation).
+// Anything else (a command with subcommands, say) goes through ExecuteC.
+func plainLeaf(root, c *cobra.Command) bool {
+	return c.Parent() == root && c.RunE != nil && c.DisableFlagParsing && !c.HasSubCommands() &&
+		c.Args == nil && c.Deprecated == "" && c.Version == "" &&
+		c.PreRun == nil && c.PreRunE == nil && c.PostRun == nil && c.PostRunE == nil &&
+		c.PersistentPreRun == nil && c.PersistentPreRunE == nil &&
+		c.PersistentPostRun == nil && c.PersistentPostRunE == nil &&
+		root.PersistentPreRun == nil && root.PersistentPreRunE == nil &&
+		root.PersistentPostRun == nil && root.PersistentPostRunE == nil
 }
 
 // Check parses every command of cmds without running any.
