@@ -480,29 +480,43 @@ type dominfoAnswers struct {
 
 // askDominfo asks dominfo's queries. The host's security model comes first
 // (once per connection: the session keeps it), since whether the guest's
-// label is asked depends on it. The others are asked all at once: each is a
-// round trip to the daemon and none depends on another, and one after
-// another (as virsh asks them) they were most of a dominfo's time: six
-// sequential round trips per guest (issue 8). virConnect is thread-safe and
+// label is asked depends on it. In a script or the REPL the others are asked
+// all at once: each is a round trip to the daemon and none depends on
+// another, and one after another (as virsh asks them) they were most of a
+// dominfo's time: six sequential round trips per guest (issue 8). virConnect is thread-safe and
 // the remote driver multiplexes concurrent calls over its one socket;
 // dominfoLines puts the answers in virsh's order, whatever order they came
 // in.
 func askDominfo(env *Env, d *libvirt.Domain) *dominfoAnswers {
-	enoughProcs()
 	var a dominfoAnswers
 	a.model, a.modelErr = env.Sess.SecurityModel()
-	label := a.modelErr == nil && a.model.Model != ""
-	var wg sync.WaitGroup
-	wg.Go(func() { a.info, a.infoErr = d.GetInfo() })
-	wg.Go(func() { a.persistent, a.persErr = d.IsPersistent() })
-	wg.Go(func() { a.autostart, a.autoErr = d.GetAutostart() })
-	wg.Go(func() { a.managed, a.managedErr = d.HasManagedSaveImage(0) })
-	if label {
-		wg.Go(func() { a.label, a.labelErr = d.GetSecurityLabel() })
+	queries := []func(){
+		func() { a.info, a.infoErr = d.GetInfo() },
+		func() { a.persistent, a.persErr = d.IsPersistent() },
+		func() { a.autostart, a.autoErr = d.GetAutostart() },
+		func() { a.managed, a.managedErr = d.HasManagedSaveImage(0) },
+		func() { a.msgs, a.msgsErr = d.GetMessages(0) },
 	}
-	wg.Go(func() { a.msgs, a.msgsErr = d.GetMessages(0) })
-	// The rest on this goroutine: one goroutine fewer to start. ID, name
-	// and UUID are held by the domain object (no round trip).
+	if a.modelErr == nil && a.model.Model != "" {
+		queries = append(queries, func() { a.label, a.labelErr = d.GetSecurityLabel() })
+	}
+	// A one-shot process asks one after another, as virsh does: starting
+	// the threads the concurrent calls run on costs more than the round
+	// trips they save (one-shot dominfo 16.3 ms concurrent, 14.6 ms
+	// sequential, virsh 17.4; medians of 6 alternating rounds).
+	var wg sync.WaitGroup
+	if env.Sess.Opts.OneShot {
+		for _, q := range queries {
+			q()
+		}
+	} else {
+		enoughProcs()
+		for _, q := range queries {
+			wg.Go(q)
+		}
+	}
+	// The rest on this goroutine. ID, name and UUID are held by the domain
+	// object (no round trip).
 	a.osType, a.osErr = d.GetOSType()
 	a.id, a.active = domainID(d)
 	a.name, _ = d.GetName()

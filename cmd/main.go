@@ -121,6 +121,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts.LogFile = os.Getenv("VIRSH_LOG_FILE")
 	}
 
+	opts.OneShot = len(args[n:]) > 0
 	sess := shell.NewSession(fio, opts)
 	defer sess.Close()
 	// The connection is opened by the first command that needs one, even

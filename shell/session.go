@@ -26,6 +26,12 @@ type Options struct {
 	Timing            bool   // -t
 	Debug             int    // -d, 0..4; 4 (errors only) by default
 	LogFile           string // -l
+	// OneShot: the process runs the command line it was given and exits
+	// (argv or a single command string), as opposed to a script on stdin or
+	// the REPL. Such a process has no threads to spare: work that only pays
+	// once the Go runtime has threads running (concurrent libvirt calls)
+	// is done sequentially, as virsh does it.
+	OneShot bool
 }
 
 // DefaultKeepalive are virsh's keepalive defaults.
