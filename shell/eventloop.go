@@ -42,14 +42,16 @@ static int virtshStartEventLoop(void) {
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
+
+// earlyinit.c
+int virtsh_event_impl_register(void);
+int virtsh_event_impl_early(void);
 */
 import "C"
 
 import (
 	"sync"
 	"time"
-
-	"libvirt.org/go/libvirt"
 )
 
 var (
@@ -60,12 +62,16 @@ var (
 
 // registerEventImpl registers libvirt's default event implementation. It must
 // come before the first connection: a connection opened without one has no
-// socket watch, so no events, keepalive or close callbacks, ever.
+// socket watch, so no events, keepalive or close callbacks, ever. The work is
+// begun before Go's runtime starts, by earlyinit.c; this waits for it.
 func registerEventImpl() {
 	eventImplOnce.Do(func() {
-		eventImplOK = libvirt.EventRegisterDefaultImpl() == nil
+		eventImplOK = C.virtsh_event_impl_register() == 0
 	})
 }
+
+// earlyEventImpl reports whether the registration ran on earlyinit.c's thread.
+func earlyEventImpl() bool { return C.virtsh_event_impl_early() != 0 }
 
 // startEventLoop runs the registered loop on a C thread for the life of the
 // process (once). The Go callbacks of events, keepalive and the close
