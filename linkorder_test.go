@@ -103,7 +103,9 @@ var bindingRE = regexp.MustCompile(`binding file (\S+) \[\d+\] to (\S+) \[\d+\]:
 func bindings(t *testing.T, bin string) []string {
 	t.Helper()
 	c := exec.Command(bin, "echo", "hi")
-	c.Env = append(os.Environ(), "LD_DEBUG=bindings")
+	// LD_BIND_NOW: every binding is made at load, before earlyinit.c's
+	// thread or any Go thread exists, so no two threads' lines interleave.
+	c.Env = append(os.Environ(), "LD_DEBUG=bindings", "LD_BIND_NOW=1")
 	out, err := c.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s echo hi: %v", bin, err)
