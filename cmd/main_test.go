@@ -55,6 +55,11 @@ func TestSideBySideWithVirsh(t *testing.T) {
 		{"quit-stops", nil, []string{"-c", "test:///default", "echo a; quit; echo b"}},
 		{"newline-separates", nil, []string{"-c", "test:///default", "echo a\necho b"}},
 		// Option parser errors (vshCommandParse).
+		// -h after a command is data to virsh, not a help flag.
+		{"dash-h-fills-domain", nil, []string{"-c", "test:///default", "dominfo -h"}},
+		{"dash-h-unexpected", nil, []string{"-c", "test:///default", "dominfo test -h"}},
+		{"dash-h-list", nil, []string{"-c", "test:///default", "list -h"}},
+		{"dash-h-echo", nil, []string{"-c", "test:///default", "echo -h"}},
 		{"unknown-option", nil, []string{"-c", "test:///default", "echo --bogus"}},
 		{"unknown-command", nil, []string{"-c", "test:///default", "frob"}},
 		{"missing-value", nil, []string{"-c", "test:///default", "connect --name"}},

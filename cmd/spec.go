@@ -187,8 +187,12 @@ func parseWords(c *cobra.Command, words []string) error {
 			if f == nil || f.Hidden && len(f.Annotations[annKind]) == 0 {
 				return fmt.Errorf("command '%s' doesn't support option --%s", name, opt)
 			}
-		case !onlyData && len(w) == 2 && w[0] == '-' && fs.ShorthandLookup(w[1:]) != nil:
-			// Only virtsh's own additions have a short form (-o).
+		case !onlyData && len(w) == 2 && w[0] == '-' && fs.ShorthandLookup(w[1:]) != nil &&
+			fs.ShorthandLookup(w[1:]).Name != "help":
+			// Only virtsh's own additions have a short form (-o). cobra's
+			// -h is not one: virsh has no -h after a command, so it is
+			// data there (`dominfo -h`: failed to get domain '-h';
+			// `dominfo vm -h`: unexpected data '-h').
 			f = fs.ShorthandLookup(w[1:])
 		default:
 			// A bare word fills the first positional option not yet given.
