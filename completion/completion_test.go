@@ -363,3 +363,28 @@ func TestLibvirtHostInactiveByName(t *testing.T) {
 		}
 	}
 }
+
+// TestLibvirtHostManyInactive: the Go binding's ListDefinedDomains returns
+// at most 1,024 names; with more shut-off guests than that, none may be
+// missing from the completions.
+func TestLibvirtHostManyInactive(t *testing.T) {
+	var doms [][2]string
+	for i := range definedMax + 76 {
+		doms = append(doms, [2]string{fmt.Sprintf("off-%04d", i), "5"})
+	}
+	conn, err := libvirt.NewConnectReadOnly(nodeXML(t, doms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got, err := LibvirtHost{Conn: conn}.Domains(libvirt.CONNECT_LIST_DOMAINS_SHUTOFF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(doms) {
+		t.Fatalf("%d shut-off guests listed, want %d", len(got), len(doms))
+	}
+	if got[len(got)-1].Name != doms[len(doms)-1][0] {
+		t.Errorf("last guest %q, want %q", got[len(got)-1].Name, doms[len(doms)-1][0])
+	}
+}
