@@ -88,6 +88,7 @@ func earlyEventImpl() bool { return C.virtsh_event_impl_early() != 0 }
 // answer the daemon's keepalive pings themselves, and a dead daemon still
 // reaches the close callback from the failing call.
 func startEventLoop() {
+	armSignals() // whatever waits for the loop may be interrupted
 	registerEventImpl()
 	if !eventImplOK {
 		return

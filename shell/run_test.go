@@ -24,6 +24,9 @@ func testRunner(out, errw *bytes.Buffer, started chan<- struct{}) *Runner {
 			if CheckOnly(c.Context()) {
 				return nil
 			}
+			// A command that waits starts the event loop first, which
+			// arms the signal relay (armSignals), as the real ones do.
+			sess.StartEventLoop()
 			started <- struct{}{}
 			<-c.Context().Done()
 			// Like a block job abort: the command takes a moment to stop,
