@@ -141,11 +141,21 @@ func runComplete(args []string, stdout io.Writer) int {
 		if i < last {
 			root = func(sess *shell.Session) *cobra.Command { return newRootFor(sess, words[i]) }
 		}
+		host, closeHost := readOnlyHost(shell.ResolveURI(uri))
 		c := &completion.Completer{
 			Root:    root(sess),
-			Host:    readOnlyHost(shell.ResolveURI(uri)),
+			Host:    host,
 			Timeout: completionTimeout(),
 		}
+		// Closed, not dropped at exit: libvirtd logs every client that goes
+		// away without closing ("error : virNetSocketReadWire: End of file
+		// while reading data") - one line per Tab press otherwise. Not
+		// after a timeout: the query may still be using the connection.
+		defer func() {
+			if !c.TimedOut() {
+				closeHost()
+			}
+		}()
 		switch {
 		case i == last && strings.HasPrefix(cur, "-"):
 			res = globalNames(gfs, cur)
@@ -235,20 +245,33 @@ func globalNames(fs *pflag.FlagSet, cur string) completion.Result {
 // readOnlyHost opens a read-only connection to uri the first time a
 // completer needs the host. Read-only: completion never changes anything,
 // and a read-only open needs no authentication prompt.
-func readOnlyHost(uri string) func() (completion.Host, error) {
+func readOnlyHost(uri string) (host func() (completion.Host, error), closeHost func()) {
 	var mu sync.Mutex
-	var h completion.Host
-	return func() (completion.Host, error) {
+	var h *completion.LibvirtHost
+	host = func() (completion.Host, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if h != nil {
-			return h, nil
+			return *h, nil
 		}
 		conn, err := libvirt.NewConnectReadOnly(uri)
 		if err != nil {
 			return nil, err
 		}
-		h = completion.LibvirtHost{Conn: conn}
-		return h, nil
+		h = &completion.LibvirtHost{Conn: conn}
+		return *h, nil
 	}
+	closeHost = func() {
+		// TryLock: a connect still under way (a host that does not
+		// answer) is left to the process's exit.
+		if !mu.TryLock() {
+			return
+		}
+		defer mu.Unlock()
+		if h != nil {
+			_, _ = h.Conn.Close()
+			h = nil
+		}
+	}
+	return host, closeHost
 }

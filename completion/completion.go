@@ -14,6 +14,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,7 +99,13 @@ type Completer struct {
 	Host func() (Host, error)
 	// Timeout for each host query (connect included); 0 means DefaultTimeout.
 	Timeout time.Duration
+
+	timedOut atomic.Bool
 }
+
+// TimedOut reports whether a host query was given up on: its goroutine may
+// still be inside libvirt, so the host must not be closed under it.
+func (c *Completer) TimedOut() bool { return c.timedOut.Load() }
 
 // query runs f against the host under the timeout. On any error or timeout it
 // returns nil: completion never reports errors.
@@ -136,6 +143,7 @@ func query[T any](c *Completer, f func(Host) (T, error)) (T, bool) {
 	case <-time.After(timeout):
 		// The goroutine is left to finish (or not) on its own; nothing
 		// waits for it and its result is dropped.
+		c.timedOut.Store(true)
 		return zero, false
 	}
 }
