@@ -118,10 +118,18 @@ var probeFirst = []string{"virtsh/cmd.monitorCommands", "virtsh/cmd.domainComman
 // built-ins come last in probe order, and `echo` is what a start-up time is
 // measured with. A wrong or stale hint costs one group built for nothing;
 // a test checks them.
+// The lifecycle commands go straight to theirs too: `start` (one-shot, or
+// completing `start <Tab>`) built the monitor group first, list's thirty
+// options included.
 var probeHints = map[string]string{
 	"echo": "virtsh/cmd.virshCommands", "quit": "virtsh/cmd.virshCommands",
 	"exit": "virtsh/cmd.virshCommands", "connect": "virtsh/cmd.virshCommands",
+	"start": domainGroup, "shutdown": domainGroup, "reboot": domainGroup, "reset": domainGroup,
+	"destroy": domainGroup, "suspend": domainGroup, "resume": domainGroup, "define": domainGroup,
+	"undefine": domainGroup, "create": domainGroup, "dumpxml": domainGroup, "edit": domainGroup,
 }
+
+const domainGroup = "virtsh/cmd.domainCommands"
 
 var (
 	setMu sync.Mutex

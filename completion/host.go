@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -304,7 +305,9 @@ func parseDisks(xml string) []disk {
 }
 
 // uriAliasRE matches one "alias=uri" string of libvirt.conf's uri_aliases.
-var uriAliasRE = regexp.MustCompile(`"([A-Za-z0-9_.\-]+)=([^"]+)"`)
+// Compiled when first needed, not in the package's init: every virtsh start
+// paid for it (perf, issue 8), and only URI completion uses it.
+var uriAliasRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"([A-Za-z0-9_.\-]+)=([^"]+)"`) })
 
 // LibvirtConfPath is the libvirt.conf the client library reads: the user's
 // ($XDG_CONFIG_HOME/libvirt/libvirt.conf) for non-root, /etc's for root.
@@ -337,7 +340,7 @@ func URIAliases(path string) []Candidate {
 		return nil
 	}
 	var out []Candidate
-	for _, m := range uriAliasRE.FindAllStringSubmatch(rest[open:end], -1) {
+	for _, m := range uriAliasRE().FindAllStringSubmatch(rest[open:end], -1) {
 		out = append(out, Candidate{m[1], m[2]})
 	}
 	return out
