@@ -43,7 +43,7 @@ type blockWaiter struct {
 	async   bool
 	events  chan jobStatus
 	ids     []int
-	// failed counts event registrations that failed (of 2): then the job
+	// failed counts event registrations that failed: then the job
 	// is followed by polling too, as virsh's fallback does.
 	failed int
 	atEnd  int // consecutive fallback polls at 100 %
@@ -64,12 +64,16 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 	// A plain target is what BLOCK_JOB_2 reports: no lookup needed. A path
 	// or "vda[N]" is resolved to the disk's target and active path, so that
 	// either event matches whichever form the user typed.
+	byTarget := false // BLOCK_JOB_2's target names this disk
 	if dp, err := ParseDiskPath(disk); err == nil && (dp.IsPath() || dp.HasIndex) {
 		if disks, err := liveBlockDisks(dom); err == nil {
 			if d, ok := dp.Find(disks); ok {
 				w.target, w.path = d.Target, d.TopPath()
+				byTarget = true
 			}
 		}
+	} else if err == nil {
+		byTarget = true
 	}
 	cb := func(_ *libvirt.Connect, _ *libvirt.Domain, ev *libvirt.DomainEventBlockJob) {
 		if ev.Disk == w.disk || (w.target != "" && ev.Disk == w.target) || (w.path != "" && ev.Disk == w.path) {
@@ -84,12 +88,18 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 	// milliseconds of the event).
 	env.Sess.StartEventLoop()
 	// As virsh, a failed registration is not fatal: wait() then also
-	// polls the job (virsh's fallback, see fallbackStatus).
-	for _, register := range []func() (int, error){
-		func() (int, error) { return conn.DomainEventBlockJob2Register(dom, cb) },
-		func() (int, error) { return conn.DomainEventBlockJobRegister(dom, cb) },
-	} {
-		if id, err := register(); err == nil {
+	// polls the job (virsh's fallback, see fallbackStatus). virsh registers
+	// both block-job events; libvirt emits BLOCK_JOB_2 (the disk's target)
+	// for every job and BLOCK_JOB (its path) only when the disk has one, so
+	// when the target is known BLOCK_JOB_2 alone is enough, and the other
+	// registration and its removal are two round trips a job saves.
+	if id, err := conn.DomainEventBlockJob2Register(dom, cb); err == nil {
+		w.ids = append(w.ids, id)
+	} else {
+		w.failed++
+	}
+	if !byTarget || w.failed > 0 {
+		if id, err := conn.DomainEventBlockJobRegister(dom, cb); err == nil {
 			w.ids = append(w.ids, id)
 		} else {
 			w.failed++
