@@ -14,22 +14,135 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 static pthread_t early_thread;
 static int early_started;
+static int early_joined;
 static int early_rc = -1;
+// impl_ready is set (under mu, cv signalled) once the event implementation
+// is registered: registerEventImpl waits for that, not for the connection.
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int impl_ready;
+
+// The early connection (see virtsh_preconnect_plan): opened on the same
+// thread once the event implementation is registered, so that a one-shot
+// command's connection is made while Go starts instead of after.
+static int pre_wanted;          // the command line asks for one
+static const char *pre_uri;     // NULL: libvirt's default, as Go passes ""
+static virConnectPtr pre_conn;  // set by the thread; taken or closed later
+static int pre_done;            // taken or discarded
+
+static void ignore_error(void *data, virErrorPtr err)
+{
+	(void)data;
+	(void)err;
+}
 
 static void *early_init(void *arg)
 {
 	(void)arg;
 	early_rc = virEventRegisterDefaultImpl();
+	pthread_mutex_lock(&mu);
+	impl_ready = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	if (pre_wanted && early_rc == 0) {
+		// No error printed from here: the Go binding installs the same
+		// handler when it starts; a failed early open is redone, and
+		// reported, by Go.
+		virSetErrorFunc(NULL, ignore_error);
+		pre_conn = virConnectOpenAuth(pre_uri, virConnectAuthPtrDefault, 0);
+	}
 	return NULL;
 }
 
-__attribute__((constructor)) static void virtsh_early_init(void)
+// The commands that never use a connection (virsh's built-ins and the
+// completion entry points). TestPreconnectSkipsNoConnectCommands keeps this
+// list equal to the commands marked annNoConnect in cmd/.
+static const char *const no_connect[] = {
+	"help", "echo", "connect", "cd", "pwd", "quit", "exit",
+	"completion", "__complete", "__completeNoDesc", NULL,
+};
+
+int virtsh_preconnect_skips(const char *cmd)
+{
+	for (int i = 0; no_connect[i]; i++)
+		if (strcmp(cmd, no_connect[i]) == 0)
+			return 1;
+	return 0;
+}
+
+// local reports whether uri names a hypervisor on this host without a
+// remote transport: "qemu:///system", "test:///default", "qemu+unix:///...".
+// Only those are opened early: a remote one may ask for a password or a host
+// key on the terminal, which must not happen for a command line that turns
+// out not to need the connection.
+static int local(const char *uri)
+{
+	const char *p = strstr(uri, "://");
+	if (!p || p == uri || p[3] != '/')
+		return 0;
+	const char *plus = memchr(uri, '+', p - uri);
+	return !plus || (size_t)(p - plus) == strlen("+unix") && strncmp(plus, "+unix", 5) == 0;
+}
+
+// virtsh_preconnect_plan decides from the command line alone whether this
+// process is a one-shot command that needs a connection, and to which URI:
+// `virtsh CMD ...` or `virtsh -c URI CMD ...` (also --connect URI and
+// --connect=URI) with CMD not a built-in, the URI resolved as
+// shell.ResolveURI does (-c, then VIRTSH_DEFAULT_CONNECT_URI and
+// VIRSH_DEFAULT_CONNECT_URI, else libvirt's default, i.e. NULL), and local.
+// libvirt's default is used only when LIBVIRT_DEFAULT_URI names it: otherwise
+// libvirt.conf or probing decides, and that may be remote. Anything else
+// (other global options, a command string, the REPL, a script) opens
+// nothing here. Go compares the URI before it takes the connection.
+// virtsh_main_program is defined by virtsh's main package (preconnect.go):
+// only the virtsh program plans an early connection, not the other programs
+// built with this package (tests, the man-page generator), whose command
+// lines mean something else.
+extern int virtsh_main_program __attribute__((weak));
+
+static void virtsh_preconnect_plan(int argc, char **argv)
+{
+	int i = 1;
+	const char *uri = NULL, *check = NULL;
+
+	if (&virtsh_main_program == NULL || argc < 2 || getenv("VIRTSH_NO_PRECONNECT"))
+		return;
+	if (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--connect") == 0) {
+		if (argc < 4)
+			return;
+		uri = check = argv[2];
+		i = 3;
+	} else if (strncmp(argv[1], "--connect=", 10) == 0) {
+		uri = check = argv[1] + 10;
+		i = 2;
+	} else {
+		if (!(uri = getenv("VIRTSH_DEFAULT_CONNECT_URI")) || !*uri)
+			uri = getenv("VIRSH_DEFAULT_CONNECT_URI");
+		if (uri && !*uri)
+			uri = NULL;
+		check = uri ? uri : getenv("LIBVIRT_DEFAULT_URI");
+	}
+	if (i >= argc || argv[i][0] == '-' || argv[i][0] == '\0' ||
+	    strpbrk(argv[i], " \t\n;#'\"\\") || virtsh_preconnect_skips(argv[i]))
+		return;
+	if (!check || !*check || !local(check))
+		return;
+	pre_uri = uri && *uri ? uri : NULL;
+	pre_wanted = 1;
+}
+
+__attribute__((constructor)) static void virtsh_early_init(int argc, char **argv)
 {
 	sigset_t all, old;
+
+	virtsh_preconnect_plan(argc, argv);
 
 	// Every signal blocked on the helper thread, so that signals reach Go's
 	// threads, as os/signal expects.
@@ -41,13 +154,25 @@ __attribute__((constructor)) static void virtsh_early_init(void)
 
 // virtsh_event_impl_register returns virEventRegisterDefaultImpl's result:
 // the early thread's or, if that thread could not be started, its own.
-// Called once (registerEventImpl's sync.Once).
+// Called once (registerEventImpl's sync.Once). It waits for the
+// registration only, not for the early connection.
 int virtsh_event_impl_register(void)
 {
 	if (!early_started)
 		return virEventRegisterDefaultImpl();
-	pthread_join(early_thread, NULL);
+	pthread_mutex_lock(&mu);
+	while (!impl_ready)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
 	return early_rc;
+}
+
+static void join_early(void)
+{
+	if (early_started && !early_joined) {
+		pthread_join(early_thread, NULL);
+		early_joined = 1;
+	}
 }
 
 // virtsh_event_impl_early reports whether the constructor's thread was
@@ -55,4 +180,49 @@ int virtsh_event_impl_register(void)
 int virtsh_event_impl_early(void)
 {
 	return early_started;
+}
+
+// virtsh_preconnect_take returns the early connection if one was opened for
+// uri (NULL for libvirt's default) read-write, and hands it over: the caller
+// owns it. Otherwise it closes whatever was opened and returns NULL; after
+// the first call it always returns NULL. Called with registerEventImpl done
+// (the thread joined).
+virConnectPtr virtsh_preconnect_take(const char *uri)
+{
+	virConnectPtr c;
+
+	if (pre_done || !pre_wanted)
+		return NULL;
+	join_early();
+	c = pre_conn;
+	pre_done = 1;
+	pre_conn = NULL;
+	if (!c)
+		return NULL;
+	if ((uri == NULL) != (pre_uri == NULL) || (uri && strcmp(uri, pre_uri) != 0)) {
+		virConnectClose(c);
+		return NULL;
+	}
+	return c;
+}
+
+// virtsh_preconnect_discard closes the early connection if nobody took it
+// (the command failed before it needed one): a client that exits with its
+// connection open makes libvirtd log an error.
+void virtsh_preconnect_discard(void)
+{
+	if (pre_done || !pre_wanted)
+		return;
+	join_early();
+	pre_done = 1;
+	if (pre_conn)
+		virConnectClose(pre_conn);
+	pre_conn = NULL;
+}
+
+// virtsh_preconnect_planned reports whether the command line asked for an
+// early connection (for tests).
+int virtsh_preconnect_planned(void)
+{
+	return pre_wanted;
 }

@@ -14,6 +14,7 @@ package shell
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include <libvirt/libvirt.h>
 
 static void *virtshEventLoop(void *arg) {
@@ -46,12 +47,19 @@ static int virtshStartEventLoop(void) {
 // earlyinit.c
 int virtsh_event_impl_register(void);
 int virtsh_event_impl_early(void);
+virConnectPtr virtsh_preconnect_take(const char *uri);
+void virtsh_preconnect_discard(void);
+int virtsh_preconnect_planned(void);
+int virtsh_preconnect_skips(const char *cmd);
 */
 import "C"
 
 import (
 	"sync"
 	"time"
+	"unsafe"
+
+	"libvirt.org/go/libvirt"
 )
 
 var (
@@ -69,6 +77,40 @@ func registerEventImpl() {
 		eventImplOK = C.virtsh_event_impl_register() == 0
 	})
 }
+
+// takePreconnected returns the connection earlyinit.c opened while Go
+// started, if this process's command line asked for one and it was opened
+// to uri (libvirt's default for ""), read-write: a one-shot command then
+// finds its connection made. Anything else is closed, and nil returned; the
+// caller opens the connection itself, the usual way.
+func takePreconnected(uri string, readOnly bool) *libvirt.Connect {
+	if readOnly {
+		C.virtsh_preconnect_discard()
+		return nil
+	}
+	var cs *C.char
+	if uri != "" {
+		cs = C.CString(uri)
+		defer C.free(unsafe.Pointer(cs))
+	}
+	p := C.virtsh_preconnect_take(cs)
+	if p == nil {
+		return nil
+	}
+	return adoptConnect(unsafe.Pointer(p))
+}
+
+// adoptConnect wraps a virConnectPtr opened in C as the binding's Connect.
+// libvirt.org/go/libvirt has no constructor for that; its Connect is one
+// pointer field (v1.12007.0, pinned), which TestAdoptConnect checks by
+// size and by use, so a binding that changes it fails the tests, not users.
+func adoptConnect(p unsafe.Pointer) *libvirt.Connect {
+	type connectLayout struct{ ptr unsafe.Pointer }
+	return (*libvirt.Connect)(unsafe.Pointer(&connectLayout{ptr: p}))
+}
+
+// discardPreconnected closes an early connection nobody took.
+func discardPreconnected() { C.virtsh_preconnect_discard() }
 
 // earlyEventImpl reports whether the registration ran on earlyinit.c's thread.
 func earlyEventImpl() bool { return C.virtsh_event_impl_early() != 0 }
@@ -103,3 +145,13 @@ const EventLoopDelay = 50 * time.Millisecond
 // StartEventLoop starts libvirt's event loop thread now, if it is not
 // running: the REPL calls it, and so may a command that needs events at once.
 func (s *Session) StartEventLoop() { startEventLoop() }
+
+// PreconnectSkips reports whether earlyinit.c leaves a one-shot command
+// named name without an early connection (it never needs one).
+func PreconnectSkips(name string) bool {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	return C.virtsh_preconnect_skips(cs) != 0
+}
+
+func preconnectPlanned() bool { return C.virtsh_preconnect_planned() != 0 }

@@ -179,7 +179,7 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		uri = name
 	}
 	start := time.Now()
-	conn, err := s.open(uri, readOnly)
+	conn, early, err := s.open(uri, readOnly)
 	if err != nil {
 		first := "failed to connect to the hypervisor"
 		if s.disconnected.Load() {
@@ -187,7 +187,11 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		}
 		return Errorf2(first, err)
 	}
-	s.Logf("connected to '%s' in %s", uri, time.Since(start))
+	if early {
+		s.Logf("connected to '%s' (opened while virtsh started)", uri)
+	} else {
+		s.Logf("connected to '%s' in %s", uri, time.Since(start))
+	}
 	if name != "" {
 		s.uri = name
 	}
@@ -209,14 +213,17 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 	return nil
 }
 
-func (s *Session) open(uri string, readOnly bool) (*libvirt.Connect, error) {
+// open opens uri; early says the connection was the one earlyinit.c opened
+// while virtsh started (see takePreconnected).
+func (s *Session) open(uri string, readOnly bool) (conn *libvirt.Connect, early bool, err error) {
 	var flags libvirt.ConnectFlags
 	if readOnly {
 		flags |= libvirt.CONNECT_RO
 	}
-	conn, err := libvirt.NewConnectWithAuthDefault(uri, flags)
-	if err != nil {
-		return nil, err
+	if conn = takePreconnected(uri, readOnly); conn != nil {
+		early = true
+	} else if conn, err = libvirt.NewConnectWithAuthDefault(uri, flags); err != nil {
+		return nil, false, err
 	}
 	if s.Opts.KeepaliveInterval > 0 {
 		if kerr := conn.SetKeepAlive(s.Opts.KeepaliveInterval, s.Opts.KeepaliveCount); kerr != nil && s.Opts.KeepaliveSet {
@@ -224,10 +231,10 @@ func (s *Session) open(uri string, readOnly bool) (*libvirt.Connect, error) {
 			// hypervisor", then libvirt's reason (the keepalive error).
 			_, _ = conn.Close()
 			fmt.Fprintln(s.IO.Err, "error: Cannot setup keepalive on connection as requested, disconnecting")
-			return nil, kerr
+			return nil, false, kerr
 		}
 	}
-	return conn, nil
+	return conn, early, nil
 }
 
 // onClose is virshCatchDisconnect: it runs on the event-loop goroutine when the
@@ -337,6 +344,7 @@ func (s *Session) ExplainError(err error) error {
 func (s *Session) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	discardPreconnected()
 	if s.conn != nil {
 		_ = s.conn.UnregisterCloseCallback()
 		_, _ = s.conn.Close()
