@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -28,11 +29,13 @@ static int early_rc = -1;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int impl_ready;
+static int thread_done; // under mu: the thread has returned
 
 // The early connection (see virtsh_preconnect_plan): opened on the same
 // thread once the event implementation is registered, so that a one-shot
 // command's connection is made while Go starts instead of after.
 static int pre_wanted;          // the command line asks for one
+static int pre_ro;              // read-only: a completion's connection
 static const char *pre_uri;     // NULL: libvirt's default, as Go passes ""
 static virConnectPtr pre_conn;  // set by the thread; taken or closed later
 static int pre_done;            // taken or discarded
@@ -56,8 +59,13 @@ static void *early_init(void *arg)
 		// handler when it starts; a failed early open is redone, and
 		// reported, by Go.
 		virSetErrorFunc(NULL, ignore_error);
-		pre_conn = virConnectOpenAuth(pre_uri, virConnectAuthPtrDefault, 0);
+		pre_conn = pre_ro ? virConnectOpenReadOnly(pre_uri)
+		                  : virConnectOpenAuth(pre_uri, virConnectAuthPtrDefault, 0);
 	}
+	pthread_mutex_lock(&mu);
+	thread_done = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
 	return NULL;
 }
 
@@ -91,6 +99,12 @@ static int local(const char *uri)
 	return !plus || (size_t)(p - plus) == strlen("+unix") && strncmp(plus, "+unix", 5) == 0;
 }
 
+// virtsh_main_program is defined by virtsh's main package (preconnect.go):
+// only the virtsh program plans an early connection, not the other programs
+// built with this package (tests, the man-page generator), whose command
+// lines mean something else.
+extern int virtsh_main_program __attribute__((weak));
+
 // virtsh_preconnect_plan decides from the command line alone whether this
 // process is a one-shot command that needs a connection, and to which URI:
 // `virtsh CMD ...` or `virtsh -c URI CMD ...` (also --connect URI and
@@ -101,12 +115,11 @@ static int local(const char *uri)
 // libvirt.conf or probing decides, and that may be remote. Anything else
 // (other global options, a command string, the REPL, a script) opens
 // nothing here. Go compares the URI before it takes the connection.
-// virtsh_main_program is defined by virtsh's main package (preconnect.go):
-// only the virtsh program plans an early connection, not the other programs
-// built with this package (tests, the man-page generator), whose command
-// lines mean something else.
-extern int virtsh_main_program __attribute__((weak));
-
+//
+// A completion request, `virtsh __complete [-c URI] CMD WORD... CUR`, gets
+// the read-only connection completion opens (cmd's readOnlyHost) when CMD
+// needs a connection and CUR is not an option name: the values of an
+// argument (domain names, disks, ...) come from the host.
 static void virtsh_preconnect_plan(int argc, char **argv)
 {
 	int i = 1;
@@ -114,14 +127,21 @@ static void virtsh_preconnect_plan(int argc, char **argv)
 
 	if (&virtsh_main_program == NULL || argc < 2 || getenv("VIRTSH_NO_PRECONNECT"))
 		return;
-	if (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--connect") == 0) {
-		if (argc < 4)
+	if (strcmp(argv[1], "__complete") == 0 || strcmp(argv[1], "__completeNoDesc") == 0) {
+		// The command and the word being completed at least.
+		if (argc < 4 || argv[argc - 1][0] == '-')
 			return;
-		uri = check = argv[2];
-		i = 3;
-	} else if (strncmp(argv[1], "--connect=", 10) == 0) {
-		uri = check = argv[1] + 10;
+		pre_ro = 1;
 		i = 2;
+	}
+	if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--connect") == 0) {
+		if (argc < i + 3)
+			return;
+		uri = check = argv[i + 1];
+		i += 2;
+	} else if (strncmp(argv[i], "--connect=", 10) == 0) {
+		uri = check = argv[i] + 10;
+		i++;
 	} else {
 		if (!(uri = getenv("VIRTSH_DEFAULT_CONNECT_URI")) || !*uri)
 			uri = getenv("VIRSH_DEFAULT_CONNECT_URI");
@@ -129,7 +149,7 @@ static void virtsh_preconnect_plan(int argc, char **argv)
 			uri = NULL;
 		check = uri ? uri : getenv("LIBVIRT_DEFAULT_URI");
 	}
-	if (i >= argc || argv[i][0] == '-' || argv[i][0] == '\0' ||
+	if (i >= argc || (pre_ro && i >= argc - 1) || argv[i][0] == '-' || argv[i][0] == '\0' ||
 	    strpbrk(argv[i], " \t\n;#'\"\\") || virtsh_preconnect_skips(argv[i]))
 		return;
 	if (!check || !*check || !local(check))
@@ -183,11 +203,10 @@ int virtsh_event_impl_early(void)
 }
 
 // virtsh_preconnect_take returns the early connection if one was opened for
-// uri (NULL for libvirt's default) read-write, and hands it over: the caller
-// owns it. Otherwise it closes whatever was opened and returns NULL; after
-// the first call it always returns NULL. Called with registerEventImpl done
-// (the thread joined).
-virConnectPtr virtsh_preconnect_take(const char *uri)
+// uri (NULL for libvirt's default), read-only or not as ro says, and hands it
+// over: the caller owns it. Otherwise it closes whatever was opened and
+// returns NULL; after the first call it always returns NULL.
+virConnectPtr virtsh_preconnect_take(const char *uri, int ro)
 {
 	virConnectPtr c;
 
@@ -199,7 +218,7 @@ virConnectPtr virtsh_preconnect_take(const char *uri)
 	pre_conn = NULL;
 	if (!c)
 		return NULL;
-	if ((uri == NULL) != (pre_uri == NULL) || (uri && strcmp(uri, pre_uri) != 0)) {
+	if (!ro != !pre_ro || (uri == NULL) != (pre_uri == NULL) || (uri && strcmp(uri, pre_uri) != 0)) {
 		virConnectClose(c);
 		return NULL;
 	}
@@ -211,7 +230,25 @@ virConnectPtr virtsh_preconnect_take(const char *uri)
 // connection open makes libvirtd log an error.
 void virtsh_preconnect_discard(void)
 {
+	int finished;
+
 	if (pre_done || !pre_wanted)
+		return;
+	// Wait for the open to finish (about a millisecond) so that it can be
+	// closed, but not for ever: a daemon that does not answer keeps the
+	// thread in virConnectOpenAuth, and a command that failed without a
+	// connection must still end. After a second its socket is left to go
+	// with the process.
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&mu);
+	while (!thread_done)
+		if (pthread_cond_timedwait(&cv, &mu, &until) != 0)
+			break;
+	finished = thread_done;
+	pthread_mutex_unlock(&mu);
+	if (!finished)
 		return;
 	join_early();
 	pre_done = 1;

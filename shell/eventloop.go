@@ -47,7 +47,7 @@ static int virtshStartEventLoop(void) {
 // earlyinit.c
 int virtsh_event_impl_register(void);
 int virtsh_event_impl_early(void);
-virConnectPtr virtsh_preconnect_take(const char *uri);
+virConnectPtr virtsh_preconnect_take(const char *uri, int ro);
 void virtsh_preconnect_discard(void);
 int virtsh_preconnect_planned(void);
 int virtsh_preconnect_skips(const char *cmd);
@@ -80,25 +80,34 @@ func registerEventImpl() {
 
 // takePreconnected returns the connection earlyinit.c opened while Go
 // started, if this process's command line asked for one and it was opened
-// to uri (libvirt's default for ""), read-write: a one-shot command then
-// finds its connection made. Anything else is closed, and nil returned; the
-// caller opens the connection itself, the usual way.
+// to uri (libvirt's default for "") with the same read-only flag: a one-shot
+// command, or a completion, then finds its connection made. Anything else is
+// closed, and nil returned; the caller opens the connection itself, the
+// usual way.
 func takePreconnected(uri string, readOnly bool) *libvirt.Connect {
-	if readOnly {
-		C.virtsh_preconnect_discard()
-		return nil
-	}
 	var cs *C.char
 	if uri != "" {
 		cs = C.CString(uri)
 		defer C.free(unsafe.Pointer(cs))
 	}
-	p := C.virtsh_preconnect_take(cs)
+	ro := C.int(0)
+	if readOnly {
+		ro = 1
+	}
+	p := C.virtsh_preconnect_take(cs, ro)
 	if p == nil {
 		return nil
 	}
 	return adoptConnect(unsafe.Pointer(p))
 }
+
+// TakePreconnectedReadOnly is takePreconnected for completion's read-only
+// connection (cmd's readOnlyHost).
+func TakePreconnectedReadOnly(uri string) *libvirt.Connect { return takePreconnected(uri, true) }
+
+// DiscardPreconnected closes an early connection nobody took (Session.Close
+// does it too; completion, which has no session to close, calls this).
+func DiscardPreconnected() { C.virtsh_preconnect_discard() }
 
 // adoptConnect wraps a virConnectPtr opened in C as the binding's Connect.
 // libvirt.org/go/libvirt has no constructor for that; its Connect is one
@@ -108,9 +117,6 @@ func adoptConnect(p unsafe.Pointer) *libvirt.Connect {
 	type connectLayout struct{ ptr unsafe.Pointer }
 	return (*libvirt.Connect)(unsafe.Pointer(&connectLayout{ptr: p}))
 }
-
-// discardPreconnected closes an early connection nobody took.
-func discardPreconnected() { C.virtsh_preconnect_discard() }
 
 // earlyEventImpl reports whether the registration ran on earlyinit.c's thread.
 func earlyEventImpl() bool { return C.virtsh_event_impl_early() != 0 }

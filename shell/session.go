@@ -344,7 +344,7 @@ func (s *Session) ExplainError(err error) error {
 func (s *Session) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	discardPreconnected()
+	DiscardPreconnected()
 	if s.conn != nil {
 		_ = s.conn.UnregisterCloseCallback()
 		_, _ = s.conn.Close()

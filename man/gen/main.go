@@ -276,8 +276,8 @@ The connection is opened by the first command that needs one, even with
 command line of the form \fBvirtsh\fR [\fB\-c\fR \fIURI\fR] \fIcommand\fR ...,
 whose command needs a connection to a local URI (one without a remote
 transport, from \fB\-c\fR or the environment), has it opened while virtsh
-starts, which saves about a millisecond; \fBVIRTSH_NO_PRECONNECT\fR turns
-that off.
+starts, which saves about a millisecond (completion's read\-only connection
+too); \fBVIRTSH_NO_PRECONNECT\fR turns that off.
 .SH OPTIONS
 `)
 	GlobalVisit(func(f *pflag.Flag) {
