@@ -44,6 +44,8 @@ func TestPreconnectTaken(t *testing.T) {
 		{"--connect=URI CMD", nil, []string{"--connect=test:///default", "domstate", "test"}, true},
 		{"VIRTSH_DEFAULT_CONNECT_URI", []string{"VIRTSH_DEFAULT_CONNECT_URI=test:///default"}, []string{"domstate", "test"}, true},
 		{"LIBVIRT_DEFAULT_URI", []string{"LIBVIRT_DEFAULT_URI=test:///default"}, []string{"domstate", "test"}, true},
+		{"-q -c URI CMD", nil, []string{"-q", "-c", "test:///default", "domstate", "test"}, true},
+		{"-c URI -q CMD", nil, []string{"-c", "test:///default", "--quiet", "domstate", "test"}, true},
 		{"read-only", nil, []string{"-r", "-c", "test:///default", "domstate", "test"}, false},
 		{"command string", nil, []string{"-c", "test:///default", "domstate test; domstate test"}, false},
 		{"opted out", []string{"VIRTSH_NO_PRECONNECT=1"}, []string{"-c", "test:///default", "domstate", "test"}, false},

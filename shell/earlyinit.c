@@ -107,8 +107,8 @@ extern int virtsh_main_program __attribute__((weak));
 
 // virtsh_preconnect_plan decides from the command line alone whether this
 // process is a one-shot command that needs a connection, and to which URI:
-// `virtsh CMD ...` or `virtsh -c URI CMD ...` (also --connect URI and
-// --connect=URI) with CMD not a built-in, the URI resolved as
+// `virtsh CMD ...` or `virtsh -c URI CMD ...` (also --connect URI,
+// --connect=URI, and -q/--quiet among them) with CMD not a built-in, the URI resolved as
 // shell.ResolveURI does (-c, then VIRTSH_DEFAULT_CONNECT_URI and
 // VIRSH_DEFAULT_CONNECT_URI, else libvirt's default, i.e. NULL), and local.
 // libvirt's default is used only when LIBVIRT_DEFAULT_URI names it: otherwise
@@ -134,15 +134,29 @@ static void virtsh_preconnect_plan(int argc, char **argv)
 		pre_ro = 1;
 		i = 2;
 	}
-	if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--connect") == 0) {
-		if (argc < i + 3)
+	// Global options: -c/--connect (the last one wins, as with getopt) and
+	// -q/--quiet, which does not touch the connection; any other ends the
+	// plan.
+	for (int have = 0; i < argc && argv[i][0] == '-';) {
+		if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+			i++;
+		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--connect") == 0) {
+			if (i + 1 >= argc)
+				return;
+			uri = check = argv[i + 1];
+			i += 2;
+			have = 1;
+		} else if (strncmp(argv[i], "--connect=", 10) == 0) {
+			uri = check = argv[i] + 10;
+			i++;
+			have = 1;
+		} else {
 			return;
-		uri = check = argv[i + 1];
-		i += 2;
-	} else if (strncmp(argv[i], "--connect=", 10) == 0) {
-		uri = check = argv[i] + 10;
-		i++;
-	} else {
+		}
+		if (have && !*uri)
+			return; // -c "": ResolveURI falls back to the environment
+	}
+	if (!check) {
 		if (!(uri = getenv("VIRTSH_DEFAULT_CONNECT_URI")) || !*uri)
 			uri = getenv("VIRSH_DEFAULT_CONNECT_URI");
 		if (uri && !*uri)

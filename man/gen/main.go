@@ -273,7 +273,7 @@ for the options shown as \fB<name>\fR in a synopsis, as bare words in order.
 .PP
 The connection is opened by the first command that needs one, even with
 \fB\-c\fR: help, echo and completion never wait for a host. A one\-shot
-command line of the form \fBvirtsh\fR [\fB\-c\fR \fIURI\fR] \fIcommand\fR ...,
+command line of the form \fBvirtsh\fR [\fB\-q\fR] [\fB\-c\fR \fIURI\fR] \fIcommand\fR ...,
 whose command needs a connection to a local URI (one without a remote
 transport, from \fB\-c\fR or the environment), has it opened while virtsh
 starts, which saves about a millisecond (completion's read\-only connection
