@@ -105,7 +105,7 @@ static int local(const char *uri)
 // lines mean something else.
 extern int virtsh_main_program __attribute__((weak));
 
-// virtsh_preconnect_plan decides from the command line alone whether this
+// virtsh_preconnect_decide decides from the command line alone whether this
 // process is a one-shot command that needs a connection, and to which URI:
 // `virtsh CMD ...` or `virtsh -c URI CMD ...` (also --connect URI,
 // --connect=URI, and -q/--quiet among them) with CMD not a built-in, the URI resolved as
@@ -120,41 +120,43 @@ extern int virtsh_main_program __attribute__((weak));
 // the read-only connection completion opens (cmd's readOnlyHost) when CMD
 // needs a connection and CUR is not an option name: the values of an
 // argument (domain names, disks, ...) come from the host.
-static void virtsh_preconnect_plan(int argc, char **argv)
+int virtsh_preconnect_decide(int argc, char **argv, const char **uri_out, int *ro_out)
 {
-	int i = 1;
+	int i = 1, ro = 0;
 	const char *uri = NULL, *check = NULL;
 
-	if (&virtsh_main_program == NULL || argc < 2 || getenv("VIRTSH_NO_PRECONNECT"))
-		return;
+	*uri_out = NULL;
+	*ro_out = 0;
+	if (argc < 2)
+		return 0;
 	if (strcmp(argv[1], "__complete") == 0 || strcmp(argv[1], "__completeNoDesc") == 0) {
 		// The command and the word being completed at least.
 		if (argc < 4 || argv[argc - 1][0] == '-')
-			return;
-		pre_ro = 1;
+			return 0;
+		ro = 1;
 		i = 2;
 	}
 	// Global options: -c/--connect (the last one wins, as with getopt) and
 	// -q/--quiet, which does not touch the connection; any other ends the
 	// plan.
-	for (int have = 0; i < argc && argv[i][0] == '-';) {
+	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
 			i++;
-		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--connect") == 0) {
+			continue;
+		}
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--connect") == 0) {
 			if (i + 1 >= argc)
-				return;
+				return 0;
 			uri = check = argv[i + 1];
 			i += 2;
-			have = 1;
 		} else if (strncmp(argv[i], "--connect=", 10) == 0) {
 			uri = check = argv[i] + 10;
 			i++;
-			have = 1;
 		} else {
-			return;
+			return 0;
 		}
-		if (have && !*uri)
-			return; // -c "": ResolveURI falls back to the environment
+		if (!*uri)
+			return 0; // -c "": ResolveURI falls back to the environment
 	}
 	if (!check) {
 		if (!(uri = getenv("VIRTSH_DEFAULT_CONNECT_URI")) || !*uri)
@@ -163,20 +165,22 @@ static void virtsh_preconnect_plan(int argc, char **argv)
 			uri = NULL;
 		check = uri ? uri : getenv("LIBVIRT_DEFAULT_URI");
 	}
-	if (i >= argc || (pre_ro && i >= argc - 1) || argv[i][0] == '-' || argv[i][0] == '\0' ||
+	if (i >= argc || (ro && i >= argc - 1) || argv[i][0] == '-' || argv[i][0] == '\0' ||
 	    strpbrk(argv[i], " \t\n;#'\"\\") || virtsh_preconnect_skips(argv[i]))
-		return;
+		return 0;
 	if (!check || !*check || !local(check))
-		return;
-	pre_uri = uri && *uri ? uri : NULL;
-	pre_wanted = 1;
+		return 0;
+	*uri_out = uri && *uri ? uri : NULL;
+	*ro_out = ro;
+	return 1;
 }
 
 __attribute__((constructor)) static void virtsh_early_init(int argc, char **argv)
 {
 	sigset_t all, old;
 
-	virtsh_preconnect_plan(argc, argv);
+	if (&virtsh_main_program != NULL && !getenv("VIRTSH_NO_PRECONNECT"))
+		pre_wanted = virtsh_preconnect_decide(argc, argv, &pre_uri, &pre_ro);
 
 	// Every signal blocked on the helper thread, so that signals reach Go's
 	// threads, as os/signal expects.

@@ -51,6 +51,7 @@ virConnectPtr virtsh_preconnect_take(const char *uri, int ro);
 void virtsh_preconnect_discard(void);
 int virtsh_preconnect_planned(void);
 int virtsh_preconnect_skips(const char *cmd);
+int virtsh_preconnect_decide(int argc, char **argv, const char **uri_out, int *ro_out);
 */
 import "C"
 
@@ -161,3 +162,28 @@ func PreconnectSkips(name string) bool {
 }
 
 func preconnectPlanned() bool { return C.virtsh_preconnect_planned() != 0 }
+
+// preconnectDecision is earlyinit.c's decision for the command line args
+// (args[0] the program): whether a connection is opened early, to which URI
+// (uriSet false: libvirt's default), read-only or not. For tests and fuzzing:
+// this C code reads every virtsh command line before Go runs.
+func preconnectDecision(args []string) (want bool, uri string, uriSet, ro bool) {
+	if len(args) == 0 {
+		return false, "", false, false
+	}
+	argv := C.malloc(C.size_t(len(args)+1) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(argv)
+	ptrs := unsafe.Slice((**C.char)(argv), len(args)+1)
+	for i, a := range args {
+		ptrs[i] = C.CString(a)
+		defer C.free(unsafe.Pointer(ptrs[i]))
+	}
+	ptrs[len(args)] = nil
+	var cu *C.char
+	var cro C.int
+	w := C.virtsh_preconnect_decide(C.int(len(args)), (**C.char)(argv), &cu, &cro)
+	if cu != nil {
+		uri, uriSet = C.GoString(cu), true
+	}
+	return w != 0, uri, uriSet, cro != 0
+}

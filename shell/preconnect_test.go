@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -51,4 +52,109 @@ func TestNoPreconnectOutsideVirtsh(t *testing.T) {
 	if c := takePreconnected("", false); c != nil {
 		t.Fatal("took an early connection that was never planned")
 	}
+}
+
+// The decision earlyinit.c makes from a command line, before Go runs.
+func TestPreconnectDecision(t *testing.T) {
+	t.Setenv("VIRTSH_DEFAULT_CONNECT_URI", "")
+	t.Setenv("VIRSH_DEFAULT_CONNECT_URI", "")
+	t.Setenv("LIBVIRT_DEFAULT_URI", "")
+	type want struct {
+		want   bool
+		uri    string
+		uriSet bool
+		ro     bool
+	}
+	cases := []struct {
+		env  map[string]string
+		args []string
+		want want
+	}{
+		{nil, []string{"virtsh", "-c", "qemu:///system", "domstate", "vm"}, want{true, "qemu:///system", true, false}},
+		{nil, []string{"virtsh", "--connect=test:///default", "list"}, want{true, "test:///default", true, false}},
+		{nil, []string{"virtsh", "-q", "--connect", "qemu+unix:///system", "-q", "dominfo", "vm"}, want{true, "qemu+unix:///system", true, false}},
+		{nil, []string{"virtsh", "-c", "a:///x", "-c", "test:///default", "list"}, want{true, "test:///default", true, false}},
+		{map[string]string{"LIBVIRT_DEFAULT_URI": "qemu:///system"}, []string{"virtsh", "domstate", "vm"}, want{true, "", false, false}},
+		{map[string]string{"VIRSH_DEFAULT_CONNECT_URI": "test:///default"}, []string{"virtsh", "list"}, want{true, "test:///default", true, false}},
+		{map[string]string{"VIRTSH_DEFAULT_CONNECT_URI": "qemu:///session", "VIRSH_DEFAULT_CONNECT_URI": "test:///default"}, []string{"virtsh", "list"}, want{true, "qemu:///session", true, false}},
+		{map[string]string{"LIBVIRT_DEFAULT_URI": "qemu:///system"}, []string{"virtsh", "__complete", "start", ""}, want{true, "", false, true}},
+		{map[string]string{"LIBVIRT_DEFAULT_URI": "qemu:///system"}, []string{"virtsh", "__completeNoDesc", "-c", "test:///default", "dominfo", "v"}, want{true, "test:///default", true, true}},
+		// Nothing is opened early:
+		{nil, []string{"virtsh", "domstate", "vm"}, want{}},                                                   // libvirt.conf or probing decides
+		{nil, []string{"virtsh", "-c", "qemu+ssh://host/system", "list"}, want{}},                             // remote
+		{nil, []string{"virtsh", "-c", "qemu+tcp:///system", "list"}, want{}},                                 // a transport
+		{nil, []string{"virtsh", "-c", "myalias", "list"}, want{}},                                            // an alias
+		{nil, []string{"virtsh", "-c", "", "list"}, want{}},                                                   // -c "": the environment
+		{nil, []string{"virtsh", "-r", "-c", "test:///default", "list"}, want{}},                              // read-only
+		{nil, []string{"virtsh", "-c", "test:///default"}, want{}},                                            // the REPL
+		{nil, []string{"virtsh"}, want{}},                                                                     // the REPL
+		{nil, []string{"virtsh", "-c", "test:///default", "list; dominfo vm"}, want{}},                        // a command string
+		{nil, []string{"virtsh", "-c", "test:///default", "echo", "hi"}, want{}},                              // a built-in
+		{nil, []string{"virtsh", "-c", "test:///default", "help"}, want{}},                                    // a built-in
+		{nil, []string{"virtsh", "-c", "test:///default", "completion", "bash"}, want{}},                      // no host
+		{nil, []string{"virtsh", "-c"}, want{}},                                                               // a bad option
+		{nil, []string{"virtsh", "-c", "test:///default", "--", "list"}, want{}},                              // unusual: left to Go
+		{nil, []string{"virtsh", "__complete", "-c", "test:///default", "start", "--pa"}, want{}},             // an option name
+		{nil, []string{"virtsh", "__complete", "-c", "test:///default", "sta"}, want{}},                       // the command word
+		{nil, []string{"virtsh", "__complete", "-c", "test:///default", "echo", ""}, want{}},                  // a built-in
+		{map[string]string{"LIBVIRT_DEFAULT_URI": "qemu+ssh://h/system"}, []string{"virtsh", "list"}, want{}}, // remote
+	}
+	for _, c := range cases {
+		for k, v := range c.env {
+			t.Setenv(k, v)
+		}
+		w, uri, set, ro := preconnectDecision(c.args)
+		if got := (want{w, uri, set, ro}); got != c.want {
+			t.Errorf("%q (env %v): got %+v, want %+v", c.args, c.env, got, c.want)
+		}
+		for k := range c.env {
+			t.Setenv(k, "")
+		}
+	}
+}
+
+// FuzzPreconnectDecision feeds earlyinit.c's command-line reader (C code that
+// runs on every virtsh command line before Go does) arbitrary words: it must
+// not crash, and what it decides must hold up.
+func FuzzPreconnectDecision(f *testing.F) {
+	for _, s := range []string{
+		"-c\x00test:///default\x00list", "__complete\x00start\x00", "--connect=\x00x", "-q\x00-c",
+		"__completeNoDesc\x00-c\x00qemu:///system\x00dominfo\x00-", "-c\x00a:///\x00'x", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := append([]string{"virtsh"}, strings.Split(s, "\x00")...)
+		for _, a := range args {
+			if strings.IndexByte(a, 0) >= 0 {
+				return
+			}
+		}
+		want, uri, set, _ := preconnectDecision(args)
+		if !want {
+			return
+		}
+		if set && (uri == "" || !strings.Contains(uri, ":///")) {
+			t.Errorf("%q: early connection to a non-local URI %q", args, uri)
+		}
+		// Only -q and -c may come before the command: -r and the rest
+		// change the connection or the mode.
+		rest := args[1:]
+		if rest[0] == "__complete" || rest[0] == "__completeNoDesc" {
+			rest = rest[1:]
+		}
+		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+			switch {
+			case rest[0] == "-q" || rest[0] == "--quiet" || strings.HasPrefix(rest[0], "--connect="):
+				rest = rest[1:]
+			case rest[0] == "-c" || rest[0] == "--connect":
+				rest = rest[2:]
+			default:
+				t.Fatalf("%q: early connection despite the global option %q", args, rest[0])
+			}
+		}
+		if len(rest) == 0 || PreconnectSkips(rest[0]) {
+			t.Errorf("%q: early connection with no command that needs one", args)
+		}
+	})
 }
