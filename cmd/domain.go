@@ -19,17 +19,20 @@ import (
 
 // The "Domain Management" group (virsh-domain.c): lifecycle, define/undefine,
 // autostart, ID/name/UUID conversions. dumpxml and edit are in domain_xml.go.
-func init() { register(domainCommands) }
+// Registered one command at a time (registerEach): a one-shot `start`, or
+// completing `start <Tab>`, builds a tree of `start` alone, not of the
+// group's sixteen commands.
+func init() { registerEach(domainCommands, domainCtors...) }
 
-func domainCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{
-		newDefineCmd(env), newUndefineCmd(env), newCreateCmd(env), newStartCmd(env),
-		newShutdownCmd(env), newRebootCmd(env), newResetCmd(env), newDestroyCmd(env),
-		newSuspendCmd(env), newResumeCmd(env), newAutostartCmd(env),
-		newDomidCmd(env), newDomnameCmd(env), newDomuuidCmd(env),
-		newDumpxmlCmd(env), newEditCmd(env),
-	}
+var domainCtors = []func(*Env) *cobra.Command{
+	newDefineCmd, newUndefineCmd, newCreateCmd, newStartCmd,
+	newShutdownCmd, newRebootCmd, newResetCmd, newDestroyCmd,
+	newSuspendCmd, newResumeCmd, newAutostartCmd,
+	newDomidCmd, newDomnameCmd, newDomuuidCmd,
+	newDumpxmlCmd, newEditCmd,
 }
+
+func domainCommands(env *Env) []*cobra.Command { return buildEach(env, domainCtors) }
 
 func domainCmd(use, short, long string, mutating bool) *cobra.Command {
 	c := &cobra.Command{Use: use, Short: short, Long: long, GroupID: "domain"}

@@ -118,18 +118,20 @@ var probeFirst = []string{"virtsh/cmd.monitorCommands", "virtsh/cmd.domainComman
 // built-ins come last in probe order, and `echo` is what a start-up time is
 // measured with. A wrong or stale hint costs one group built for nothing;
 // a test checks them.
-// The lifecycle commands go straight to theirs too: `start` (one-shot, or
-// completing `start <Tab>`) built the monitor group first, list's thirty
-// options included.
 var probeHints = map[string]string{
 	"echo": "virtsh/cmd.virshCommands", "quit": "virtsh/cmd.virshCommands",
 	"exit": "virtsh/cmd.virshCommands", "connect": "virtsh/cmd.virshCommands",
-	"start": domainGroup, "shutdown": domainGroup, "reboot": domainGroup, "reset": domainGroup,
-	"destroy": domainGroup, "suspend": domainGroup, "resume": domainGroup, "define": domainGroup,
-	"undefine": domainGroup, "create": domainGroup, "dumpxml": domainGroup, "edit": domainGroup,
 }
 
-const domainGroup = "virtsh/cmd.domainCommands"
+// commandHints gives the lifecycle commands their own constructor at once:
+// `start` (one-shot, or completing `start <Tab>`) built the monitor group
+// first, list's thirty options included, then its own group of sixteen.
+// A test checks each builds the command it names.
+var commandHints = map[string]func(*Env) *cobra.Command{
+	"start": newStartCmd, "shutdown": newShutdownCmd, "reboot": newRebootCmd, "reset": newResetCmd,
+	"destroy": newDestroyCmd, "suspend": newSuspendCmd, "resume": newResumeCmd, "define": newDefineCmd,
+	"undefine": newUndefineCmd, "create": newCreateCmd, "dumpxml": newDumpxmlCmd, "edit": newEditCmd,
+}
 
 var (
 	setMu sync.Mutex
@@ -161,7 +163,11 @@ func newRootFor(sess *shell.Session, name string) *cobra.Command {
 	}
 	setMu.Lock()
 	defer setMu.Unlock()
-	if f, ok := ctorIndex[name]; ok {
+	f, ok := ctorIndex[name]
+	if !ok {
+		f, ok = commandHints[name]
+	}
+	if ok {
 		return newTree(sess, []func(*Env) []*cobra.Command{func(env *Env) []*cobra.Command {
 			return []*cobra.Command{f(env)}
 		}})

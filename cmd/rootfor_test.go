@@ -74,6 +74,11 @@ func TestProbeFirstNamesGroups(t *testing.T) {
 			t.Errorf("probeHints: %s is not in %s", cmd, hint)
 		}
 	}
+	for name, f := range commandHints {
+		if c := f(env); c.Name() != name {
+			t.Errorf("commandHints: %s builds %s", name, c.Name())
+		}
+	}
 }
 
 // The run phase uses the tree the check parsed: words are parsed once. An
