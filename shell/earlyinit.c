@@ -179,8 +179,14 @@ __attribute__((constructor)) static void virtsh_early_init(int argc, char **argv
 {
 	sigset_t all, old;
 
-	if (&virtsh_main_program != NULL && !getenv("VIRTSH_NO_PRECONNECT"))
-		pre_wanted = virtsh_preconnect_decide(argc, argv, &pre_uri, &pre_ro);
+	if (&virtsh_main_program != NULL) {
+		if (!getenv("VIRTSH_NO_PRECONNECT"))
+			pre_wanted = virtsh_preconnect_decide(argc, argv, &pre_uri, &pre_ro);
+		// `virtsh echo ...`, `virtsh help`, `virtsh completion bash` and a
+		// completion that needs no host never use libvirt: nothing starts.
+		if (!pre_wanted && argc >= 2 && virtsh_preconnect_skips(argv[1]))
+			return;
+	}
 
 	// Every signal blocked on the helper thread, so that signals reach Go's
 	// threads, as os/signal expects.

@@ -86,7 +86,9 @@ func NewSession(io *format.IO, opts Options) *Session {
 		opts.KeepaliveInterval, opts.KeepaliveCount = DefaultKeepaliveInterval, DefaultKeepaliveCount
 	}
 	s := &Session{IO: io, Opts: opts, uri: ResolveURI(opts.URI), readOnly: opts.ReadOnly}
-	registerEventImpl()
+	// libvirt's event implementation is registered before the first
+	// connection (open) or loop start (startEventLoop), not here: help,
+	// echo and completion never need it.
 	if opts.KeepaliveSet {
 		// The user asked for keepalive: it needs the loop from the start.
 		startEventLoop()
@@ -216,6 +218,7 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 // open opens uri; early says the connection was the one earlyinit.c opened
 // while virtsh started (see takePreconnected).
 func (s *Session) open(uri string, readOnly bool) (conn *libvirt.Connect, early bool, err error) {
+	registerEventImpl() // before any connection: see registerEventImpl
 	var flags libvirt.ConnectFlags
 	if readOnly {
 		flags |= libvirt.CONNECT_RO
