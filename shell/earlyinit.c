@@ -20,18 +20,17 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-static pthread_t early_thread;
 static int early_started;
-static int early_joined;
 static int early_rc = -1;
-// impl_ready is set (under mu, cv signalled) once the event implementation
-// is registered: registerEventImpl waits for that, not for the connection.
+// The thread's progress, under mu (cv signalled at each step): impl_ready
+// once the event implementation is registered (registerEventImpl waits for
+// that, not for the connection), thread_done once it has finished.
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int impl_ready;
-static int thread_done; // under mu: the thread has returned
+static int thread_done;
 
-// The early connection (see virtsh_preconnect_plan): opened on the same
+// The early connection (see virtsh_preconnect_decide): opened on the same
 // thread once the event implementation is registered, so that a one-shot
 // command's connection is made while Go starts instead of after.
 static int pre_wanted;          // the command line asks for one
@@ -46,14 +45,19 @@ static void ignore_error(void *data, virErrorPtr err)
 	(void)err;
 }
 
+static void set_flag(int *flag)
+{
+	pthread_mutex_lock(&mu);
+	*flag = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
 static void *early_init(void *arg)
 {
 	(void)arg;
 	early_rc = virEventRegisterDefaultImpl();
-	pthread_mutex_lock(&mu);
-	impl_ready = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
+	set_flag(&impl_ready);
 	if (pre_wanted && early_rc == 0) {
 		// No error printed from here: the Go binding installs the same
 		// handler when it starts; a failed early open is redone, and
@@ -62,11 +66,29 @@ static void *early_init(void *arg)
 		pre_conn = pre_ro ? virConnectOpenReadOnly(pre_uri)
 		                  : virConnectOpenAuth(pre_uri, virConnectAuthPtrDefault, 0);
 	}
-	pthread_mutex_lock(&mu);
-	thread_done = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
+	set_flag(&thread_done);
 	return NULL;
+}
+
+// virtsh_start_thread runs fn on a detached thread with every signal
+// blocked, so that signals reach Go's threads, as os/signal expects. It is
+// how both of virtsh's C threads start: this file's and libvirt's event loop
+// (eventloop.go). It returns pthread_create's result.
+int virtsh_start_thread(void *(*fn)(void *))
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, fn, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 // The commands that never use a connection (virsh's built-ins and the
@@ -177,8 +199,6 @@ int virtsh_preconnect_decide(int argc, char **argv, const char **uri_out, int *r
 
 __attribute__((constructor)) static void virtsh_early_init(int argc, char **argv)
 {
-	sigset_t all, old;
-
 	if (&virtsh_main_program != NULL) {
 		if (!getenv("VIRTSH_NO_PRECONNECT"))
 			pre_wanted = virtsh_preconnect_decide(argc, argv, &pre_uri, &pre_ro);
@@ -187,13 +207,7 @@ __attribute__((constructor)) static void virtsh_early_init(int argc, char **argv
 		if (!pre_wanted && argc >= 2 && virtsh_preconnect_skips(argv[1]))
 			return;
 	}
-
-	// Every signal blocked on the helper thread, so that signals reach Go's
-	// threads, as os/signal expects.
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	early_started = pthread_create(&early_thread, NULL, early_init, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	early_started = virtsh_start_thread(early_init) == 0;
 }
 
 // virtsh_event_impl_register returns virEventRegisterDefaultImpl's result:
@@ -211,19 +225,40 @@ int virtsh_event_impl_register(void)
 	return early_rc;
 }
 
-static void join_early(void)
-{
-	if (early_started && !early_joined) {
-		pthread_join(early_thread, NULL);
-		early_joined = 1;
-	}
-}
-
 // virtsh_event_impl_early reports whether the constructor's thread was
 // started (for tests).
 int virtsh_event_impl_early(void)
 {
 	return early_started;
+}
+
+// claim hands over the early connection, once: it waits for the thread to
+// finish, for at most a second when bounded (a daemon that does not answer
+// keeps the thread in virConnectOpenAuth, and a command that failed without
+// needing the connection must still end; its socket then goes with the
+// process). NULL when none was planned, opened, or finished in time.
+static virConnectPtr claim(int bounded)
+{
+	struct timespec until;
+	virConnectPtr c;
+	int finished;
+
+	if (pre_done || !pre_wanted)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&mu);
+	while (!thread_done)
+		if (bounded ? pthread_cond_timedwait(&cv, &mu, &until) != 0 : pthread_cond_wait(&cv, &mu) != 0)
+			break;
+	finished = thread_done;
+	pthread_mutex_unlock(&mu);
+	if (!finished)
+		return NULL;
+	c = pre_conn;
+	pre_conn = NULL;
+	pre_done = 1;
+	return c;
 }
 
 // virtsh_preconnect_take returns the early connection if one was opened for
@@ -232,19 +267,11 @@ int virtsh_event_impl_early(void)
 // returns NULL; after the first call it always returns NULL.
 virConnectPtr virtsh_preconnect_take(const char *uri, int ro)
 {
-	virConnectPtr c;
+	virConnectPtr c = claim(0);
 
-	if (pre_done || !pre_wanted)
-		return NULL;
-	join_early();
-	c = pre_conn;
-	pre_done = 1;
-	pre_conn = NULL;
-	if (!c)
-		return NULL;
-	if (!ro != !pre_ro || (uri == NULL) != (pre_uri == NULL) || (uri && strcmp(uri, pre_uri) != 0)) {
+	if (c && (!ro != !pre_ro || (uri == NULL) != (pre_uri == NULL) || (uri && strcmp(uri, pre_uri) != 0))) {
 		virConnectClose(c);
-		return NULL;
+		c = NULL;
 	}
 	return c;
 }
@@ -254,31 +281,10 @@ virConnectPtr virtsh_preconnect_take(const char *uri, int ro)
 // connection open makes libvirtd log an error.
 void virtsh_preconnect_discard(void)
 {
-	int finished;
+	virConnectPtr c = claim(1);
 
-	if (pre_done || !pre_wanted)
-		return;
-	// Wait for the open to finish (about a millisecond) so that it can be
-	// closed, but not for ever: a daemon that does not answer keeps the
-	// thread in virConnectOpenAuth, and a command that failed without a
-	// connection must still end. After a second its socket is left to go
-	// with the process.
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 1;
-	pthread_mutex_lock(&mu);
-	while (!thread_done)
-		if (pthread_cond_timedwait(&cv, &mu, &until) != 0)
-			break;
-	finished = thread_done;
-	pthread_mutex_unlock(&mu);
-	if (!finished)
-		return;
-	join_early();
-	pre_done = 1;
-	if (pre_conn)
-		virConnectClose(pre_conn);
-	pre_conn = NULL;
+	if (c)
+		virConnectClose(c);
 }
 
 // virtsh_preconnect_planned reports whether the command line asked for an

@@ -11,8 +11,6 @@ package shell
 
 /*
 #cgo pkg-config: libvirt
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <libvirt/libvirt.h>
@@ -26,25 +24,12 @@ static void *virtshEventLoop(void *arg) {
 	return NULL;
 }
 
-// virtshStartEventLoop starts the loop thread with every signal blocked, so
-// that signals (SIGINT, SIGTERM, ...) reach Go's threads, as os/signal expects.
-static int virtshStartEventLoop(void) {
-	pthread_t t;
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, virtshEventLoop, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 // earlyinit.c
+int virtsh_start_thread(void *(*fn)(void *));
+
+// The loop thread starts detached, with every signal blocked.
+static int virtshStartEventLoop(void) { return virtsh_start_thread(virtshEventLoop); }
+
 int virtsh_event_impl_register(void);
 int virtsh_event_impl_early(void);
 virConnectPtr virtsh_preconnect_take(const char *uri, int ro);
