@@ -137,12 +137,7 @@ func newBlockCommitCmd(env *Env) *cobra.Command {
 		if !blocking && o.async {
 			return errors.New("--async requires at least one of --timeout, --wait, --pivot, or --keep-overlay")
 		}
-		if blocking {
-			// The loop thread and the signal relay start while the
-			// connection opens, not between it and the job (startWaitEarly).
-			startWaitEarly(env)
-		}
-		dom, err := env.lookupDomain(o.dom)
+		dom, err := lookupJobDomain(env, o.dom, blocking)
 		if err != nil {
 			return err
 		}
@@ -264,12 +259,7 @@ func newBlockPullCmd(env *Env) *cobra.Command {
 		if !o.wait {
 			timeout = 0 // virsh ignores --timeout without --wait for pulls
 		}
-		if o.wait {
-			// The loop thread and the signal relay start while the
-			// connection opens, not between it and the job (startWaitEarly).
-			startWaitEarly(env)
-		}
-		dom, err := env.lookupDomain(o.dom)
+		dom, err := lookupJobDomain(env, o.dom, o.wait)
 		if err != nil {
 			return err
 		}
@@ -400,12 +390,7 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 		if !blocking && o.async {
 			return errors.New("--async requires at least one of --timeout, --wait, --pivot, or --finish")
 		}
-		if blocking {
-			// The loop thread and the signal relay start while the
-			// connection opens, not between it and the job (startWaitEarly).
-			startWaitEarly(env)
-		}
-		dom, err := env.lookupDomain(o.dom)
+		dom, err := lookupJobDomain(env, o.dom, blocking)
 		if err != nil {
 			return err
 		}

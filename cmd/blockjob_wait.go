@@ -52,14 +52,20 @@ type blockWaiter struct {
 	start    time.Time
 }
 
-// startWaitEarly starts libvirt's event loop thread (and with it the signal
-// relay, see shell's armSignals) for a command that will wait, before it
-// opens the connection: the thread start and signal.Notify then overlap the
-// connection's round trips instead of sitting between the connection and
-// the job (0.7 ms of a one-shot blockcommit --wait, from libvirt's log
-// timestamps, means of 12 runs; virsh starts its loop at start-up).
-// newBlockWaiter starts it too, for the commands that do not call this.
-func startWaitEarly(env *Env) { env.Sess.StartEventLoop() }
+// lookupJobDomain looks up a block job's domain. For a job that will wait it
+// first starts libvirt's event loop thread (and with it the signal relay, see
+// shell's armSignals), before the lookup opens the connection: the thread
+// start and signal.Notify then overlap the connection's round trips instead
+// of sitting between the connection and the job (0.7 ms of a one-shot
+// blockcommit --wait, from libvirt's log timestamps, means of 12 runs; virsh
+// starts its loop at start-up). newBlockWaiter starts the loop as well, which
+// is what the wait relies on.
+func lookupJobDomain(env *Env, name string, wait bool) (*libvirt.Domain, error) {
+	if wait {
+		env.Sess.StartEventLoop()
+	}
+	return env.lookupDomain(name)
+}
 
 // newBlockWaiter registers the event callbacks; call it before starting the
 // job so no event can be missed. close() deregisters them.

@@ -121,7 +121,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts.LogFile = os.Getenv("VIRSH_LOG_FILE")
 	}
 
-	opts.OneShot = len(args[n:]) > 0
+	if opts.OneShot = len(args[n:]) > 0; opts.OneShot {
+		oneShotGC()
+	}
 	sess := shell.NewSession(fio, opts)
 	defer sess.Close()
 	// The connection is opened by the first command that needs one, even
@@ -134,10 +136,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	rest := args[n:]
 	switch {
 	case len(rest) == 1:
-		oneShotGC()
 		return resultStatus(runner.RunString(ctx, rest[0]))
 	case len(rest) > 1:
-		oneShotGC()
 		return resultStatus(runner.RunCommands(ctx, [][]string{rest}))
 	case isTerminal(stdin):
 		repl := &shell.REPL{Runner: runner, Completer: NewCompleter(sess)}
