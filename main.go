@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"virtsh/cmd"
+	"github.com/virtsh/virtsh/cmd"
 )
 
 func main() {

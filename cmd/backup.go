@@ -13,9 +13,9 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"virtsh/completion"
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // The "Backup" group (virsh-backup.c) plus the job commands a backup is

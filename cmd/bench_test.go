@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // BenchmarkNewRoot is the tree the runner builds for every command it checks

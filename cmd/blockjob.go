@@ -13,8 +13,8 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"virtsh/completion"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Block jobs (virsh-domain.c): blockcommit, blockpull, blockcopy here;

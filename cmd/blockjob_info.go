@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"virtsh/completion"
-	"virtsh/format"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/format"
 )
 
 // virsh's labels for block job types (virshDomainBlockJob enum).

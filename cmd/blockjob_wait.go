@@ -10,8 +10,8 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Waiting for block jobs (virsh's virshBlockJobWaitInit/virshBlockJobWait),

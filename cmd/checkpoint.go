@@ -17,9 +17,9 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"virtsh/completion"
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // The "Checkpoint" group (virsh-checkpoint.c): checkpoints are the named

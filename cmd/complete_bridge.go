@@ -5,8 +5,8 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"virtsh/completion"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // NewCompleter returns the REPL's completer: the same engine as

@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/pflag"
 	"libvirt.org/go/libvirt"
 
-	"virtsh/completion"
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // The `completion` command prints cobra's scripts; the scripts call

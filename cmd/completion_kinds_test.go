@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"virtsh/completion"
+	"github.com/virtsh/virtsh/completion"
 )
 
 // objectKinds are the completer kinds an option naming a libvirt object (or a

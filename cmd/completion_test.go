@@ -18,7 +18,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/spf13/cobra"
 
-	"virtsh/completion"
+	"github.com/virtsh/virtsh/completion"
 )
 
 // The annotation keys cmd writes are the ones completion reads.

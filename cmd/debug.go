@@ -14,8 +14,8 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"virtsh/completion"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // The "Debugging virtsh" group: `debug node-names`, a look inside the

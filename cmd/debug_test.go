@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/shell"
 )
 
 func dumpOf(disks int) nodeDumpView {

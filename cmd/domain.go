@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"virtsh/completion"
-	"virtsh/format"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/format"
 )
 
 // The "Domain Management" group (virsh-domain.c): lifecycle, define/undefine,

@@ -9,7 +9,7 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"virtsh/format"
+	"github.com/virtsh/virtsh/format"
 )
 
 // domblklist and domblkinfo (Domain Monitoring, virsh-domain-monitor.c).

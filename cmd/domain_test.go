@@ -13,8 +13,8 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // testNodeXML is a private test-driver node: guests in every state the

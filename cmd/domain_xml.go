@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"virtsh/completion"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // dumpxml and edit (virsh-domain.c), and the --xpath support virsh has in

@@ -7,7 +7,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // dominfoOK is a shut-off guest of a host with a security model, every

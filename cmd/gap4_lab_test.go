@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // complete runs `virtsh -c LAB __completeNoDesc WORDS...` in-process and

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Version is virtsh's own version, printed by -v.

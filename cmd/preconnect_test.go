@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // earlyinit.c's list of commands that get no early connection must be the

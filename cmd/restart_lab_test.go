@@ -19,7 +19,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // nodeDump runs `debug node-names DOM -o json` in the REPL and decodes the

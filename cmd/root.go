@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Groups in virsh's order, with its titles and help keywords.
@@ -112,15 +112,15 @@ var wholeTree = map[string]bool{"help": true, "completion": true}
 // The rest follow in registration order. The order only decides how many
 // groups a one-shot command builds before its own; any order finds every
 // command.
-var probeFirst = []string{"virtsh/cmd.monitorCommands", "virtsh/cmd.domainCommands"}
+var probeFirst = []string{"github.com/virtsh/virtsh/cmd.monitorCommands", "github.com/virtsh/virtsh/cmd.domainCommands"}
 
 // probeHints sends a few commands straight to their group: virsh's own
 // built-ins come last in probe order, and `echo` is what a start-up time is
 // measured with. A wrong or stale hint costs one group built for nothing;
 // a test checks them.
 var probeHints = map[string]string{
-	"echo": "virtsh/cmd.virshCommands", "quit": "virtsh/cmd.virshCommands",
-	"exit": "virtsh/cmd.virshCommands", "connect": "virtsh/cmd.virshCommands",
+	"echo": "github.com/virtsh/virtsh/cmd.virshCommands", "quit": "github.com/virtsh/virtsh/cmd.virshCommands",
+	"exit": "github.com/virtsh/virtsh/cmd.virshCommands", "connect": "github.com/virtsh/virtsh/cmd.virshCommands",
 }
 
 // commandHints gives the lifecycle commands their own constructor at once:

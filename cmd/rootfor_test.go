@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Every command is in the small tree the runner builds for it, with the same

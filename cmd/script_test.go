@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // A script longer than the line queue holds runs every line, in order; a

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Options are declared once, virsh-table style (vshCmdOptDef): name, kind,

@@ -5,8 +5,8 @@ import (
 	"regexp"
 	"testing"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // virshParseErr is every message virsh's vshCommandParse can give, plus

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"virtsh/format"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // domblkthreshold, in virsh's "Domain Monitoring" group, with virtsh's

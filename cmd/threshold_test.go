@@ -3,7 +3,7 @@ package cmd
 import (
 	"testing"
 
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // domblkthreshold resolves DEV with ParseDiskPath: targets, vda[N], source

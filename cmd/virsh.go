@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"virtsh/completion"
-	"virtsh/shell"
+	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // The "Virsh itself" group: help, echo, connect, cd, pwd, quit, exit.

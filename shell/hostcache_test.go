@@ -4,7 +4,7 @@ import (
 	"io"
 	"testing"
 
-	"virtsh/format"
+	"github.com/virtsh/virtsh/format"
 )
 
 // The host's security model is asked once per connection: the second call

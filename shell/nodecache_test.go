@@ -7,7 +7,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"virtsh/format"
+	"github.com/virtsh/virtsh/format"
 )
 
 // A live XML as libvirt 9.0 writes it (trimmed): vda a 3-deep chain with a

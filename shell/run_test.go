@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"virtsh/format"
+	"github.com/virtsh/virtsh/format"
 )
 
 // testTree has "wait", which blocks until its context is cancelled and then

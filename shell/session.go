@@ -10,7 +10,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"virtsh/format"
+	"github.com/virtsh/virtsh/format"
 )
 
 // Options are the session's parts of virsh's global options.

@@ -26,7 +26,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"virtsh/cmd"
+	"github.com/virtsh/virtsh/cmd"
 )
 
 // pinnedDate is the pages' date when SOURCE_DATE_EPOCH is not set.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"virtsh/cmd"
+	"github.com/virtsh/virtsh/cmd"
 )
 
 // The committed pages are exactly what the generator writes now: a command
@@ -163,7 +163,7 @@ func TestPagesShowPlaceholdersCommandsAndExamples(t *testing.T) {
 	}
 	for _, want := range []string{"-c URI, --connect=URI", "LIBVIRT_DEFAULT_URI", "VIRTSH_DEFAULT_CONNECT_URI",
 		"VIRSH_DEFAULT_CONNECT_URI", "VIRTSH_HISTSIZE", "VIRTSH_NO_PRECONNECT", "VISUAL", "EDITOR", "XDG_CACHE_HOME",
-		"EXIT STATUS", "OUTPUT FORMATS", "virtsh/history", "virtsh completion bash"} {
+		"EXIT STATUS", "OUTPUT FORMATS", "github.com/virtsh/virtsh/history", "virtsh completion bash"} {
 		if !strings.Contains(mainText, want) {
 			t.Errorf("virtsh(1) lacks %q", want)
 		}
