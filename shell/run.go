@@ -8,7 +8,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
 )
 
 // Invocation is one command of a line, parsed and ready: running it does

@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/virtsh/virtsh/cmd"
 	"github.com/virtsh/virtsh/shell/spec"
 )
@@ -396,5 +395,3 @@ any of its commands failed. The interactive shell exits 0.
 `)
 	return b.String()
 }
-
-

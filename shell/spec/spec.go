@@ -201,7 +201,9 @@ func (c *Command) Alias(from, to string) {
 }
 
 // Exclusive declares that a and b may not be given together.
-func (c *Command) Exclusive(a, b string) { c.rules = append(c.rules, rule{exclusive: true, a: a, b: b}) }
+func (c *Command) Exclusive(a, b string) {
+	c.rules = append(c.rules, rule{exclusive: true, a: a, b: b})
+}
 
 // Requires declares that a may only be given with b.
 func (c *Command) Requires(a, b string) { c.rules = append(c.rules, rule{a: a, b: b}) }
