@@ -80,9 +80,10 @@ type xmlDump struct {
 }
 
 // declare adds --xpath (only as --xpath, VSH_OFLAG_REQ_OPT in virsh),
-// --wrap and -o.
+// --wrap and -o. An empty --xpath gets past the option rules: virsh reads it
+// quietly and fails without a message (see check).
 func (x *xmlDump) declare(c *spec.Command, env *Env) {
-	c.String(&x.xpath, "xpath", "xpath expression to filter the XML document", spec.Named, false).Complete(spec.Nothing)
+	c.String(&x.xpath, "xpath", "xpath expression to filter the XML document", spec.Named, false).Empty().Complete(spec.Nothing)
 	c.Bool(&x.wrap, "wrap", "wrap xpath results in an common root element")
 	outputOption(c, env.IO)
 }
