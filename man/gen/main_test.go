@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/virtsh/virtsh/cmd"
 	"github.com/virtsh/virtsh/shell/spec"
 )
