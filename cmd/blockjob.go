@@ -9,12 +9,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // Block jobs (virsh-domain.c): blockcommit, blockpull, blockcopy here;

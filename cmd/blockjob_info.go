@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // virsh's labels for block job types (virshDomainBlockJob enum).

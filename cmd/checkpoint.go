@@ -13,13 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Checkpoint" group (virsh-checkpoint.c): checkpoints are the named

@@ -11,14 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The `completion` command prints cobra's scripts; the scripts call

@@ -10,12 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Debugging virtsh" group: `debug node-names`, a look inside the

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Domain Management" group (virsh-domain.c): lifecycle, define/undefine,

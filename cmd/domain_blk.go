@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // domblklist and domblkinfo (Domain Monitoring, virsh-domain-monitor.c).

@@ -10,13 +10,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Domain Monitoring" group (virsh-domain-monitor.c): list, dominfo,

@@ -12,12 +12,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"github.com/antchfx/xpath"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // dumpxml and edit (virsh-domain.c), and the --xpath support virsh has in

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Domain Events" group: event.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
+
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Host and Hypervisor" group: uri, hostname, version.

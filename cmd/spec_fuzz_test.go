@@ -5,10 +5,9 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // virshParseErr is every message virsh's vshCommandParse can give, plus

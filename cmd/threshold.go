@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // domblkthreshold, in virsh's "Domain Monitoring" group, with virtsh's

@@ -7,9 +7,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/virtsh/virtsh/shell/spec"
-
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Virsh itself" group: help, echo, connect, cd, pwd, quit, exit.
