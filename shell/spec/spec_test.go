@@ -163,7 +163,7 @@ func TestParsePartial(t *testing.T) {
 	}
 }
 
-var virshMessage = regexp.MustCompile(`^(command '\w+' doesn't support option --.*|command '\w+' requires (<[\w-]+>|--[\w-]+) option|expected syntax: --[\w-]+ <(string|number)>|option --[\w-]+ already seen|invalid '=' after option --.*|unexpected data '.*')$`)
+var virshMessage = regexp.MustCompile(`(?s)^(command '\w+' doesn't support option --.*|command '\w+' requires (<[\w-]+>|--[\w-]+) option|expected syntax: --[\w-]+ <(string|number)>|option --[\w-]+ already seen|invalid '=' after option --.*|unexpected data '.*')$`)
 
 // Any words: Parse never panics and fails only with one of virsh's messages;
 // ParsePartial never panics.
