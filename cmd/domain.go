@@ -18,9 +18,6 @@ import (
 
 // The "Domain Management" group (virsh-domain.c): lifecycle, define/undefine,
 // autostart, ID/name/UUID conversions. dumpxml and edit are in domain_xml.go.
-// Registered one command at a time (registerEach): a one-shot `start`, or
-// completing `start <Tab>`, builds a tree of `start` alone, not of the
-// group's sixteen commands.
 
 // setDomainHelp replaces the help text of the <domain> option where virsh
 // words it differently (start, domid, domname, domuuid).

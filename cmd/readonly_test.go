@@ -11,8 +11,8 @@ import (
 
 // readOnlyCommands are the commands that need a connection and change
 // nothing: they must keep working on a read-only connection. Every other
-// connecting command must be annotated annMutating (on the command or on the
-// flags that make it mutate), so a new command cannot slip through unnoticed.
+// connecting command must be marked mutating (in the command table, or on the
+// options that make it mutate), so a new command cannot slip through unnoticed.
 var readOnlyCommands = map[string]bool{
 	"list": true, "dominfo": true, "domstate": true, "domblklist": true, "domblkinfo": true,
 	"domjobinfo": true, "event": true, "hostname": true, "uri": true, "version": true,
@@ -27,7 +27,7 @@ var readOnlyCommands = map[string]bool{
 }
 
 // mutatingCommands are virsh commands that always change state: if one of
-// them is in the tree it must carry annMutating on the command.
+// them is in the table it must be marked mutating there.
 var mutatingCommands = []string{
 	"start", "shutdown", "reboot", "reset", "destroy", "suspend", "resume", "define", "undefine",
 	"create", "save", "restore", "managedsave", "managedsave-remove", "setmem", "setmaxmem", "setvcpus",

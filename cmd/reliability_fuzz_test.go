@@ -34,8 +34,8 @@ func FuzzSnapshotDiskspec(f *testing.F) {
 }
 
 // FuzzCommandLine feeds arbitrary command strings through the tokenizer and
-// every command's virsh-style option parser (the runner's check pass, which
-// never touches libvirt). Nothing may panic, and every refusal must be a
+// every command's virsh-style option parser (the runner parses every command
+// of a string before running any, and parsing never touches libvirt). Nothing may panic, and every refusal must be a
 // message that prints as "error: ..." lines with no empty line.
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{
