@@ -212,7 +212,9 @@ func newDomblkinfoCmd(env *Env) *spec.Command {
 	c := &spec.Command{Short: "domain block device size information", Long: "Get block device size info for a domain."}
 	c.Example = "domblkinfo vm1 vda\ndomblkinfo vm1 --all --human"
 	c.Domain(&dom, "")
+	// An empty device is the missing one: virsh answers "requires <device> option".
 	f := c.String(&device, "device", "block device", spec.Unwanted, false)
+	f.Empty()
 	f.Complete(spec.Disk)
 	c.Bool(&human, "human", "Human readable output")
 	c.Bool(&all, "all", "display all block devices info")

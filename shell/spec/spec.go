@@ -271,14 +271,26 @@ func nextPositional(pos []*Option) *Option {
 // turns it into `help COMMAND`).
 var ErrHelp = errors.New("help requested")
 
+// isOptionWord reports whether w names an option: virsh takes `--X...` as
+// one only when X is a letter or digit, so `----x` or `--=` is data.
+func isOptionWord(w string) bool {
+	if len(w) < 3 || w[0] != '-' || w[1] != '-' {
+		return false
+	}
+	c := w[2]
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // Parse fills the command's bindings from words (what follows the command
 // name) with virsh's vshCommandParse rules: `--opt value`, `--opt=value`,
 // bare words filling positional options in declaration order, `--` ending
-// options, `--help` anywhere; then it checks that every required option was
-// given. Its errors are virsh's words.
+// options; then it checks that every required option was given. `--help`
+// is a boolean option of every command: once the words parse, it turns the
+// command into `help COMMAND` (ErrHelp), with no required option needed.
+// Its errors are virsh's words.
 func (c *Command) Parse(words []string) error {
 	pos := c.positional()
-	onlyData := false
+	onlyData, help := false, false
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		var o *Option
@@ -288,13 +300,17 @@ func (c *Command) Parse(words []string) error {
 		case !onlyData && w == "--":
 			onlyData = true
 			continue
-		case !onlyData && strings.HasPrefix(w, "--"):
+		case !onlyData && isOptionWord(w):
 			name := w[2:]
 			if k, v, ok := strings.Cut(name, "="); ok {
 				name, val, hasVal = k, v, true
 			}
-			if name == "help" {
-				return ErrHelp
+			if name == "help" && c.Lookup("help") == nil {
+				if hasVal {
+					return fmt.Errorf("invalid '=' after option --help")
+				}
+				help = true
+				continue
 			}
 			var aliasVal string
 			var aliased bool
@@ -354,6 +370,9 @@ func (c *Command) Parse(words []string) error {
 		if err := o.take(val); err != nil {
 			return err
 		}
+	}
+	if help {
+		return ErrHelp
 	}
 	for _, o := range c.Options {
 		if o.Required && !o.given {
@@ -464,7 +483,7 @@ func (c *Command) ParsePartial(words []string) *Partial {
 		switch {
 		case !p.OnlyData && w == "--":
 			p.OnlyData = true
-		case !p.OnlyData && strings.HasPrefix(w, "--"):
+		case !p.OnlyData && isOptionWord(w):
 			name, val, hasVal := strings.Cut(w[2:], "=")
 			o, aval, aliased := c.resolve(name)
 			switch {

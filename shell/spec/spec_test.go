@@ -95,8 +95,35 @@ func TestParseErrors(t *testing.T) {
 	if err := c.Parse([]string{"a", "b"}); err == nil || err.Error() != "unexpected data 'b'" {
 		t.Errorf("extra word: %v", err)
 	}
-	if err := newSample().c.Parse([]string{"vm", "--help"}); !errors.Is(err, ErrHelp) {
-		t.Errorf("--help: %v", err)
+	// --help is a boolean option of every command: it needs no required
+	// option, takes no value, and a parse error after it still counts.
+	for _, words := range [][]string{{"vm", "--help"}, {"--help"}, {"--help", "--help"}} {
+		if err := newSample().c.Parse(words); !errors.Is(err, ErrHelp) {
+			t.Errorf("Parse(%q) = %v, want help", words, err)
+		}
+	}
+	for words, want := range map[string]string{
+		"--help=5":        "invalid '=' after option --help",
+		"--help --nosuch": "command 'sample' doesn't support option --nosuch",
+	} {
+		if err := newSample().c.Parse(strings.Fields(words)); err == nil || err.Error() != want {
+			t.Errorf("Parse(%q) = %v, want %q", words, err, want)
+		}
+	}
+}
+
+// `--X` is an option only when X is a letter or digit: `----x` and `--=` are
+// data, as in virsh.
+func TestParseDashWordsAsData(t *testing.T) {
+	s := newSample()
+	if err := s.c.Parse([]string{"----x", "--=y", "vda[1]"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.dom != "----x" || s.path != "--=y" || s.base != "vda[1]" {
+		t.Fatalf("bindings: %+v", s)
+	}
+	if p := newSample().c.ParsePartial([]string{"----x"}); p.Values["domain"] != "----x" {
+		t.Fatalf("partial: %+v", p.Values)
 	}
 }
 
