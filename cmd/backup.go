@@ -15,7 +15,7 @@ import (
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // The "Backup" group (virsh-backup.c) plus the job commands a backup is
@@ -148,7 +148,7 @@ func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOp
 	}
 	if cxml != "" {
 		// A checkpoint made with the backup adds bitmaps: no event for it.
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonCheckpoint)
 	}
 	if before != nil {
 		for n := range checkpointSet(dom) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // Block jobs (virsh-domain.c): blockcommit, blockpull, blockcopy here;
@@ -158,7 +159,7 @@ func newBlockCommitCmd(env *Env) *cobra.Command {
 		}
 		// Snapshots, checkpoints and block-job starts raise no libvirt event:
 		// tell the node-name cache (it re-derives at its next use).
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
 		if !blocking {
 			return jobStarted(env, dom, o.path, job, map[bool]string{true: "Active Block Commit started", false: "Block Commit started"}[active])
 		}
@@ -290,7 +291,7 @@ func newBlockPullCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
 		if !o.wait {
 			return jobStarted(env, dom, o.path, "pull", "Block Pull started")
 		}
@@ -472,7 +473,7 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return copyStartError(dom, err, o.transient)
 		}
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
 		if !blocking {
 			return jobStarted(env, dom, o.path, "copy", "Block Copy started")
 		}

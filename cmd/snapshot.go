@@ -16,6 +16,7 @@ import (
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // The "Snapshot" group, as far as block jobs need it: disk-only external
@@ -206,7 +207,7 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 		}
 		// Snapshots, checkpoints and block-job starts raise no libvirt event:
 		// tell the node-name cache (it re-derives at its next use).
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonSnapshot)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonSnapshot)
 		defer sn.Free()
 		name, err := sn.GetName()
 		if err != nil {
