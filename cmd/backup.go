@@ -16,6 +16,7 @@ import (
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/domain"
 )
 
 // The "Backup" group (virsh-backup.c) plus the job commands a backup is
@@ -202,27 +203,25 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 	}
 	b := libvirtxml.DomainBackup{Incremental: o.incremental, Push: &libvirtxml.DomainBackupPush{Disks: &libvirtxml.DomainBackupPushDisks{}}}
 	ck := libvirtxml.DomainCheckpoint{Name: o.ckpt, Disks: &libvirtxml.DomainCheckpointDisks{}}
-	if d.Devices != nil {
-		for _, disk := range d.Devices.Disks {
-			if disk.Target == nil || disk.Source == nil || (disk.Device != "" && disk.Device != "disk") {
-				continue
-			}
-			path := filepath.Join(dir, disk.Target.Dev+".qcow2")
-			if _, err := os.Lstat(path); err == nil && !o.reuse {
-				return "", "", nil, fmt.Errorf("backup target '%s' already exists (use --reuse-external to write into it)", path)
-			} else if err != nil && o.reuse {
-				return "", "", nil, fmt.Errorf("backup target '%s' does not exist (--reuse-external needs it)", path)
-			}
-			if !o.reuse {
-				created = append(created, path)
-			}
-			b.Push.Disks.Disks = append(b.Push.Disks.Disks, libvirtxml.DomainBackupPushDisk{
-				Name: disk.Target.Dev, Backup: "yes",
-				Driver: &libvirtxml.DomainBackupDiskDriver{Type: "qcow2"},
-				Target: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: path}},
-			})
-			ck.Disks.Disks = append(ck.Disks.Disks, libvirtxml.DomainCheckpointDisk{Name: disk.Target.Dev, Checkpoint: "bitmap"})
+	for _, disk := range domain.DisksOf(&d) {
+		if disk.Target == "" || disk.Device != "disk" {
+			continue
 		}
+		path := filepath.Join(dir, disk.Target+".qcow2")
+		if _, err := os.Lstat(path); err == nil && !o.reuse {
+			return "", "", nil, fmt.Errorf("backup target '%s' already exists (use --reuse-external to write into it)", path)
+		} else if err != nil && o.reuse {
+			return "", "", nil, fmt.Errorf("backup target '%s' does not exist (--reuse-external needs it)", path)
+		}
+		if !o.reuse {
+			created = append(created, path)
+		}
+		b.Push.Disks.Disks = append(b.Push.Disks.Disks, libvirtxml.DomainBackupPushDisk{
+			Name: disk.Target, Backup: "yes",
+			Driver: &libvirtxml.DomainBackupDiskDriver{Type: "qcow2"},
+			Target: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: path}},
+		})
+		ck.Disks.Disks = append(ck.Disks.Disks, libvirtxml.DomainCheckpointDisk{Name: disk.Target, Checkpoint: "bitmap"})
 	}
 	if len(b.Push.Disks.Disks) == 0 {
 		return "", "", nil, errors.New("domain has no disk to back up")

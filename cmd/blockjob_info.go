@@ -11,6 +11,7 @@ import (
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/domain"
 )
 
 // virsh's labels for block job types (virshDomainBlockJob enum).
@@ -171,7 +172,7 @@ func blockJobInfo(env *Env, dom *libvirt.Domain, path string, raw, bytes bool) e
 
 // listBlockJobs is virtsh's `blockjob DOMAIN`: the job of every disk.
 func listBlockJobs(env *Env, dom *libvirt.Domain) error {
-	disks, err := liveBlockDisks(dom)
+	disks, err := domain.LiveDisks(dom)
 	if err != nil {
 		return err
 	}

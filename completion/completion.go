@@ -440,11 +440,10 @@ func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result
 		case KindDiskIndex:
 			only := ""
 			if arg != "" {
-				only = strings.TrimSuffix(p.Value(arg), "]")
-				only, _, _ = strings.Cut(only, "[")
+				only = p.Value(arg)
 			}
 			for _, d := range disks {
-				if only != "" && d.Target != only && d.Source != only {
+				if only != "" && !d.named(only) {
 					continue
 				}
 				cands = append(cands, Candidate{d.Target, d.Source})

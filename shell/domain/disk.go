@@ -9,6 +9,7 @@ package domain
 import (
 	"fmt"
 
+	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 )
 
@@ -95,6 +96,16 @@ func Disks(xml string) ([]Disk, error) {
 		return nil, fmt.Errorf("failed to parse domain XML: %v", err)
 	}
 	return DisksOf(&def), nil
+}
+
+// LiveDisks reads the disks of a domain's live XML (with its indexes, when
+// it runs).
+func LiveDisks(d *libvirt.Domain) ([]Disk, error) {
+	x, err := d.GetXMLDesc(0)
+	if err != nil {
+		return nil, err
+	}
+	return Disks(x)
 }
 
 // DisksOf reads the disks of a parsed domain definition.
