@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -165,19 +164,10 @@ func (h LibvirtHost) Domains(f DomainFilter) ([]Domain, error) {
 	return out, nil
 }
 
-// lookup finds a domain as virsh does: ID, UUID, then name.
+// lookup finds a domain as virsh does (shell/domain's Lookup): ID, UUID,
+// then name.
 func (h LibvirtHost) lookup(word string) (*libvirt.Domain, error) {
-	if id, err := strconv.ParseUint(word, 10, 31); err == nil {
-		if d, err := h.Conn.LookupDomainById(uint32(id)); err == nil {
-			return d, nil
-		}
-	}
-	if len(word) == 36 {
-		if d, err := h.Conn.LookupDomainByUUIDString(word); err == nil {
-			return d, nil
-		}
-	}
-	return h.Conn.LookupDomainByName(word)
+	return domain.Lookup(h.Conn, word, domain.ByAny)
 }
 
 func (h LibvirtHost) DomainXML(domain string) (string, error) {
