@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // virsh parses its global options with getopt_long("+:c:d:e:hk:K:l:qrtvV")
@@ -23,27 +23,28 @@ const (
 )
 
 type globalOpt struct {
-	long  string // "" for short-only options (-V)
-	short byte   // 0 for long-only options
-	kind  argKind
-	usage string // for help, man pages and completion
+	long     string // "" for short-only options (-V)
+	short    byte   // 0 for long-only options
+	kind     argKind
+	usage    string // for help, man pages and completion
+	complete spec.Completer
 }
 
 // globalOpts in virsh's order (virshParseArgv), then virtsh's additions.
 var globalOpts = []globalOpt{
-	{"connect", 'c', argRequired, "hypervisor connection URI"},
-	{"debug", 'd', argRequired, "debug level [0-4]"},
-	{"escape", 'e', argRequired, "set escape sequence for console"},
-	{"help", 'h', argNone, "this help"},
-	{"keepalive-interval", 'k', argRequired, "keepalive interval in seconds, 0 for disable"},
-	{"keepalive-count", 'K', argRequired, "number of possible missed keepalive messages"},
-	{"log", 'l', argRequired, "output logging to file"},
-	{"quiet", 'q', argNone, "quiet mode"},
-	{"readonly", 'r', argNone, "connect readonly"},
-	{"timing", 't', argNone, "print timing information"},
-	{"version", 'v', argOptional, "version, short (default) or long"},
-	{"", 'V', argNone, "long version"},
-	{"output", 'o', argRequired, "output format: table, json or yaml"},
+	{"connect", 'c', argRequired, "hypervisor connection URI", spec.Completer{Kind: spec.URI}},
+	{"debug", 'd', argRequired, "debug level [0-4]", spec.Completer{Kind: spec.Enum, Arg: "0,1,2,3,4"}},
+	{"escape", 'e', argRequired, "set escape sequence for console", spec.Completer{Kind: spec.Nothing}},
+	{"help", 'h', argNone, "this help", spec.Completer{}},
+	{"keepalive-interval", 'k', argRequired, "keepalive interval in seconds, 0 for disable", spec.Completer{Kind: spec.Nothing}},
+	{"keepalive-count", 'K', argRequired, "number of possible missed keepalive messages", spec.Completer{Kind: spec.Nothing}},
+	{"log", 'l', argRequired, "output logging to file", spec.Completer{Kind: spec.File}},
+	{"quiet", 'q', argNone, "quiet mode", spec.Completer{}},
+	{"readonly", 'r', argNone, "connect readonly", spec.Completer{}},
+	{"timing", 't', argNone, "print timing information", spec.Completer{}},
+	{"version", 'v', argOptional, "version, short (default) or long", spec.Completer{Kind: spec.Enum, Arg: "short,long"}},
+	{"", 'V', argNone, "long version", spec.Completer{}},
+	{"output", 'o', argRequired, "output format: table, json or yaml", spec.Completer{Kind: spec.Output}},
 }
 
 // parsedOpt is one option occurrence: its short letter (the getopt return
@@ -117,10 +118,9 @@ func shortOpt(c byte) *globalOpt {
 	return nil
 }
 
-// longOpt resolves --name[=value], accepting any unambiguous prefix of a
-// name as getopt_long does (--conn, --ver).
-func longOpt(a string, args []string, i *int) (parsedOpt, error) {
-	name, val, hasVal := strings.Cut(a[2:], "=")
+// globalLong resolves a long option name, or any unambiguous prefix of one
+// as getopt_long does (--conn, --ver); nil if none or ambiguous.
+func globalLong(name string) *globalOpt {
 	var o *globalOpt
 	matches := 0
 	for k := range globalOpts {
@@ -129,8 +129,7 @@ func longOpt(a string, args []string, i *int) (parsedOpt, error) {
 			continue
 		}
 		if g.long == name {
-			o, matches = g, 1
-			break
+			return g
 		}
 		if strings.HasPrefix(g.long, name) {
 			o = g
@@ -138,6 +137,17 @@ func longOpt(a string, args []string, i *int) (parsedOpt, error) {
 		}
 	}
 	if matches != 1 {
+		return nil
+	}
+	return o
+}
+
+// longOpt resolves --name[=value], accepting any unambiguous prefix of a
+// name as getopt_long does (--conn, --ver).
+func longOpt(a string, args []string, i *int) (parsedOpt, error) {
+	name, val, hasVal := strings.Cut(a[2:], "=")
+	o := globalLong(name)
+	if o == nil {
 		//lint:ignore ST1005 virsh's exact words
 		return parsedOpt{}, fmt.Errorf("unsupported option '%s'. See --help.", a)
 	}
@@ -160,12 +170,18 @@ func longOpt(a string, args []string, i *int) (parsedOpt, error) {
 	return p, nil
 }
 
-func missingArg(o *globalOpt) error {
-	if o.long == "" {
-		return fmt.Errorf("option '-%c' requires an argument", o.short)
+// missingArgError is an option that needs a value given last with none:
+// completion offers the values there.
+type missingArgError struct{ opt *globalOpt }
+
+func (e *missingArgError) Error() string {
+	if e.opt.long == "" {
+		return fmt.Sprintf("option '-%c' requires an argument", e.opt.short)
 	}
-	return fmt.Errorf("option '-%c'/'--%s' requires an argument", o.short, o.long)
+	return fmt.Sprintf("option '-%c'/'--%s' requires an argument", e.opt.short, e.opt.long)
 }
+
+func missingArg(o *globalOpt) error { return &missingArgError{opt: o} }
 
 // optName is how virsh names an option in its value errors: "-k" when given
 // short, "--keepalive-interval" when given long.
@@ -242,29 +258,20 @@ func validEscape(s string) bool {
 	return false
 }
 
-// GlobalFlags describes the global options as a pflag set, for man pages and
-// completion. It is built from globalOpts, the table getopt parses with, so
-// the two cannot drift; nothing parses with it.
-func GlobalFlags() *pflag.FlagSet {
-	fs := pflag.NewFlagSet("virtsh", pflag.ContinueOnError)
-	fs.SortFlags = false
-	for _, o := range globalOpts {
-		name, short := o.long, ""
-		if o.short != 0 {
-			short = string(o.short)
-		}
-		if name == "" {
-			name = short
-		}
-		switch o.kind {
-		case argNone:
-			fs.BoolP(name, short, false, o.usage)
-		default:
-			fs.StringP(name, short, "", o.usage)
-			if o.kind == argOptional {
-				fs.Lookup(name).NoOptDefVal = "short"
-			}
-		}
+// GlobalOption is one global option as help and man pages show it.
+type GlobalOption struct {
+	Long       string // "" for short-only options
+	Short      byte   // 0 for long-only options
+	TakesValue bool
+	Optional   bool // the value may only be given as --long=VALUE
+	Usage      string
+}
+
+// GlobalOptions lists the global options in virsh's order.
+func GlobalOptions() []GlobalOption {
+	out := make([]GlobalOption, len(globalOpts))
+	for i, o := range globalOpts {
+		out[i] = GlobalOption{Long: o.long, Short: o.short, TakesValue: o.kind != argNone, Optional: o.kind == argOptional, Usage: o.usage}
 	}
-	return fs
+	return out
 }

@@ -9,23 +9,17 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/domain"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Backup" group (virsh-backup.c) plus the job commands a backup is
 // followed with (domjobinfo, domjobabort; in virsh's "Domain Management").
-func init() { register(backupCommands) }
-
-func backupCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{newBackupBeginCmd(env), newBackupDumpXMLCmd(env), newDomjobinfoCmd(env), newDomjobabortCmd(env)}
-}
 
 type backupOpts struct {
 	dom, backupXML, checkpointXML string
@@ -34,37 +28,35 @@ type backupOpts struct {
 	targetDir, incremental, ckpt  string
 }
 
-func newBackupBeginCmd(env *Env) *cobra.Command {
+func newBackupBeginCmd(env *Env) *spec.Command {
 	var o backupOpts
-	c := &cobra.Command{
-		Use: "backup-begin", Short: "Start a disk backup of a live domain",
-		Long:    "Use XML to start a full or incremental disk backup of a live domain, optionally creating a checkpoint",
-		GroupID: "backup", Annotations: map[string]string{annMutating: "true"},
+	c := &spec.Command{
+		Short: "Start a disk backup of a live domain",
+		Long:  "Use XML to start a full or incremental disk backup of a live domain, optionally creating a checkpoint",
 		Example: "backup-begin vm backup.xml checkpoint.xml\n" +
 			"backup-begin vm --target-dir /backups/full --checkpoint c1 --wait --verbose   # one qcow2 per disk\n" +
 			"backup-begin vm --target-dir /backups/inc1 --incremental c1 --checkpoint c2 --wait",
 	}
-	s := newSpec(c)
-	s.Domain(&o.dom, "active")
-	f := s.String(&o.backupXML, "backupxml", "domain backup XML", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"file", ""}
-	f = s.String(&o.checkpointXML, "checkpointxml", "domain checkpoint XML", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"file", ""}
-	s.Bool(&o.reuse, "reuse-external", "reuse files provided by caller")
-	s.Bool(&o.wait, "wait", "wait for the backup job to finish; Ctrl-C aborts it (virtsh)")
-	s.Bool(&o.verbose, "verbose", "with --wait: show progress on stderr (virtsh)")
-	s.Number(&o.timeout, "timeout", "with --wait: abort the backup after this many seconds (virtsh)", posNone, false)
-	f = s.String(&o.targetDir, "target-dir", "push-mode backup without XML: one DIR/<disk>.qcow2 per disk (virtsh)", posNone, false)
-	f.Annotations[annCompleter] = []string{"dir", ""}
-	f = s.String(&o.incremental, "incremental", "with --target-dir: back up only what changed since this checkpoint (virtsh)", posNone, false)
-	f.Annotations[annCompleter] = []string{"checkpoint", ""}
-	completeWith(s.String(&o.ckpt, "checkpoint", "with --target-dir: create this checkpoint in the same call (virtsh)", posNone, false), completion.KindNone)
-	action(c, func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) })
+	c.Domain(&o.dom, "active")
+	f := c.String(&o.backupXML, "backupxml", "domain backup XML", spec.Unwanted, false)
+	f.Complete(spec.File)
+	f = c.String(&o.checkpointXML, "checkpointxml", "domain checkpoint XML", spec.Unwanted, false)
+	f.Complete(spec.File)
+	c.Bool(&o.reuse, "reuse-external", "reuse files provided by caller")
+	c.Bool(&o.wait, "wait", "wait for the backup job to finish; Ctrl-C aborts it (virtsh)")
+	c.Bool(&o.verbose, "verbose", "with --wait: show progress on stderr (virtsh)")
+	c.Number(&o.timeout, "timeout", "with --wait: abort the backup after this many seconds (virtsh)", spec.Named, false)
+	f = c.String(&o.targetDir, "target-dir", "push-mode backup without XML: one DIR/<disk>.qcow2 per disk (virtsh)", spec.Named, false)
+	f.Complete(spec.Dir)
+	f = c.String(&o.incremental, "incremental", "with --target-dir: back up only what changed since this checkpoint (virtsh)", spec.Named, false)
+	f.Complete(spec.Checkpoint)
+	c.String(&o.ckpt, "checkpoint", "with --target-dir: create this checkpoint in the same call (virtsh)", spec.Named, false).Complete(spec.Nothing)
+	c.Run = func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) }
 	return c
 }
 
-func runBackupBegin(ctx context.Context, env *Env, c *cobra.Command, o *backupOpts) error {
-	flagSet := func(n string) bool { return c.Flags().Changed(n) }
+func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpts) error {
+	flagSet := func(n string) bool { return c.Given(n) }
 	if err := requires(o.verbose, "verbose", o.wait || flagSet("timeout"), "wait"); err != nil {
 		return err
 	}
@@ -439,15 +431,13 @@ func (w *jobWaiter) completedStats() jobResult {
 	return w.finish(&libvirt.DomainEventJobCompleted{Info: *info})
 }
 
-func newBackupDumpXMLCmd(env *Env) *cobra.Command {
+func newBackupDumpXMLCmd(env *Env) *spec.Command {
 	var dom string
 	var x xmlDump
-	c := &cobra.Command{Use: "backup-dumpxml", Short: "Dump XML for an ongoing domain block backup job",
-		Long: "Backup Dump XML", GroupID: "backup"}
-	s := newSpec(c)
-	s.Domain(&dom, "active")
-	x.declare(s, env)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Dump XML for an ongoing domain block backup job", Long: "Backup Dump XML"}
+	c.Domain(&dom, "active")
+	x.declare(c, env)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
@@ -461,7 +451,7 @@ func newBackupDumpXMLCmd(env *Env) *cobra.Command {
 			return err
 		}
 		return x.print(c, env, doc)
-	})
+	}
 	return c
 }
 
@@ -504,20 +494,18 @@ func opt64(set bool, v uint64) *uint64 {
 	return &v
 }
 
-func newDomjobinfoCmd(env *Env) *cobra.Command {
+func newDomjobinfoCmd(env *Env) *spec.Command {
 	var dom string
 	var completed, keep, anystats, rawstats bool
-	c := &cobra.Command{Use: "domjobinfo", Short: "domain job information",
-		Long: "Returns information about jobs running on a domain.", GroupID: "domain"}
+	c := &spec.Command{Short: "domain job information", Long: "Returns information about jobs running on a domain."}
 	c.Example = "domjobinfo vm\ndomjobinfo vm --completed --keep-completed -o json"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	s.Bool(&completed, "completed", "return statistics of a recently completed job")
-	s.Bool(&keep, "keep-completed", "don't destroy statistics of a recently completed job when reading")
-	s.Bool(&anystats, "anystats", "print statistics for any kind of job (even failed ones)")
-	s.Bool(&rawstats, "rawstats", "print the raw data returned by libvirt")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "")
+	c.Bool(&completed, "completed", "return statistics of a recently completed job")
+	c.Bool(&keep, "keep-completed", "don't destroy statistics of a recently completed job when reading")
+	c.Bool(&anystats, "anystats", "print statistics for any kind of job (even failed ones)")
+	c.Bool(&rawstats, "rawstats", "print the raw data returned by libvirt")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		if err := requires(keep, "keep-completed", completed, "completed"); err != nil {
 			return err
 		}
@@ -564,7 +552,7 @@ func newDomjobinfoCmd(env *Env) *cobra.Command {
 		}
 		printJobInfo(env.IO, info, completed, anystats, rawstats)
 		return nil
-	})
+	}
 	return c
 }
 
@@ -654,16 +642,13 @@ func printJobInfo(out *format.IO, info *libvirt.DomainJobInfo, completed, anysta
 	}
 }
 
-func newDomjobabortCmd(env *Env) *cobra.Command {
+func newDomjobabortCmd(env *Env) *spec.Command {
 	var dom string
 	var postcopy bool
-	c := &cobra.Command{Use: "domjobabort", Short: "abort active domain job",
-		Long: "Aborts the currently running domain job", GroupID: "domain",
-		Annotations: map[string]string{annMutating: "true"}}
-	s := newSpec(c)
-	s.Domain(&dom, "active")
-	s.Bool(&postcopy, "postcopy", "interrupt post-copy migration")
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "abort active domain job", Long: "Aborts the currently running domain job"}
+	c.Domain(&dom, "active")
+	c.Bool(&postcopy, "postcopy", "interrupt post-copy migration")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
@@ -673,6 +658,6 @@ func newDomjobabortCmd(env *Env) *cobra.Command {
 			return d.AbortJobFlags(libvirt.DOMAIN_ABORT_JOB_POSTCOPY)
 		}
 		return d.AbortJob()
-	})
+	}
 	return c
 }

@@ -6,30 +6,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
 )
 
-// BenchmarkNewRoot is the tree the runner builds for every command it checks
-// and runs (twice per command of a piped script).
-func BenchmarkNewRoot(b *testing.B) {
+// BenchmarkParseInvocation is what the runner does before running each
+// command of a line: build the command's declaration and parse its words.
+func BenchmarkParseInvocation(b *testing.B) {
 	sess := shell.NewSession(&format.IO{Out: io.Discard, Err: io.Discard}, shell.Options{URI: "test:///default"})
 	defer sess.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		NewRoot(sess)
-	}
-}
-
-// BenchmarkRootFor is the tree the runner builds per command instead.
-func BenchmarkRootFor(b *testing.B) {
-	sess := shell.NewSession(&format.IO{Out: io.Discard, Err: io.Discard}, shell.Options{URI: "test:///default"})
-	defer sess.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		newRootFor(sess, "dominfo")
+	for _, line := range []string{"dominfo test", "list --all --name"} {
+		b.Run(strings.Fields(line)[0], func(b *testing.B) {
+			words := strings.Fields(line)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseInvocation(sess, words); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -38,8 +33,7 @@ func BenchmarkRootFor(b *testing.B) {
 func benchRunner(b *testing.B) *shell.Runner {
 	sess := shell.NewSession(&format.IO{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}, shell.Options{URI: "test:///default"})
 	b.Cleanup(sess.Close)
-	return &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) },
-		TreeFor: func(name string) *cobra.Command { return newRootFor(sess, name) }}
+	return NewRunner(sess)
 }
 
 // BenchmarkRunnerCommand is the runner's cost of one command line of a piped

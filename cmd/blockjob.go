@@ -9,45 +9,21 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
 	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // Block jobs (virsh-domain.c): blockcommit, blockpull, blockcopy here;
 // blockjob and blockresize in blockjob_info.go; waiting in blockjob_wait.go.
-func init() { register(blockJobCommands) }
-
-func blockJobCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{newBlockCommitCmd(env), newBlockCopyCmd(env), newBlockJobCmd(env),
-		newBlockPullCmd(env), newBlockResizeCmd(env)}
-}
-
-func blockCmd(use, short, long, example string) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "domain", Example: example,
-		Annotations: map[string]string{annMutating: "true"}}
-}
 
 // diskOpt declares virsh's <path> option of the block commands.
-func diskOpt(s *spec, p *string, help string) {
-	f := s.String(p, "path", help, posReq, true)
-	f.Annotations[annCompleter] = []string{"disk", ""}
-}
-
-// nonEmpty is vshCommandOptStringReq's check: a given string option may not
-// be empty.
-func nonEmpty(c *cobra.Command, names ...string) error {
-	for _, n := range names {
-		f := c.Flags().Lookup(n)
-		if f != nil && f.Changed && f.Value.String() == "" {
-			return fmt.Errorf("Failed to get option '%s': Option argument is empty", n)
-		}
-	}
-	return nil
+func diskOpt(c *spec.Command, p *string, help string) {
+	f := c.String(p, "path", help, spec.Req, true)
+	f.Complete(spec.Disk)
 }
 
 // jobOutcome prints what virsh prints when a waited job did not reach its
@@ -72,38 +48,33 @@ func jobOutcome(env *Env, w *blockWaiter, st jobStatus, kind, job, domName strin
 	return nil
 }
 
-func newBlockCommitCmd(env *Env) *cobra.Command {
+func newBlockCommitCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, path, bandwidth, base, top, timeout                            string
 		shallow, active, del, wait, verbose, pivot, keepOverlay, async, rel bool
 		bytes                                                               bool
 	}
-	c := blockCmd("blockcommit", "Start a block commit operation.", "Commit changes from a snapshot down to its backing image.",
-		"  blockcommit vm1 vda --active --pivot --wait --verbose\n  blockcommit vm1 vda --top 'vda[2]' --base 'vda[1]' --wait --delete")
-	s := newSpec(c)
-	s.Domain(&o.dom, "running")
-	diskOpt(s, &o.path, "fully-qualified path of disk")
-	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
-	s.String(&o.base, "base", "path of base file to commit into (default bottom of chain)", posUnwanted, false).Annotations[annCompleter] = []string{completion.KindDiskIndex, "path"}
-	s.Bool(&o.shallow, "shallow", "use backing file of top as base")
-	s.String(&o.top, "top", "path of top file to commit from (default top of chain)", posUnwanted, false).Annotations[annCompleter] = []string{completion.KindDiskIndex, "path"}
-	s.Bool(&o.active, "active", "trigger two-stage active commit of top file")
-	s.Bool(&o.del, "delete", "delete files that were successfully committed")
-	s.Bool(&o.wait, "wait", "wait for job to complete (with --active, wait for job to sync)")
-	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
-	s.Number(&o.timeout, "timeout", "implies --wait, abort if copy exceeds timeout (in seconds)", posUnwanted, false)
-	s.Bool(&o.pivot, "pivot", "implies --active --wait, pivot when commit is synced")
-	s.Bool(&o.keepOverlay, "keep-overlay", "implies --active --wait, quit when commit is synced")
-	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
-	s.Bool(&o.rel, "keep-relative", "keep the backing chain relatively referenced")
-	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Start a block commit operation.", Long: "Commit changes from a snapshot down to its backing image.", Example: "  blockcommit vm1 vda --active --pivot --wait --verbose\n  blockcommit vm1 vda --top 'vda[2]' --base 'vda[1]' --wait --delete"}
+	c.Domain(&o.dom, "running")
+	diskOpt(c, &o.path, "fully-qualified path of disk")
+	c.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", spec.Unwanted, false)
+	c.String(&o.base, "base", "path of base file to commit into (default bottom of chain)", spec.Unwanted, false).Complete(spec.DiskIndex, "path")
+	c.Bool(&o.shallow, "shallow", "use backing file of top as base")
+	c.String(&o.top, "top", "path of top file to commit from (default top of chain)", spec.Unwanted, false).Complete(spec.DiskIndex, "path")
+	c.Bool(&o.active, "active", "trigger two-stage active commit of top file")
+	c.Bool(&o.del, "delete", "delete files that were successfully committed")
+	c.Bool(&o.wait, "wait", "wait for job to complete (with --active, wait for job to sync)")
+	c.Bool(&o.verbose, "verbose", "with --wait, display the progress")
+	c.Number(&o.timeout, "timeout", "implies --wait, abort if copy exceeds timeout (in seconds)", spec.Unwanted, false)
+	c.Bool(&o.pivot, "pivot", "implies --active --wait, pivot when commit is synced")
+	c.Bool(&o.keepOverlay, "keep-overlay", "implies --active --wait, quit when commit is synced")
+	c.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
+	c.Bool(&o.rel, "keep-relative", "keep the backing chain relatively referenced")
+	c.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		if o.pivot && o.keepOverlay {
 			return errors.New("Options --pivot and --keep-overlay are mutually exclusive")
-		}
-		if err := nonEmpty(c, "path", "base", "top"); err != nil {
-			return err
 		}
 		active := o.active || o.pivot || o.keepOverlay
 		blocking := o.wait || o.pivot || o.keepOverlay
@@ -127,7 +98,7 @@ func newBlockCommitCmd(env *Env) *cobra.Command {
 		if o.rel {
 			flags |= libvirt.DOMAIN_BLOCK_COMMIT_RELATIVE
 		}
-		timeout, err := parseTimeout(o.timeout, c.Flags().Changed("timeout"))
+		timeout, err := parseTimeout(o.timeout, c.Given("timeout"))
 		if err != nil {
 			return err
 		}
@@ -192,7 +163,7 @@ func newBlockCommitCmd(env *Env) *cobra.Command {
 			}
 		}
 		return jobDone(env, w, job, o.dom, status, msg)
-	})
+	}
 	return c
 }
 
@@ -220,40 +191,35 @@ func jobDone(env *Env, w *blockWaiter, job, domName, status, msg string) error {
 	return nil
 }
 
-func newBlockPullCmd(env *Env) *cobra.Command {
+func newBlockPullCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, path, bandwidth, base, timeout string
 		wait, verbose, async, rel, bytes    bool
 	}
-	c := blockCmd("blockpull", "Populate a disk from its backing image.", "Populate a disk from its backing image.",
-		"  blockpull vm1 vda --wait --verbose\n  blockpull vm1 vda --base 'vda[1]' --wait")
-	s := newSpec(c)
-	s.Domain(&o.dom, "running")
-	diskOpt(s, &o.path, "fully-qualified path of disk")
-	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
-	s.String(&o.base, "base", "path of backing file in chain for a partial pull", posUnwanted, false).Annotations[annCompleter] = []string{completion.KindDiskIndex, "path"}
-	s.Bool(&o.wait, "wait", "wait for job to finish")
-	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
-	s.Number(&o.timeout, "timeout", "with --wait, abort if pull exceeds timeout (in seconds)", posUnwanted, false)
-	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
-	s.Bool(&o.rel, "keep-relative", "keep the backing chain relatively referenced")
-	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Populate a disk from its backing image.", Long: "Populate a disk from its backing image.", Example: "  blockpull vm1 vda --wait --verbose\n  blockpull vm1 vda --base 'vda[1]' --wait"}
+	c.Domain(&o.dom, "running")
+	diskOpt(c, &o.path, "fully-qualified path of disk")
+	c.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", spec.Unwanted, false)
+	c.String(&o.base, "base", "path of backing file in chain for a partial pull", spec.Unwanted, false).Complete(spec.DiskIndex, "path")
+	c.Bool(&o.wait, "wait", "wait for job to finish")
+	c.Bool(&o.verbose, "verbose", "with --wait, display the progress")
+	c.Number(&o.timeout, "timeout", "with --wait, abort if pull exceeds timeout (in seconds)", spec.Unwanted, false)
+	c.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
+	c.Bool(&o.rel, "keep-relative", "keep the backing chain relatively referenced")
+	c.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		if o.verbose && !o.wait {
 			return errors.New("Option --wait is required by option --verbose")
 		}
 		if o.async && !o.wait {
 			return errors.New("Option --wait is required by option --async")
 		}
-		if err := nonEmpty(c, "path", "base"); err != nil {
-			return err
-		}
 		bw, err := parseBandwidth(o.bandwidth, o.bytes)
 		if err != nil {
 			return err
 		}
-		timeout, err := parseTimeout(o.timeout, c.Flags().Changed("timeout"))
+		timeout, err := parseTimeout(o.timeout, c.Given("timeout"))
 		if err != nil {
 			return err
 		}
@@ -303,46 +269,41 @@ func newBlockPullCmd(env *Env) *cobra.Command {
 			return err
 		}
 		return jobDone(env, w, "pull", o.dom, "completed", "Pull complete")
-	})
+	}
 	return c
 }
 
-func newBlockCopyCmd(env *Env) *cobra.Command {
+func newBlockCopyCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, path, dest, bandwidth, timeout, xml, format, granularity, bufSize string
 		shallow, reuse, blockdev, wait, verbose, pivot, finish, async, bytes   bool
 		transient, syncWrites, printXML                                        bool
 	}
-	c := blockCmd("blockcopy", "Start a block copy operation.", "Copy a disk backing image chain to dest.",
-		"  blockcopy vm1 vda /var/lib/libvirt/images/copy.qcow2 --format qcow2 --transient-job --wait --pivot --verbose")
-	s := newSpec(c)
-	s.Domain(&o.dom, "running")
-	diskOpt(s, &o.path, "fully-qualified path of source disk")
-	completeWith(s.String(&o.dest, "dest", "path of the copy to create", posUnwanted, false), completion.KindFile)
-	s.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", posUnwanted, false)
-	s.Bool(&o.shallow, "shallow", "make the copy share a backing chain")
-	s.Bool(&o.reuse, "reuse-external", "reuse existing destination")
-	s.Alias("raw", "format=raw")
-	s.Bool(&o.blockdev, "blockdev", "copy destination is block device instead of regular file")
-	s.Bool(&o.wait, "wait", "wait for job to reach mirroring phase")
-	s.Bool(&o.verbose, "verbose", "with --wait, display the progress")
-	s.Number(&o.timeout, "timeout", "implies --wait, abort if copy exceeds timeout (in seconds)", posUnwanted, false)
-	s.Bool(&o.pivot, "pivot", "implies --wait, pivot when mirroring starts")
-	s.Bool(&o.finish, "finish", "implies --wait, quit when mirroring starts")
-	s.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
-	completeWith(s.String(&o.xml, "xml", "filename containing XML description of the copy destination", posUnwanted, false), completion.KindFile)
-	completeWith(s.String(&o.format, "format", "format of the destination file", posUnwanted, false), completion.KindStorageFormat)
-	s.Number(&o.granularity, "granularity", "power-of-two granularity to use during the copy", posUnwanted, false)
-	s.Number(&o.bufSize, "buf-size", "maximum amount of in-flight data during the copy", posUnwanted, false)
-	s.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
-	s.Bool(&o.transient, "transient-job", "the copy job is not persisted if VM is turned off")
-	s.Bool(&o.syncWrites, "synchronous-writes", "the copy job forces guest writes to be synchronously written to the destination")
-	s.Bool(&o.printXML, "print-xml", "print the XML used to start the copy job instead of starting the job")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
-		if err := nonEmpty(c, "path", "dest", "xml", "format"); err != nil {
-			return err
-		}
+	c := &spec.Command{Short: "Start a block copy operation.", Long: "Copy a disk backing image chain to dest.", Example: "  blockcopy vm1 vda /var/lib/libvirt/images/copy.qcow2 --format qcow2 --transient-job --wait --pivot --verbose"}
+	c.Domain(&o.dom, "running")
+	diskOpt(c, &o.path, "fully-qualified path of source disk")
+	c.String(&o.dest, "dest", "path of the copy to create", spec.Unwanted, false).Complete(spec.File)
+	c.Number(&o.bandwidth, "bandwidth", "bandwidth limit in MiB/s", spec.Unwanted, false)
+	c.Bool(&o.shallow, "shallow", "make the copy share a backing chain")
+	c.Bool(&o.reuse, "reuse-external", "reuse existing destination")
+	c.Alias("raw", "format=raw")
+	c.Bool(&o.blockdev, "blockdev", "copy destination is block device instead of regular file")
+	c.Bool(&o.wait, "wait", "wait for job to reach mirroring phase")
+	c.Bool(&o.verbose, "verbose", "with --wait, display the progress")
+	c.Number(&o.timeout, "timeout", "implies --wait, abort if copy exceeds timeout (in seconds)", spec.Unwanted, false)
+	c.Bool(&o.pivot, "pivot", "implies --wait, pivot when mirroring starts")
+	c.Bool(&o.finish, "finish", "implies --wait, quit when mirroring starts")
+	c.Bool(&o.async, "async", "with --wait, don't wait for cancel to finish")
+	c.String(&o.xml, "xml", "filename containing XML description of the copy destination", spec.Unwanted, false).Complete(spec.File)
+	c.String(&o.format, "format", "format of the destination file", spec.Unwanted, false).Complete(spec.StorageFormat)
+	c.Number(&o.granularity, "granularity", "power-of-two granularity to use during the copy", spec.Unwanted, false)
+	c.Number(&o.bufSize, "buf-size", "maximum amount of in-flight data during the copy", spec.Unwanted, false)
+	c.Bool(&o.bytes, "bytes", "the bandwidth limit is in bytes/s rather than MiB/s")
+	c.Bool(&o.transient, "transient-job", "the copy job is not persisted if VM is turned off")
+	c.Bool(&o.syncWrites, "synchronous-writes", "the copy job forces guest writes to be synchronously written to the destination")
+	c.Bool(&o.printXML, "print-xml", "print the XML used to start the copy job instead of starting the job")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		bw, err := parseBandwidth(o.bandwidth, o.bytes)
 		if err != nil {
 			return err
@@ -372,13 +333,13 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 		if o.syncWrites {
 			flags |= libvirt.DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES
 		}
-		timeout, err := parseTimeout(o.timeout, c.Flags().Changed("timeout"))
+		timeout, err := parseTimeout(o.timeout, c.Given("timeout"))
 		if err != nil {
 			return err
 		}
 		blocking := o.wait || o.finish || o.pivot || timeout > 0
 		for _, ex := range [][2]string{{"dest", "xml"}, {"format", "xml"}, {"blockdev", "xml"}, {"pivot", "finish"}} {
-			if c.Flags().Changed(ex[0]) && c.Flags().Changed(ex[1]) {
+			if c.Given(ex[0]) && c.Given(ex[1]) {
 				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
 			}
 		}
@@ -502,7 +463,7 @@ func newBlockCopyCmd(env *Env) *cobra.Command {
 			status, msg = "finished", "Successfully copied"
 		}
 		return jobDone(env, w, "copy", o.dom, status, msg)
-	})
+	}
 	return c
 }
 

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/domain"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // virsh's labels for block job types (virshDomainBlockJob enum).
@@ -56,36 +55,33 @@ type blockJobView struct {
 	BandwidthBytes uint64 `json:"bandwidth_bytes_per_second" yaml:"bandwidth_bytes_per_second"`
 }
 
-func newBlockJobCmd(env *Env) *cobra.Command {
+func newBlockJobCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, path, bandwidth                  string
 		abort, async, pivot, info, bytes, raw bool
 	}
-	c := blockCmd("blockjob", "Manage active block operations", "Query, adjust speed, or cancel active block operations.\n\nWithout <path>, virtsh lists the jobs of every disk (virsh requires a path).",
-		"  blockjob vm1 vda --info\n  blockjob vm1 vda --bandwidth 10\n  blockjob vm1 vda --abort\n  blockjob vm1")
-	s := newSpec(c)
-	s.Domain(&o.dom, "running")
+	c := &spec.Command{Short: "Manage active block operations", Long: "Query, adjust speed, or cancel active block operations.\n\nWithout <path>, virtsh lists the jobs of every disk (virsh requires a path).", Example: "  blockjob vm1 vda --info\n  blockjob vm1 vda --bandwidth 10\n  blockjob vm1 vda --abort\n  blockjob vm1"}
+	c.Domain(&o.dom, "running")
 	// Every action of blockjob needs a job on the disk: the completer offers
 	// only disks that have one (virsh offers every disk target).
-	completeWith(s.String(&o.path, "path", "fully-qualified path of disk", posOpt, false), completion.KindBlockJob)
-	s.Bool(&o.abort, "abort", "abort the active job on the specified disk")
-	s.Bool(&o.async, "async", "implies --abort; request but don't wait for job end")
-	s.Bool(&o.pivot, "pivot", "implies --abort; conclude and pivot a copy or commit job")
-	s.Bool(&o.info, "info", "get active job information for the specified disk")
-	s.Bool(&o.bytes, "bytes", "get/set bandwidth in bytes rather than MiB/s")
-	s.Bool(&o.raw, "raw", "implies --info; output details rather than human summary")
-	s.Number(&o.bandwidth, "bandwidth", "set the bandwidth limit in MiB/s", posUnwanted, false)
-	s.Output(env.IO)
+	c.String(&o.path, "path", "fully-qualified path of disk", spec.Opt, false).Complete(spec.BlockJob)
+	c.Bool(&o.abort, "abort", "abort the active job on the specified disk")
+	c.Bool(&o.async, "async", "implies --abort; request but don't wait for job end")
+	c.Bool(&o.pivot, "pivot", "implies --abort; conclude and pivot a copy or commit job")
+	c.Bool(&o.info, "info", "get active job information for the specified disk")
+	c.Bool(&o.bytes, "bytes", "get/set bandwidth in bytes rather than MiB/s")
+	c.Bool(&o.raw, "raw", "implies --info; output details rather than human summary")
+	c.Number(&o.bandwidth, "bandwidth", "set the bandwidth limit in MiB/s", spec.Unwanted, false)
+	outputOption(c, env.IO)
 	// Listing and --info are read-only (virsh -r blockjob --info works);
 	// only the control flags are refused on a read-only connection.
-	delete(c.Annotations, annMutating)
-	mutatingFlags(c, "abort", "async", "pivot", "bandwidth")
-	action(c, func(ctx context.Context) error {
-		bandwidth := c.Flags().Changed("bandwidth")
+	c.MutatingOptions("abort", "async", "pivot", "bandwidth")
+	c.Run = func(ctx context.Context) error {
+		bandwidth := c.Given("bandwidth")
 		for _, ex := range [][2]string{{"raw", "abort"}, {"raw", "pivot"}, {"raw", "async"}, {"raw", "bandwidth"},
 			{"info", "abort"}, {"info", "pivot"}, {"info", "async"}, {"info", "bandwidth"},
 			{"bytes", "abort"}, {"bytes", "pivot"}, {"bytes", "async"}} {
-			if c.Flags().Changed(ex[0]) && c.Flags().Changed(ex[1]) {
+			if c.Given(ex[0]) && c.Given(ex[1]) {
 				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
 			}
 		}
@@ -94,10 +90,7 @@ func newBlockJobCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer dom.Free()
-		if err := nonEmpty(c, "path"); err != nil {
-			return err
-		}
-		if !c.Flags().Changed("path") {
+		if !c.Given("path") {
 			if bandwidth || o.abort || o.pivot || o.async {
 				return errors.New("command 'blockjob' requires <path> option")
 			}
@@ -125,7 +118,7 @@ func newBlockJobCmd(env *Env) *cobra.Command {
 			return dom.BlockJobAbort(o.path, flags)
 		}
 		return blockJobInfo(env, dom, o.path, o.raw, o.bytes)
-	})
+	}
 	return c
 }
 
@@ -217,18 +210,13 @@ func bandwidthText(b uint64) string {
 	return fmt.Sprintf("%.3f %s/s", v, unit)
 }
 
-func newBlockResizeCmd(env *Env) *cobra.Command {
+func newBlockResizeCmd(env *Env) *spec.Command {
 	var o struct{ dom, path, size string }
-	c := blockCmd("blockresize", "Resize block device of domain.", "Resize block device of domain.",
-		"  blockresize vm1 vda 2G")
-	s := newSpec(c)
-	s.Domain(&o.dom, "running")
-	diskOpt(s, &o.path, "Fully-qualified path of block device")
-	s.Number(&o.size, "size", "New size of the block device, as scaled integer (default KiB)", posReq, true)
-	action(c, func(ctx context.Context) error {
-		if err := nonEmpty(c, "path"); err != nil {
-			return err
-		}
+	c := &spec.Command{Short: "Resize block device of domain.", Long: "Resize block device of domain.", Example: "  blockresize vm1 vda 2G"}
+	c.Domain(&o.dom, "running")
+	diskOpt(c, &o.path, "Fully-qualified path of block device")
+	c.Number(&o.size, "size", "New size of the block device, as scaled integer (default KiB)", spec.Req, true)
+	c.Run = func(ctx context.Context) error {
 		size, err := format.ParseScaled(o.size, 1024, math.MaxUint64)
 		if err != nil {
 			return scaledErr("size", o.size, 1024, math.MaxUint64)
@@ -249,6 +237,6 @@ func newBlockResizeCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Extra("Block device '%s' is resized", o.path)
 		return nil
-	})
+	}
 	return c
 }

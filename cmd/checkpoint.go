@@ -13,43 +13,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
 	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Checkpoint" group (virsh-checkpoint.c): checkpoints are the named
 // points in time that incremental backups start from. Each one is a
 // persistent dirty bitmap in every qcow2 disk it covers.
-func init() { register(checkpointCommands) }
-
-func checkpointCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{
-		newCheckpointCreateCmd(env), newCheckpointCreateAsCmd(env), newCheckpointDeleteCmd(env),
-		newCheckpointDumpXMLCmd(env), newCheckpointEditCmd(env), newCheckpointInfoCmd(env),
-		newCheckpointListCmd(env), newCheckpointParentCmd(env),
-	}
-}
-
-func checkpointCmd(use, short, long string, mutating bool) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Long: long, GroupID: "checkpoint"}
-	if mutating {
-		c.Annotations = map[string]string{annMutating: "true"}
-	}
-	return c
-}
 
 // checkpointNameOpt declares virsh 9.0's --checkpointname: not required by the
 // parser (virsh reports "--checkpointname is required" itself) but filled by
 // the second bare word.
-func checkpointNameOpt(s *spec, p *string, help string) {
-	f := s.String(p, "checkpointname", help, posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"checkpoint", ""}
+func checkpointNameOpt(c *spec.Command, p *string, help string) {
+	f := c.String(p, "checkpointname", help, spec.Unwanted, false)
+	f.Complete(spec.Checkpoint)
 }
 
 // lookupCheckpoint is virshLookupCheckpoint.
@@ -63,10 +45,7 @@ func lookupCheckpoint(dom *libvirt.Domain, name, opt string) (*libvirt.DomainChe
 // checkpointArg is virshLookupCheckpoint for a command's <checkpointname>:
 // an empty word is refused as vshCommandOptStringReq refuses it, then the
 // checkpoint is looked up on d.
-func checkpointArg(c *cobra.Command, d *libvirt.Domain, name string) (*libvirt.DomainCheckpoint, error) {
-	if err := nonEmpty(c, "checkpointname"); err != nil {
-		return nil, err
-	}
+func checkpointArg(d *libvirt.Domain, name string) (*libvirt.DomainCheckpoint, error) {
 	return lookupCheckpoint(d, name, "checkpointname")
 }
 
@@ -96,22 +75,20 @@ func shell2(cause error, msg string) error {
 
 // ---------------------------------------------------------------- create
 
-func newCheckpointCreateCmd(env *Env) *cobra.Command {
+func newCheckpointCreateCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, file                   string
 		redefine, validate, quiesce bool
 	}
-	c := checkpointCmd("checkpoint-create", "Create a checkpoint from XML",
-		"Create a checkpoint from XML for use in future incremental backups", true)
+	c := &spec.Command{Short: "Create a checkpoint from XML", Long: "Create a checkpoint from XML for use in future incremental backups"}
 	c.Example = "checkpoint-create vm cp.xml\ncheckpoint-create vm cp.xml --redefine   # restore metadata after checkpoint-delete --metadata"
-	s := newSpec(c)
-	s.Domain(&o.dom, "active")
-	f := s.String(&o.file, "xmlfile", "domain checkpoint XML", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"file", ""}
-	s.Bool(&o.redefine, "redefine", "redefine metadata for existing checkpoint")
-	s.Bool(&o.validate, "redefine-validate", "validate the redefined checkpoint")
-	s.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&o.dom, "active")
+	f := c.String(&o.file, "xmlfile", "domain checkpoint XML", spec.Unwanted, false)
+	f.Complete(spec.File)
+	c.Bool(&o.redefine, "redefine", "redefine metadata for existing checkpoint")
+	c.Bool(&o.validate, "redefine-validate", "validate the redefined checkpoint")
+	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
+	c.Run = func(ctx context.Context) error {
 		if err := requires(o.validate, "redefine-validate", o.redefine, "redefine"); err != nil {
 			return err
 		}
@@ -140,7 +117,7 @@ func newCheckpointCreateCmd(env *Env) *cobra.Command {
 			return err
 		}
 		return createCheckpoint(env, dom, doc, flags, o.file)
-	})
+	}
 	return c
 }
 
@@ -205,24 +182,22 @@ func parseCheckpointDiskspec(s string) (diskspec, error) {
 	return d, nil
 }
 
-func newCheckpointCreateAsCmd(env *Env) *cobra.Command {
+func newCheckpointCreateAsCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, name, desc   string
 		printXML, quiesce bool
 		diskspecs         []string
 	}
-	c := checkpointCmd("checkpoint-create-as", "Create a checkpoint from a set of args",
-		"Create a checkpoint from arguments for use in future incremental backups", true)
+	c := &spec.Command{Short: "Create a checkpoint from a set of args", Long: "Create a checkpoint from arguments for use in future incremental backups"}
 	c.Example = "checkpoint-create-as vm cp1\ncheckpoint-create-as vm cp2 'before upgrade' --diskspec vda --diskspec vdb,checkpoint=no"
-	s := newSpec(c)
-	s.Domain(&o.dom, "active")
-	completeWith(s.String(&o.name, "name", "name of checkpoint", posUnwanted, false), completion.KindNone)
-	completeWith(s.String(&o.desc, "description", "description of checkpoint", posUnwanted, false), completion.KindNone)
-	s.Bool(&o.printXML, "print-xml", "print XML document rather than create")
-	s.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
-	f := s.Argv(&o.diskspecs, "diskspec", "disk attributes: disk[,checkpoint=type][,bitmap=name]", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"disk", ""}
-	action(c, func(ctx context.Context) error {
+	c.Domain(&o.dom, "active")
+	c.String(&o.name, "name", "name of checkpoint", spec.Unwanted, false).Complete(spec.Nothing)
+	c.String(&o.desc, "description", "description of checkpoint", spec.Unwanted, false).Complete(spec.Nothing)
+	c.Bool(&o.printXML, "print-xml", "print XML document rather than create")
+	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
+	f := c.Argv(&o.diskspecs, "diskspec", "disk attributes: disk[,checkpoint=type][,bitmap=name]", spec.Unwanted, false)
+	f.Complete(spec.Disk)
+	c.Run = func(ctx context.Context) error {
 		var flags libvirt.DomainCheckpointCreateFlags
 		if o.quiesce {
 			flags |= libvirt.DOMAIN_CHECKPOINT_CREATE_QUIESCE
@@ -256,7 +231,7 @@ func newCheckpointCreateAsCmd(env *Env) *cobra.Command {
 			return nil
 		}
 		return createCheckpoint(env, dom, doc, flags, "")
-	})
+	}
 	return c
 }
 
@@ -395,21 +370,19 @@ func editFile(env *Env, path string) error {
 	return nil
 }
 
-func newCheckpointEditCmd(env *Env) *cobra.Command {
+func newCheckpointEditCmd(env *Env) *spec.Command {
 	var dom, name string
-	c := checkpointCmd("checkpoint-edit", "edit XML for a checkpoint",
-		"Edit the domain checkpoint XML for a named checkpoint", true)
+	c := &spec.Command{Short: "edit XML for a checkpoint", Long: "Edit the domain checkpoint XML for a named checkpoint"}
 	c.Example = "EDITOR=nano checkpoint-edit vm cp1"
-	s := newSpec(c)
-	s.Domain(&dom, "has-checkpoint")
-	checkpointNameOpt(s, &name, "checkpoint name")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "has-checkpoint")
+	checkpointNameOpt(c, &name, "checkpoint name")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
-		cp, err := checkpointArg(c, d, name)
+		cp, err := checkpointArg(d, name)
 		if err != nil {
 			return err
 		}
@@ -461,7 +434,7 @@ func newCheckpointEditCmd(env *Env) *cobra.Command {
 			env.IO.Extra("Checkpoint %s edited.\n", name)
 			return nil
 		}
-	})
+	}
 	return c
 }
 
@@ -550,18 +523,17 @@ func diskViews(x *libvirtxml.DomainCheckpoint, nodes map[string]string, size boo
 	return out
 }
 
-func newCheckpointInfoCmd(env *Env) *cobra.Command {
+func newCheckpointInfoCmd(env *Env) *spec.Command {
 	var dom, name string
 	var details, size bool
-	c := checkpointCmd("checkpoint-info", "checkpoint information", "Returns basic information about a checkpoint.", false)
+	c := &spec.Command{Short: "checkpoint information", Long: "Returns basic information about a checkpoint."}
 	c.Example = "checkpoint-info vm cp1\ncheckpoint-info vm cp1 --details --size   # per disk: bitmap, QEMU node, dirty bytes\ncheckpoint-info vm cp1 -o json"
-	s := newSpec(c)
-	s.Domain(&dom, "has-checkpoint")
-	checkpointNameOpt(s, &name, "checkpoint name")
-	s.Bool(&details, "details", "also show each disk's bitmap and the QEMU node holding it (virtsh)")
-	s.Bool(&size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "has-checkpoint")
+	checkpointNameOpt(c, &name, "checkpoint name")
+	c.Bool(&details, "details", "also show each disk's bitmap and the QEMU node holding it (virtsh)")
+	c.Bool(&size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		if err := requires(size, "size", details || env.IO.Structured(), "details"); err != nil {
 			return err
 		}
@@ -570,7 +542,7 @@ func newCheckpointInfoCmd(env *Env) *cobra.Command {
 			return err
 		}
 		defer d.Free()
-		cp, err := checkpointArg(c, d, name)
+		cp, err := checkpointArg(d, name)
 		if err != nil {
 			return err
 		}
@@ -637,7 +609,7 @@ func newCheckpointInfoCmd(env *Env) *cobra.Command {
 			}
 		}
 		return nil
-	})
+	}
 	return c
 }
 
@@ -647,21 +619,19 @@ func freeAll(cps []libvirt.DomainCheckpoint) {
 	}
 }
 
-func newCheckpointParentCmd(env *Env) *cobra.Command {
+func newCheckpointParentCmd(env *Env) *spec.Command {
 	var dom, name string
-	c := checkpointCmd("checkpoint-parent", "Get the name of the parent of a checkpoint",
-		"Extract the checkpoint's parent, if any", false)
-	s := newSpec(c)
-	s.Domain(&dom, "has-checkpoint")
-	checkpointNameOpt(s, &name, "find parent of checkpoint name")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Get the name of the parent of a checkpoint", Long: "Extract the checkpoint's parent, if any"}
+	c.Domain(&dom, "has-checkpoint")
+	checkpointNameOpt(c, &name, "find parent of checkpoint name")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
-		cp, err := checkpointArg(c, d, name)
+		cp, err := checkpointArg(d, name)
 		if err != nil {
 			return err
 		}
@@ -683,24 +653,23 @@ func newCheckpointParentCmd(env *Env) *cobra.Command {
 		// No newline, as virsh: the blank line after the command ends it.
 		env.IO.Printf("%s", parent)
 		return nil
-	})
+	}
 	return c
 }
 
-func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
+func newCheckpointDumpXMLCmd(env *Env) *spec.Command {
 	var dom, name string
 	var secure, noDomain, size bool
 	var x xmlDump
-	c := checkpointCmd("checkpoint-dumpxml", "Dump XML for a domain checkpoint", "Checkpoint Dump XML", false)
+	c := &spec.Command{Short: "Dump XML for a domain checkpoint", Long: "Checkpoint Dump XML"}
 	c.Example = "checkpoint-dumpxml vm cp1 --no-domain\ncheckpoint-dumpxml vm cp1 --size --no-domain   # size='N': bytes changed since cp1"
-	s := newSpec(c)
-	s.Domain(&dom, "has-checkpoint")
-	checkpointNameOpt(s, &name, "checkpoint name")
-	s.Bool(&secure, "security-info", "include security sensitive information in XML dump")
-	s.Bool(&noDomain, "no-domain", "exclude <domain> from XML")
-	s.Bool(&size, "size", "include backup size estimate in XML dump")
-	x.declare(s, env)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "has-checkpoint")
+	checkpointNameOpt(c, &name, "checkpoint name")
+	c.Bool(&secure, "security-info", "include security sensitive information in XML dump")
+	c.Bool(&noDomain, "no-domain", "exclude <domain> from XML")
+	c.Bool(&size, "size", "include backup size estimate in XML dump")
+	x.declare(c, env)
+	c.Run = func(ctx context.Context) error {
 		var flags libvirt.DomainCheckpointXMLFlags
 		if secure {
 			flags |= libvirt.DOMAIN_CHECKPOINT_XML_SECURE
@@ -719,7 +688,7 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 		if err := x.check(c); err != nil {
 			return err
 		}
-		cp, err := checkpointArg(c, d, name)
+		cp, err := checkpointArg(d, name)
 		if err != nil {
 			return err
 		}
@@ -729,28 +698,27 @@ func newCheckpointDumpXMLCmd(env *Env) *cobra.Command {
 			return err
 		}
 		return x.print(c, env, doc)
-	})
+	}
 	return c
 }
 
-func newCheckpointDeleteCmd(env *Env) *cobra.Command {
+func newCheckpointDeleteCmd(env *Env) *spec.Command {
 	var dom, name string
 	var children, childrenOnly, metadata bool
-	c := checkpointCmd("checkpoint-delete", "Delete a domain checkpoint", "Checkpoint Delete", true)
+	c := &spec.Command{Short: "Delete a domain checkpoint", Long: "Checkpoint Delete"}
 	c.Example = "checkpoint-delete vm cp1              # its bitmap is merged into the parent's\ncheckpoint-delete vm cp1 --children-only\ncheckpoint-delete vm cp1 --metadata   # forget it, keep the bitmaps"
-	s := newSpec(c)
-	s.Domain(&dom, "has-checkpoint,active")
-	checkpointNameOpt(s, &name, "checkpoint name")
-	s.Bool(&children, "children", "delete checkpoint and all children")
-	s.Bool(&childrenOnly, "children-only", "delete children but not checkpoint")
-	s.Bool(&metadata, "metadata", "delete only libvirt metadata, leaving checkpoint contents behind")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "has-checkpoint,active")
+	checkpointNameOpt(c, &name, "checkpoint name")
+	c.Bool(&children, "children", "delete checkpoint and all children")
+	c.Bool(&childrenOnly, "children-only", "delete children but not checkpoint")
+	c.Bool(&metadata, "metadata", "delete only libvirt metadata, leaving checkpoint contents behind")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
-		cp, err := checkpointArg(c, d, name)
+		cp, err := checkpointArg(d, name)
 		if err != nil {
 			return err
 		}
@@ -776,7 +744,7 @@ func newCheckpointDeleteCmd(env *Env) *cobra.Command {
 			env.IO.Extra("Domain checkpoint %s deleted\n", name)
 		}
 		return nil
-	})
+	}
 	return c
 }
 
@@ -798,31 +766,30 @@ type chkEntry struct {
 	hasPar bool
 }
 
-func newCheckpointListCmd(env *Env) *cobra.Command {
+func newCheckpointListCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, from                                          string
 		parent, roots, leaves, noLeaves, tree, descendants bool
 		name, topological, details, size                   bool
 	}
-	c := checkpointCmd("checkpoint-list", "List checkpoints for a domain", "Checkpoint List", false)
+	c := &spec.Command{Short: "List checkpoints for a domain", Long: "Checkpoint List"}
 	c.Example = "checkpoint-list vm --tree\ncheckpoint-list vm --parent --topological\ncheckpoint-list vm --details --size   # per disk bitmap, node, dirty bytes\ncheckpoint-list vm -o json"
-	s := newSpec(c)
-	s.Domain(&o.dom, "has-checkpoint")
-	s.Bool(&o.parent, "parent", "add a column showing parent checkpoint")
-	s.Bool(&o.roots, "roots", "list only checkpoints without parents")
-	s.Bool(&o.leaves, "leaves", "list only checkpoints without children")
-	s.Bool(&o.noLeaves, "no-leaves", "list only checkpoints that are not leaves (with children)")
-	s.Bool(&o.tree, "tree", "list checkpoints in a tree")
-	f := s.String(&o.from, "from", "limit list to children of given checkpoint", posNone, false)
-	f.Annotations[annCompleter] = []string{"checkpoint", ""}
-	s.Bool(&o.descendants, "descendants", "with --from, list all descendants")
-	s.Bool(&o.name, "name", "list checkpoint names only")
-	s.Bool(&o.topological, "topological", "sort list topologically rather than by name")
-	s.Bool(&o.details, "details", "one row per disk: bitmap and the QEMU node holding it (virtsh)")
-	s.Bool(&o.size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
-		from := c.Flags().Changed("from")
+	c.Domain(&o.dom, "has-checkpoint")
+	c.Bool(&o.parent, "parent", "add a column showing parent checkpoint")
+	c.Bool(&o.roots, "roots", "list only checkpoints without parents")
+	c.Bool(&o.leaves, "leaves", "list only checkpoints without children")
+	c.Bool(&o.noLeaves, "no-leaves", "list only checkpoints that are not leaves (with children)")
+	c.Bool(&o.tree, "tree", "list checkpoints in a tree")
+	f := c.String(&o.from, "from", "limit list to children of given checkpoint", spec.Named, false)
+	f.Complete(spec.Checkpoint)
+	c.Bool(&o.descendants, "descendants", "with --from, list all descendants")
+	c.Bool(&o.name, "name", "list checkpoint names only")
+	c.Bool(&o.topological, "topological", "sort list topologically rather than by name")
+	c.Bool(&o.details, "details", "one row per disk: bitmap and the QEMU node holding it (virtsh)")
+	c.Bool(&o.size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
+		from := c.Given("from")
 		for _, p := range []struct {
 			a  bool
 			an string
@@ -873,9 +840,6 @@ func newCheckpointListCmd(env *Env) *cobra.Command {
 		defer d.Free()
 		var start *libvirt.DomainCheckpoint
 		if from {
-			if err := nonEmpty(c, "from"); err != nil {
-				return err
-			}
 			if start, err = lookupCheckpoint(d, o.from, "from"); err != nil {
 				return err
 			}
@@ -967,7 +931,7 @@ func newCheckpointListCmd(env *Env) *cobra.Command {
 			}
 		}
 		return format.Table(env.IO.Out, env.IO.Quiet, header, rows)
-	})
+	}
 	return c
 }
 

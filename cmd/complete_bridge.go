@@ -25,9 +25,9 @@ type replCompleter struct {
 // Complete implements shell.Completer.
 func (r *replCompleter) Complete(line string) ([]string, int) {
 	c := &completion.Completer{
-		Root:    NewRoot(r.sess),
-		Host:    r.host,
-		Timeout: completionTimeout(),
+		Commands: catalog(r.sess),
+		Host:     r.host,
+		Timeout:  completionTimeout(),
 	}
 	return c.Line(line)
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,41 +12,36 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The `completion` command prints cobra's scripts; the scripts call
 // `virtsh __complete WORDS...`, which Main hands to runComplete, which asks
 // the completion package (the same engine the REPL uses).
-func init() { register(completionCommands) }
-
-func completionCommands(env *Env) []*cobra.Command { return []*cobra.Command{newCompletionCmd(env)} }
 
 var completionShells = []string{"bash", "zsh", "fish", "powershell"}
 
-func newCompletionCmd(env *Env) *cobra.Command {
+func newCompletionCmd(env *Env) *spec.Command {
 	var sh string
-	c := builtin("completion", "print a shell completion script",
-		`Prints the script that makes bash, zsh, fish or PowerShell complete virtsh's
+	c := &spec.Command{Short: "print a shell completion script", Long: `Prints the script that makes bash, zsh, fish or PowerShell complete virtsh's
 commands, options and values (domains by state, disks, checkpoints, ...).
 The script asks virtsh itself for the candidates, honouring -c and -r given
 earlier on the command line; a host that does not answer in time gives no
-candidates. Load it in the current shell or install it as shown below.`)
+candidates. Load it in the current shell or install it as shown below.`}
 	c.Example = `source <(virtsh completion bash)
 virtsh completion bash > /etc/bash_completion.d/virtsh
 virtsh completion zsh > "${fpath[1]}/_virtsh"
 virtsh completion fish > ~/.config/fish/completions/virtsh.fish
 virtsh completion powershell | Out-String | Invoke-Expression`
-	s := newSpec(c)
-	f := s.String(&sh, "shell", "shell to complete for: bash, zsh, fish or powershell", posReq, true)
-	f.Annotations[annCompleter] = []string{completion.KindEnum, strings.Join(completionShells, ",")}
-	action(c, func(ctx context.Context) error {
-		root := c.Root()
+	f := c.String(&sh, "shell", "shell to complete for: bash, zsh, fish or powershell", spec.Req, true)
+	f.Complete(spec.Enum, strings.Join(completionShells, ","))
+	c.Run = func(ctx context.Context) error {
+		root := Tree(env.Sess)
 		w := env.IO.Out
 		switch sh {
 		case "bash":
@@ -58,7 +54,7 @@ virtsh completion powershell | Out-String | Invoke-Expression`
 			return root.GenPowerShellCompletionWithDesc(w)
 		}
 		return fmt.Errorf("unsupported shell '%s': use bash, zsh, fish or powershell", sh)
-	})
+	}
 	return c
 }
 
@@ -77,96 +73,65 @@ func completionTimeout() time.Duration {
 	return completion.DefaultTimeout
 }
 
-// globalValueCompleters are the completers of global options that take a value.
-var globalValueCompleters = map[string][]string{
-	"connect": {completion.KindURI},
-	"output":  {completion.KindOutput},
-	"log":     {completion.KindFile},
-	"debug":   {completion.KindEnum, "0,1,2,3,4"},
-	"version": {completion.KindEnum, "short,long"},
+// catalog is the completion engine's view of the command table: a command's
+// arguments need only its own declaration; its name, all of them.
+func catalog(sess *shell.Session) completion.Catalog {
+	cat := completion.Catalog{
+		Lookup: func(name string) *spec.Command { return declaration(sess, name) },
+		All:    func() []*spec.Command { return Declarations(sess) },
+	}
+	for _, g := range groups {
+		cat.Groups = append(cat.Groups, completion.Candidate{Value: g.ID, Desc: g.Title})
+	}
+	return cat
 }
 
 // runComplete answers `virtsh __complete WORDS...` in cobra's protocol: one
 // "candidate<TAB>description" line each, then ":<directive>". The words are
 // what follows the program name on the line being completed: global options
-// (whose -c and -r are honoured), the command, its arguments, and last the
-// word under the cursor. It prints no errors: a shell prompt must not fill
-// with them.
+// (read by the same getopt as Main's, so -c is honoured), the command, its
+// arguments, and last the word under the cursor. It prints no errors: a
+// shell prompt must not fill with them.
 func runComplete(args []string, stdout io.Writer) int {
 	noDesc := args[0] == cobra.ShellCompNoDescRequestCmd
 	words := args[1:]
 	if len(words) == 0 {
 		words = []string{""}
 	}
-	uri, readOnly := "", false
-	_ = readOnly // completion always opens read-only; -r changes nothing here
-	gfs := GlobalFlags()
-	last := len(words) - 1
+	before, cur := words[:len(words)-1], words[len(words)-1]
+	uri := ""
+	n, _, err := getopt(before, func(p parsedOpt) (bool, error) {
+		if p.opt.short == 'c' {
+			uri = p.arg
+		}
+		return false, nil
+	})
+	sess := shell.NewSession(&format.IO{Out: io.Discard, Err: io.Discard}, shell.Options{})
+	host, closeHost := readOnlyHost(shell.ResolveURI(uri))
+	c := &completion.Completer{Commands: catalog(sess), Host: host, Timeout: completionTimeout()}
+	// Closed, not dropped at exit: libvirtd logs every client that goes
+	// away without closing ("error : virNetSocketReadWire: End of file
+	// while reading data") - one line per Tab press otherwise. Not after a
+	// timeout: the query may still be using the connection.
+	defer func() {
+		if !c.TimedOut() {
+			closeHost()
+		}
+	}()
+	var missing *missingArgError
 	var res completion.Result
-	i := 0
-	done := false
-	for i < last && !done {
-		w := words[i]
-		f, val, hasVal := globalLookup(gfs, w)
-		if f == nil {
-			break
-		}
-		i++
-		if !takesValue(f) {
-			if f.Name == "readonly" {
-				readOnly = true
-			}
-			continue
-		}
-		if !hasVal {
-			if i == last {
-				res = globalValue(f, words[last], false)
-				done = true
-				break
-			}
-			val = words[i]
-			i++
-		}
-		if f.Name == "connect" {
-			uri = val
-		}
+	switch {
+	case errors.As(err, &missing):
+		res = c.OptionValues(globalOption(missing.opt), cur, "")
+	case err != nil:
+		res = completion.Result{Directive: cobra.ShellCompDirectiveNoFileComp}
+	case n == len(before) && strings.HasPrefix(cur, "-"):
+		res = globalNames(c, cur)
+	default:
+		res = c.Complete(words[n:])
 	}
-	if !done {
-		cur := words[last]
-		sess := shell.NewSession(&format.IO{Out: io.Discard, Err: io.Discard}, shell.Options{})
-		// The command word itself is completed from every command; the
-		// arguments of a command need only its group (newRootFor): the whole
-		// tree was 2% of a completion's samples (perf, issue 8).
-		root := NewRoot
-		if i < last {
-			root = func(sess *shell.Session) *cobra.Command { return newRootFor(sess, words[i]) }
-		}
-		host, closeHost := readOnlyHost(shell.ResolveURI(uri))
-		c := &completion.Completer{
-			Root:    root(sess),
-			Host:    host,
-			Timeout: completionTimeout(),
-		}
-		// Closed, not dropped at exit: libvirtd logs every client that goes
-		// away without closing ("error : virNetSocketReadWire: End of file
-		// while reading data") - one line per Tab press otherwise. Not
-		// after a timeout: the query may still be using the connection.
-		defer func() {
-			if !c.TimedOut() {
-				closeHost()
-				// One opened while virtsh started that no query took.
-				shell.DiscardPreconnected()
-			}
-		}()
-		switch {
-		case i == last && strings.HasPrefix(cur, "-"):
-			res = globalNames(gfs, cur)
-		default:
-			res = c.Complete(words[i:])
-		}
-	}
-	// One write, not one per candidate: 1,000 domain names were 1,000
-	// write(2) calls (strace -c, issue 8). Completion prints nothing else.
+	// One write, not one per candidate: completing 1,000 domains would be
+	// 1,000 write(2) calls. Completion prints nothing else.
 	bw := bufio.NewWriter(stdout)
 	for _, cd := range res.Cands {
 		bw.WriteString(cd.Value)
@@ -183,64 +148,29 @@ func runComplete(args []string, stdout io.Writer) int {
 	return 0
 }
 
-// globalLookup finds the global option of word (-c, --connect, --connect=URI).
-func globalLookup(fs *pflag.FlagSet, w string) (*pflag.Flag, string, bool) {
-	switch {
-	case strings.HasPrefix(w, "--") && len(w) > 2:
-		name, val, hasVal := strings.Cut(w[2:], "=")
-		return fs.Lookup(name), val, hasVal
-	case strings.HasPrefix(w, "-") && len(w) >= 2:
-		f := fs.ShorthandLookup(w[1:2])
-		if f != nil && len(w) > 2 && takesValue(f) {
-			return f, w[2:], true // -ctest:///default
-		}
-		if len(w) > 2 {
-			return nil, "", false
-		}
-		return f, "", false
-	}
-	return nil, "", false
-}
-
-func takesValue(f *pflag.Flag) bool { return f.Value.Type() != "bool" && f.NoOptDefVal == "" }
-
-// globalValue completes the value of a global option: the word after it, or
-// after "--name=" when eq.
-func globalValue(f *pflag.Flag, cur string, eq bool) completion.Result {
-	spec, ok := globalValueCompleters[f.Name]
-	if !ok {
-		return completion.Result{Directive: cobra.ShellCompDirectiveNoFileComp}
-	}
-	tmp := &cobra.Command{Use: "global"}
-	tmp.Flags().String(f.Name, "", "")
-	tf := tmp.Flags().Lookup(f.Name)
-	tf.Annotations = map[string][]string{completion.AnnCompleter: spec, completion.AnnKind: {"string"}}
-	c := &completion.Completer{Root: &cobra.Command{Use: "virtsh"}}
-	c.Root.AddCommand(tmp)
-	if eq {
-		return c.Complete([]string{"global", "--" + f.Name + "=" + cur})
-	}
-	return c.Complete([]string{"global", "--" + f.Name, cur})
+// globalOption is a global option as the completion engine sees an option.
+func globalOption(o *globalOpt) *spec.Option {
+	return &spec.Option{Name: o.long, Kind: spec.String, Completer: o.complete}
 }
 
 // globalNames completes global option names, or the value after --opt=.
-func globalNames(fs *pflag.FlagSet, cur string) completion.Result {
+func globalNames(c *completion.Completer, cur string) completion.Result {
 	if name, val, ok := strings.Cut(strings.TrimPrefix(cur, "--"), "="); ok && strings.HasPrefix(cur, "--") {
-		if f := fs.Lookup(name); f != nil {
-			return globalValue(f, val, true)
+		if o := globalLong(name); o != nil && o.kind != argNone {
+			return c.OptionValues(globalOption(o), val, "--"+name+"=")
 		}
 		return completion.Result{Directive: cobra.ShellCompDirectiveNoFileComp}
 	}
 	var out []completion.Candidate
-	fs.VisitAll(func(f *pflag.Flag) {
-		n := "--" + f.Name
-		if len(f.Name) == 1 {
-			n = "-" + f.Name
+	for _, o := range globalOpts {
+		n := "--" + o.long
+		if o.long == "" {
+			n = "-" + string(o.short)
 		}
 		if strings.HasPrefix(n, cur) {
-			out = append(out, completion.Candidate{Value: n, Desc: f.Usage})
+			out = append(out, completion.Candidate{Value: n, Desc: o.usage})
 		}
-	})
+	}
 	return completion.Result{Cands: out, Directive: cobra.ShellCompDirectiveNoFileComp}
 }
 
@@ -256,12 +186,9 @@ func readOnlyHost(uri string) (host func() (completion.Host, error), closeHost f
 		if h != nil {
 			return *h, nil
 		}
-		conn := shell.TakePreconnectedReadOnly(uri)
-		if conn == nil {
-			var err error
-			if conn, err = libvirt.NewConnectReadOnly(uri); err != nil {
-				return nil, err
-			}
+		conn, err := libvirt.NewConnectReadOnly(uri)
+		if err != nil {
+			return nil, err
 		}
 		h = &completion.LibvirtHost{Conn: conn}
 		return *h, nil

@@ -2,111 +2,85 @@ package cmd
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"github.com/virtsh/virtsh/completion"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // objectKinds are the completer kinds an option naming a libvirt object (or a
 // local file) must have, by option name. Options that name a NEW object (a
-// name the user makes up) are not listed: they carry completion.KindNone.
-var objectKinds = map[string][]string{
-	"domain":         {completion.KindDomain, completion.KindDomainUUID},
-	"path":           {completion.KindDisk, completion.KindDiskIndex, completion.KindBlockJob},
-	"dev":            {completion.KindDisk, completion.KindDiskIndex},
-	"device":         {completion.KindDisk, completion.KindDiskIndex},
-	"top":            {completion.KindDiskIndex},
-	"base":           {completion.KindDiskIndex},
-	"diskspec":       {completion.KindDisk},
-	"storage":        {completion.KindDiskList},
-	"checkpointname": {completion.KindCheckpoint},
-	"incremental":    {completion.KindCheckpoint},
-	"snapshotname":   {completion.KindSnapshot},
-	"event":          {completion.KindEvent},
-	"file":           {completion.KindFile},
-	"xml":            {completion.KindFile},
-	"xmlfile":        {completion.KindFile},
-	"checkpointxml":  {completion.KindFile},
-	"backupxml":      {completion.KindFile},
-	"dest":           {completion.KindFile},
-	"dir":            {completion.KindDir},
-	"target-dir":     {completion.KindDir},
+// name the user makes up) are not listed: they complete spec.Nothing.
+var objectKinds = map[string][]spec.CompleterKind{
+	"domain":         {spec.Domain, spec.DomainUUID},
+	"path":           {spec.Disk, spec.DiskIndex, spec.BlockJob},
+	"dev":            {spec.Disk, spec.DiskIndex},
+	"device":         {spec.Disk, spec.DiskIndex},
+	"top":            {spec.DiskIndex},
+	"base":           {spec.DiskIndex},
+	"diskspec":       {spec.Disk},
+	"storage":        {spec.DiskList},
+	"checkpointname": {spec.Checkpoint},
+	"incremental":    {spec.Checkpoint},
+	"snapshotname":   {spec.Snapshot},
+	"event":          {spec.Event},
+	"file":           {spec.File},
+	"xml":            {spec.File},
+	"xmlfile":        {spec.File},
+	"checkpointxml":  {spec.File},
+	"backupxml":      {spec.File},
+	"dest":           {spec.File},
+	"dir":            {spec.Dir},
+	"target-dir":     {spec.Dir},
 }
 
 // objectKindsByCommand are the names whose object depends on the command.
-var objectKindsByCommand = map[string]map[string][]string{
-	"from": {"checkpoint-": {completion.KindCheckpoint}, "snapshot-": {completion.KindSnapshot}},
+var objectKindsByCommand = map[string]map[string][]spec.CompleterKind{
+	"from": {"checkpoint-": {spec.Checkpoint}, "snapshot-": {spec.Snapshot}},
 }
 
-func walkCommands(c *cobra.Command, f func(*cobra.Command)) {
-	f(c)
-	for _, sub := range c.Commands() {
-		walkCommands(sub, f)
-	}
-}
-
-// Every option of every command: an annotated completer kind is one the
-// engine knows (an unknown kind completes nothing, silently); every string
-// or argv option has a completer (completion.KindNone when intentionally
-// none, as virsh's `self-test --completers-missing` demands); an option
-// naming a domain, disk, checkpoint, snapshot, event, file or directory has
-// the completer for it.
+// Every option of every command: every string or argv option has a
+// completer (spec.Nothing when intentionally none, as virsh's `self-test
+// --completers-missing` demands); a domain filter has only words the engine
+// knows; an option naming a domain, disk, checkpoint, snapshot, event, file or
+// directory has the completer for it.
 func TestEveryOptionHasKnownCompleter(t *testing.T) {
-	root := DocRoot()
 	n := 0
-	walkCommands(root, func(c *cobra.Command) {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
+	for _, c := range DocDeclarations() {
+		for _, o := range c.Options {
 			n++
-			where := c.CommandPath() + " --" + f.Name
-			spec := f.Annotations[annCompleter]
-			kind := ""
-			if len(spec) > 0 {
-				kind = spec[0]
-				if !completion.KnownKind(kind) {
-					t.Errorf("%s: completer kind %q unknown to the completion engine", where, kind)
-				}
-				if (kind == completion.KindDomain || kind == completion.KindDomainUUID) && len(spec) > 1 {
-					if bad := completion.UnknownFilterWords(spec[1]); len(bad) > 0 {
-						t.Errorf("%s: domain filter %q has words the engine ignores: %q", where, spec[1], bad)
-					}
+			where := c.Name + " --" + o.Name
+			kind := o.Completer.Kind
+			if (kind == spec.Domain || kind == spec.DomainUUID) && o.Completer.Arg != "" {
+				if bad := completion.UnknownFilterWords(o.Completer.Arg); len(bad) > 0 {
+					t.Errorf("%s: domain filter %q has words the engine ignores: %q", where, o.Completer.Arg, bad)
 				}
 			}
-			if k := flagKind(f); (k == kString || k == kArgv) && len(spec) == 0 {
-				t.Errorf("%s: %s option without a completer (completion.KindNone if intended)", where, k)
+			if (o.Kind == spec.String || o.Kind == spec.Argv) && kind == spec.NoCompleter {
+				t.Errorf("%s: option without a completer (spec.Nothing if intended)", where)
 			}
-			want := objectKinds[f.Name]
-			if byCmd, ok := objectKindsByCommand[f.Name]; ok {
+			want := objectKinds[o.Name]
+			if byCmd, ok := objectKindsByCommand[o.Name]; ok {
 				want = nil
 				for prefix, kinds := range byCmd {
-					if strings.HasPrefix(c.Name(), prefix) {
+					if strings.HasPrefix(c.Name, prefix) {
 						want = kinds
 					}
 				}
 			}
-			if want != nil && flagKind(f) != kBool && !contains(want, kind) {
-				t.Errorf("%s: completer %q, want one of %q", where, kind, want)
+			if want != nil && o.Kind != spec.Bool && !slices.Contains(want, kind) {
+				t.Errorf("%s: completer %v, want one of %v", where, kind, want)
 			}
-			if kind == completion.KindDiskIndex && len(spec) > 1 && spec[1] != "" && c.Flags().Lookup(spec[1]) == nil {
-				t.Errorf("%s: disk-index completer refers to --%s, which %s does not have", where, spec[1], c.Name())
+			if kind == spec.DiskIndex && o.Completer.Arg != "" && c.Lookup(o.Completer.Arg) == nil {
+				t.Errorf("%s: disk-index completer refers to --%s, which %s does not have", where, o.Completer.Arg, c.Name)
 			}
-		})
-	})
-	if n < 200 {
-		t.Fatalf("walked only %d options: the tree is not the full one", n)
-	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
 		}
 	}
-	return false
+	if n < 200 {
+		t.Fatalf("walked only %d options: not the whole table", n)
+	}
 }
 
 // event --list and the --event completer offer the same names.

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,48 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	"github.com/spf13/cobra"
-
-	"github.com/virtsh/virtsh/completion"
 )
-
-// The annotation keys cmd writes are the ones completion reads.
-func TestCompletionAnnotationKeys(t *testing.T) {
-	if annKind != completion.AnnKind || annPos != completion.AnnPos || annCompleter != completion.AnnCompleter || annAliasPrefix != completion.AnnAliasPrefix {
-		t.Fatal("cmd/spec.go and completion disagree on annotation keys")
-	}
-}
-
-// stateCommands are the domain commands the completion tests need, with
-// virsh's completer filters. Commands the tree already has are kept as they
-// are (their own filters are then what is tested).
-var stateCommands = []struct{ name, filter string }{
-	{"start", "shutoff"}, {"shutdown", "active"}, {"suspend", "running"}, {"resume", "paused"}, {"domstate", ""},
-}
-
-func withStateCommands() func() {
-	saved := commandSets
-	have := map[string]bool{}
-	for _, c := range DocRoot().Commands() {
-		have[c.Name()] = true
-	}
-	commandSets = append(commandSets[:len(commandSets):len(commandSets)], func(env *Env) []*cobra.Command {
-		var out []*cobra.Command
-		for _, sc := range stateCommands {
-			if have[sc.name] {
-				continue
-			}
-			var dom string
-			c := &cobra.Command{Use: sc.name, Short: sc.name + " (completion test)", GroupID: "domain"}
-			s := newSpec(c)
-			s.Domain(&dom, sc.filter)
-			action(c, func(context.Context) error { return nil })
-			out = append(out, c)
-		}
-		return out
-	})
-	return func() { commandSets = saved }
-}
 
 // TestHelperProcess is not a test: it is virtsh's main for the shell tests,
 // run as `cmd.test -test.run=^TestHelperProcess$ -- ARGS`.
@@ -65,7 +23,6 @@ func TestHelperProcess(t *testing.T) {
 	if os.Getenv("VIRTSH_HELPER_PROCESS") != "1" {
 		return
 	}
-	withStateCommands()
 	args := os.Args
 	for i, a := range args {
 		if a == "--" {
@@ -106,7 +63,6 @@ func stateNode(t *testing.T) string {
 }
 
 func TestCompleteProtocol(t *testing.T) {
-	defer withStateCommands()()
 	uri := stateNode(t)
 	for _, tc := range []struct {
 		args []string
@@ -146,7 +102,6 @@ func TestCompleteProtocol(t *testing.T) {
 // A host that accepts the connection and never answers: completion returns
 // after its timeout with no candidates and prints nothing else.
 func TestCompleteUnreachableHost(t *testing.T) {
-	defer withStateCommands()()
 	sock := filepath.Join(t.TempDir(), "hang.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -350,7 +305,6 @@ func (l *lockedBuffer) String() string {
 // read-only connection, list, print. With the test driver the open re-reads
 // the whole node file, which dominates.
 func BenchmarkCompleteOneShot1000(b *testing.B) {
-	defer withStateCommands()()
 	var x strings.Builder
 	x.WriteString("<node>\n")
 	for i := 0; i < 1000; i++ {

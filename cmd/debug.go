@@ -10,32 +10,26 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Debugging virtsh" group: `debug node-names`, a look inside the
 // session's block node-name cache (shell/blocknodes).
-func init() { register(debugCommands) }
-
-func debugCommands(env *Env) []*cobra.Command { return []*cobra.Command{newDebugCmd(env)} }
 
 // debugTopics are the words `debug` accepts first.
 var debugTopics = []string{"node-names"}
 
-func newDebugCmd(env *Env) *cobra.Command {
+func newDebugCmd(env *Env) *spec.Command {
 	var o struct {
 		topic, dom, mode string
 		scrape, verify   bool
 	}
-	c := &cobra.Command{
-		Use:     "debug",
-		Short:   "look inside virtsh's own caches",
-		GroupID: "debug",
+	c := &spec.Command{
+		Short: "look inside virtsh's own caches",
 		Long: `debug node-names [DOMAIN] dumps virtsh's block node-name cache: per running guest
 and disk, each chain layer's index, QEMU node names (libvirt-N-format/-storage),
 source, format, bitmaps and armed threshold; when, why (connect, started,
@@ -56,29 +50,28 @@ bitmaps), --scrape-mode off goes back to the XML; it only sets the mode and
 dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
 		Example: "debug node-names\ndebug node-names vm1 -o json\ndebug node-names vm1 --verify\ndebug node-names --scrape-mode on",
 	}
-	s := newSpec(c)
-	f := s.String(&o.topic, "topic", "what to show: node-names", posReq, true)
-	f.Annotations[annCompleter] = []string{completion.KindEnum, strings.Join(debugTopics, ",")}
-	f = s.String(&o.dom, "domain", "domain name, id or uuid (default: every running guest)", posOpt, false)
-	f.Annotations[annCompleter] = []string{"domain", "running"}
-	s.Bool(&o.scrape, "scrape", "fill from QEMU (query-named-block-nodes); taints the guest")
-	s.Bool(&o.verify, "verify", "compare the cache with QEMU once and list differences; taints the guest")
-	completeWith(s.String(&o.mode, "scrape-mode", "on: every later fill of this session uses QMP (taints guests); off: the live XML", posNone, false), completion.KindEnum, "on,off")
-	s.Output(env.IO)
+	f := c.String(&o.topic, "topic", "what to show: node-names", spec.Req, true)
+	f.Complete(spec.Enum, strings.Join(debugTopics, ","))
+	f = c.String(&o.dom, "domain", "domain name, id or uuid (default: every running guest)", spec.Opt, false)
+	f.Complete(spec.Domain, "running")
+	c.Bool(&o.scrape, "scrape", "fill from QEMU (query-named-block-nodes); taints the guest")
+	c.Bool(&o.verify, "verify", "compare the cache with QEMU once and list differences; taints the guest")
+	c.String(&o.mode, "scrape-mode", "on: every later fill of this session uses QMP (taints guests); off: the live XML", spec.Named, false).Complete(spec.Enum, "on,off")
+	outputOption(c, env.IO)
 	// qemu-monitor-command is refused on a read-only connection.
-	mutatingFlags(c, "scrape", "verify")
-	action(c, func(ctx context.Context) error {
+	c.MutatingOptions("scrape", "verify")
+	c.Run = func(ctx context.Context) error {
 		if o.topic != "node-names" {
 			return fmt.Errorf("unknown debug topic '%s': use %s", o.topic, strings.Join(debugTopics, ", "))
 		}
 		if err := exclusive(o.scrape, "scrape", o.verify, "verify"); err != nil {
 			return err
 		}
-		if c.Flags().Changed("scrape-mode") {
+		if c.Given("scrape-mode") {
 			return setScrapeMode(env, o.mode, o.dom, o.scrape || o.verify)
 		}
 		return runDebugNodeNames(env, o.dom, o.scrape, o.verify)
-	})
+	}
 	return c
 }
 

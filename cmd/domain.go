@@ -10,51 +10,19 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/domain"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Domain Management" group (virsh-domain.c): lifecycle, define/undefine,
 // autostart, ID/name/UUID conversions. dumpxml and edit are in domain_xml.go.
-// Registered one command at a time (registerEach): a one-shot `start`, or
-// completing `start <Tab>`, builds a tree of `start` alone, not of the
-// group's sixteen commands.
-func init() { registerEach(domainCommands, domainCtors...) }
-
-var domainCtors = []func(*Env) *cobra.Command{
-	newDefineCmd, newUndefineCmd, newCreateCmd, newStartCmd,
-	newShutdownCmd, newRebootCmd, newResetCmd, newDestroyCmd,
-	newSuspendCmd, newResumeCmd, newAutostartCmd,
-	newDomidCmd, newDomnameCmd, newDomuuidCmd,
-	newDumpxmlCmd, newEditCmd,
-}
-
-func domainCommands(env *Env) []*cobra.Command { return buildEach(env, domainCtors) }
-
-func domainCmd(use, short, long string, mutating bool) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Long: long, GroupID: "domain"}
-	if mutating {
-		c.Annotations = map[string]string{annMutating: "true"}
-	}
-	return c
-}
 
 // setDomainHelp replaces the help text of the <domain> option where virsh
 // words it differently (start, domid, domname, domuuid).
-func setDomainHelp(c *cobra.Command, usage string) { c.Flags().Lookup("domain").Usage = usage }
-
-// optNonEmpty is virsh's vshCommandOptStringReq check: a string option that
-// is given must not be empty.
-func optNonEmpty(c *cobra.Command, name, val string) error {
-	if c.Flags().Changed(name) && val == "" {
-		return fmt.Errorf("Failed to get option '%s': Option argument is empty", name)
-	}
-	return nil
-}
+func setDomainHelp(c *spec.Command, usage string) { c.Lookup("domain").Help = usage }
 
 // Ways to look a domain up (virsh's VIRSH_BYID, VIRSH_BYUUID, VIRSH_BYNAME).
 const (
@@ -111,21 +79,17 @@ func errnoText(err error) string {
 
 // ---- define, create, undefine ----
 
-func newDefineCmd(env *Env) *cobra.Command {
+func newDefineCmd(env *Env) *spec.Command {
 	var file string
 	var validate bool
-	c := domainCmd("define", "define (but don't start) a domain from an XML file", "Define a domain.", true)
+	c := &spec.Command{Short: "define (but don't start) a domain from an XML file", Long: "Define a domain."}
 	c.Example = "define vm1.xml\ndefine --validate vm1.xml"
-	s := newSpec(c)
-	f := s.String(&file, "file", "file containing an XML domain description", posReq, true)
-	f.Annotations[annCompleter] = []string{"file"}
-	s.Bool(&validate, "validate", "validate the XML against the schema")
-	action(c, func(ctx context.Context) error {
+	f := c.String(&file, "file", "file containing an XML domain description", spec.Req, true)
+	f.Complete(spec.File)
+	c.Bool(&validate, "validate", "validate the XML against the schema")
+	c.Run = func(ctx context.Context) error {
 		conn, err := env.Sess.Conn()
 		if err != nil {
-			return err
-		}
-		if err := optNonEmpty(c, "file", file); err != nil {
 			return err
 		}
 		xml, err := readXMLFile(file)
@@ -149,7 +113,7 @@ func newDefineCmd(env *Env) *cobra.Command {
 		name, _ := d.GetName()
 		env.IO.Extra("Domain '%s' defined from %s\n", name, file)
 		return nil
-	})
+	}
 	return c
 }
 
@@ -175,35 +139,28 @@ func consoleUnsupported(env *Env) error {
 	return errors.New("interactive console is not supported by virtsh; use 'virsh console'")
 }
 
-func newCreateCmd(env *Env) *cobra.Command {
+func newCreateCmd(env *Env) *spec.Command {
 	var o struct {
 		file, passFds                                  string
 		console, paused, autodestroy, validate, resetN bool
 	}
-	c := domainCmd("create", "create a domain from an XML file", "Create a domain.", true)
+	c := &spec.Command{Short: "create a domain from an XML file", Long: "Create a domain."}
 	c.Example = "create vm1.xml\ncreate vm1.xml --paused"
-	s := newSpec(c)
-	f := s.String(&o.file, "file", "file containing an XML domain description", posReq, true)
-	f.Annotations[annCompleter] = []string{"file"}
-	s.Bool(&o.console, "console", "attach to console after creation")
-	s.Bool(&o.paused, "paused", "leave the guest paused after creation")
-	s.Bool(&o.autodestroy, "autodestroy", "automatically destroy the guest when virsh disconnects")
-	completeWith(s.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", posUnwanted, false), completion.KindNone)
-	s.Bool(&o.validate, "validate", "validate the XML against the schema")
-	s.Bool(&o.resetN, "reset-nvram", "re-initialize NVRAM from its pristine template")
-	action(c, func(ctx context.Context) error {
+	f := c.String(&o.file, "file", "file containing an XML domain description", spec.Req, true)
+	f.Complete(spec.File)
+	c.Bool(&o.console, "console", "attach to console after creation")
+	c.Bool(&o.paused, "paused", "leave the guest paused after creation")
+	c.Bool(&o.autodestroy, "autodestroy", "automatically destroy the guest when virsh disconnects")
+	c.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", spec.Unwanted, false).Complete(spec.Nothing)
+	c.Bool(&o.validate, "validate", "validate the XML against the schema")
+	c.Bool(&o.resetN, "reset-nvram", "re-initialize NVRAM from its pristine template")
+	c.Run = func(ctx context.Context) error {
 		conn, err := env.Sess.Conn()
 		if err != nil {
 			return err
 		}
-		if err := optNonEmpty(c, "file", o.file); err != nil {
-			return err
-		}
 		xml, err := readXMLFile(o.file)
 		if err != nil {
-			return err
-		}
-		if err := optNonEmpty(c, "pass-fds", o.passFds); err != nil {
 			return err
 		}
 		var files []os.File
@@ -238,33 +195,32 @@ func newCreateCmd(env *Env) *cobra.Command {
 			return consoleUnsupported(env)
 		}
 		return nil
-	})
+	}
 	return c
 }
 
-func newUndefineCmd(env *Env) *cobra.Command {
+func newUndefineCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, storage                                      string
 		managed, removeAll, delSnaps, wipe, snaps, chkpts bool
 		nvram, keepNvram, tpm, keepTpm                    bool
 	}
-	c := domainCmd("undefine", "undefine a domain", "Undefine an inactive domain, or convert persistent to transient.", true)
+	c := &spec.Command{Short: "undefine a domain", Long: "Undefine an inactive domain, or convert persistent to transient."}
 	c.Example = "undefine vm1\nundefine vm1 --managed-save --snapshots-metadata --checkpoints-metadata --nvram"
-	s := newSpec(c)
-	s.Domain(&o.dom, "persistent")
-	s.Bool(&o.managed, "managed-save", "remove domain managed state file")
-	completeWith(s.String(&o.storage, "storage", "remove associated storage volumes (comma separated list of targets or source paths) (see domblklist)", posUnwanted, false), completion.KindDiskList)
-	s.Bool(&o.removeAll, "remove-all-storage", "remove all associated storage volumes (use with caution)")
-	s.Bool(&o.delSnaps, "delete-storage-volume-snapshots", "delete snapshots associated with volume(s), requires --remove-all-storage (must be supported by storage driver)")
-	s.Bool(&o.wipe, "wipe-storage", "wipe data on the removed volumes")
-	s.Bool(&o.snaps, "snapshots-metadata", "remove all domain snapshot metadata (vm must be inactive)")
-	s.Bool(&o.chkpts, "checkpoints-metadata", "remove all domain checkpoint metadata (vm must be inactive)")
-	s.Bool(&o.nvram, "nvram", "remove nvram file")
-	s.Bool(&o.keepNvram, "keep-nvram", "keep nvram file")
-	s.Bool(&o.tpm, "tpm", "remove TPM state")
-	s.Bool(&o.keepTpm, "keep-tpm", "keep TPM state")
-	s.Alias("delete-snapshots", "delete-storage-volume-snapshots")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&o.dom, "persistent")
+	c.Bool(&o.managed, "managed-save", "remove domain managed state file")
+	c.String(&o.storage, "storage", "remove associated storage volumes (comma separated list of targets or source paths) (see domblklist)", spec.Unwanted, false).Complete(spec.DiskList)
+	c.Bool(&o.removeAll, "remove-all-storage", "remove all associated storage volumes (use with caution)")
+	c.Bool(&o.delSnaps, "delete-storage-volume-snapshots", "delete snapshots associated with volume(s), requires --remove-all-storage (must be supported by storage driver)")
+	c.Bool(&o.wipe, "wipe-storage", "wipe data on the removed volumes")
+	c.Bool(&o.snaps, "snapshots-metadata", "remove all domain snapshot metadata (vm must be inactive)")
+	c.Bool(&o.chkpts, "checkpoints-metadata", "remove all domain checkpoint metadata (vm must be inactive)")
+	c.Bool(&o.nvram, "nvram", "remove nvram file")
+	c.Bool(&o.keepNvram, "keep-nvram", "keep nvram file")
+	c.Bool(&o.tpm, "tpm", "remove TPM state")
+	c.Bool(&o.keepTpm, "keep-tpm", "keep TPM state")
+	c.Alias("delete-snapshots", "delete-storage-volume-snapshots")
+	c.Run = func(ctx context.Context) error {
 		if err := exclusive(o.nvram, "nvram", o.keepNvram, "keep-nvram"); err != nil {
 			return err
 		}
@@ -274,7 +230,7 @@ func newUndefineCmd(env *Env) *cobra.Command {
 		if err := requires(o.delSnaps, "delete-storage-volume-snapshots", o.removeAll, "remove-all-storage"); err != nil {
 			return err
 		}
-		if c.Flags().Changed("storage") || o.removeAll || o.wipe || o.delSnaps {
+		if c.Given("storage") || o.removeAll || o.wipe || o.delSnaps {
 			// Deleting storage volumes goes through the storage pool API,
 			// which virtsh does not drive yet; refuse before changing
 			// anything rather than undefine and keep the volumes.
@@ -314,31 +270,29 @@ func newUndefineCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Extra("Domain '%s' has been undefined\n", o.dom)
 		return nil
-	})
+	}
 	return c
 }
 
 // ---- start ----
 
-func newStartCmd(env *Env) *cobra.Command {
+func newStartCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, passFds                                              string
 		console, paused, autodestroy, bypass, forceBoot, resetNvr bool
 	}
-	c := domainCmd("start", "start a (previously defined) inactive domain",
-		"Start a domain, either from the last managedsave\n    state, or via a fresh boot if no managedsave state\n    is present.", true)
+	c := &spec.Command{Short: "start a (previously defined) inactive domain", Long: "Start a domain, either from the last managedsave\n    state, or via a fresh boot if no managedsave state\n    is present."}
 	c.Example = "start vm1\nstart vm1 --paused\nstart vm1 --force-boot"
-	s := newSpec(c)
-	s.Domain(&o.dom, "shutoff")
+	c.Domain(&o.dom, "shutoff")
 	setDomainHelp(c, "name of the inactive domain")
-	s.Bool(&o.console, "console", "attach to console after creation")
-	s.Bool(&o.paused, "paused", "leave the guest paused after creation")
-	s.Bool(&o.autodestroy, "autodestroy", "automatically destroy the guest when virsh disconnects")
-	s.Bool(&o.bypass, "bypass-cache", "avoid file system cache when loading")
-	s.Bool(&o.forceBoot, "force-boot", "force fresh boot by discarding any managed save")
-	completeWith(s.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", posUnwanted, false), completion.KindNone)
-	s.Bool(&o.resetNvr, "reset-nvram", "re-initialize NVRAM from its pristine template")
-	action(c, func(ctx context.Context) error {
+	c.Bool(&o.console, "console", "attach to console after creation")
+	c.Bool(&o.paused, "paused", "leave the guest paused after creation")
+	c.Bool(&o.autodestroy, "autodestroy", "automatically destroy the guest when virsh disconnects")
+	c.Bool(&o.bypass, "bypass-cache", "avoid file system cache when loading")
+	c.Bool(&o.forceBoot, "force-boot", "force fresh boot by discarding any managed save")
+	c.String(&o.passFds, "pass-fds", "pass file descriptors N,M,... to the guest", spec.Unwanted, false).Complete(spec.Nothing)
+	c.Bool(&o.resetNvr, "reset-nvram", "re-initialize NVRAM from its pristine template")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomainBy(o.dom, byName|byUUID)
 		if err != nil {
 			return err
@@ -346,9 +300,6 @@ func newStartCmd(env *Env) *cobra.Command {
 		defer d.Free()
 		if _, active := domainID(d); active {
 			return errors.New("Domain is already active")
-		}
-		if err := optNonEmpty(c, "pass-fds", o.passFds); err != nil {
-			return err
 		}
 		var files []os.File
 		if o.passFds != "" {
@@ -401,7 +352,7 @@ func newStartCmd(env *Env) *cobra.Command {
 			return consoleUnsupported(env)
 		}
 		return nil
-	})
+	}
 	return c
 }
 
@@ -432,27 +383,23 @@ func parseModes(mode string) (uint, error) {
 	return flags, nil
 }
 
-func newShutdownCmd(env *Env) *cobra.Command { return newShutdownLike(env, false) }
-func newRebootCmd(env *Env) *cobra.Command   { return newShutdownLike(env, true) }
+func newShutdownCmd(env *Env) *spec.Command { return newShutdownLike(env, false) }
+func newRebootCmd(env *Env) *spec.Command   { return newShutdownLike(env, true) }
 
-func newShutdownLike(env *Env, reboot bool) *cobra.Command {
+func newShutdownLike(env *Env, reboot bool) *spec.Command {
 	var dom, mode string
-	var c *cobra.Command
+	var c *spec.Command
 	if reboot {
-		c = domainCmd("reboot", "reboot a domain", "Run a reboot command in the target domain.", true)
+		c = &spec.Command{Short: "reboot a domain", Long: "Run a reboot command in the target domain."}
 		c.Example = "reboot vm1\nreboot vm1 --mode acpi,agent"
 	} else {
-		c = domainCmd("shutdown", "gracefully shutdown a domain", "Run shutdown in the target domain.", true)
+		c = &spec.Command{Short: "gracefully shutdown a domain", Long: "Run shutdown in the target domain."}
 		c.Example = "shutdown vm1\nshutdown vm1 --mode agent"
 	}
-	s := newSpec(c)
-	s.Domain(&dom, "active")
-	f := s.String(&mode, "mode", "shutdown mode: acpi|agent|initctl|signal|paravirt", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"shutdown-mode"}
-	action(c, func(ctx context.Context) error {
-		if err := optNonEmpty(c, "mode", mode); err != nil {
-			return err
-		}
+	c.Domain(&dom, "active")
+	f := c.String(&mode, "mode", "shutdown mode: acpi|agent|initctl|signal|paravirt", spec.Unwanted, false)
+	f.Complete(spec.ShutdownMode)
+	c.Run = func(ctx context.Context) error {
 		flags, err := parseModes(mode)
 		if err != nil {
 			return err
@@ -479,7 +426,7 @@ func newShutdownLike(env *Env, reboot bool) *cobra.Command {
 		}
 		env.IO.Extra("Domain '%s' is being shutdown\n", dom)
 		return nil
-	})
+	}
 	return c
 }
 
@@ -487,13 +434,11 @@ func newShutdownLike(env *Env, reboot bool) *cobra.Command {
 
 // simpleDomainCmd builds the commands that take a domain, call one API and
 // print virsh's message with the word the user typed.
-func simpleDomainCmd(env *Env, use, short, long, filter, example, okMsg, failMsg string, run func(*libvirt.Domain) error) *cobra.Command {
+func simpleDomainCmd(env *Env, short, long, filter, example, okMsg, failMsg string, run func(*libvirt.Domain) error) *spec.Command {
 	var dom string
-	c := domainCmd(use, short, long, true)
-	c.Example = example
-	s := newSpec(c)
-	s.Domain(&dom, filter)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: short, Long: long, Example: example}
+	c.Domain(&dom, filter)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
@@ -504,38 +449,37 @@ func simpleDomainCmd(env *Env, use, short, long, filter, example, okMsg, failMsg
 		}
 		env.IO.Extra(okMsg, dom)
 		return nil
-	})
+	}
 	return c
 }
 
-func newResetCmd(env *Env) *cobra.Command {
-	return simpleDomainCmd(env, "reset", "reset a domain", "Reset the target domain as if by power button", "active",
+func newResetCmd(env *Env) *spec.Command {
+	return simpleDomainCmd(env, "reset a domain", "Reset the target domain as if by power button", "active",
 		"reset vm1", "Domain '%s' was reset\n", "Failed to reset domain '%s'",
 		func(d *libvirt.Domain) error { return d.Reset(0) })
 }
 
-func newSuspendCmd(env *Env) *cobra.Command {
-	return simpleDomainCmd(env, "suspend", "suspend a domain", "Suspend a running domain.", "running",
+func newSuspendCmd(env *Env) *spec.Command {
+	return simpleDomainCmd(env, "suspend a domain", "Suspend a running domain.", "running",
 		"suspend vm1", "Domain '%s' suspended\n", "Failed to suspend domain '%s'",
 		func(d *libvirt.Domain) error { return d.Suspend() })
 }
 
-func newResumeCmd(env *Env) *cobra.Command {
-	return simpleDomainCmd(env, "resume", "resume a domain", "Resume a previously suspended domain.", "paused",
+func newResumeCmd(env *Env) *spec.Command {
+	return simpleDomainCmd(env, "resume a domain", "Resume a previously suspended domain.", "paused",
 		"resume vm1", "Domain '%s' resumed\n", "Failed to resume domain '%s'",
 		func(d *libvirt.Domain) error { return d.Resume() })
 }
 
-func newDestroyCmd(env *Env) *cobra.Command {
+func newDestroyCmd(env *Env) *spec.Command {
 	var dom string
 	var graceful, removeLogs bool
-	c := domainCmd("destroy", "destroy (stop) a domain", "Forcefully stop a given domain, but leave its resources intact.", true)
+	c := &spec.Command{Short: "destroy (stop) a domain", Long: "Forcefully stop a given domain, but leave its resources intact."}
 	c.Example = "destroy vm1\ndestroy vm1 --graceful"
-	s := newSpec(c)
-	s.Domain(&dom, "active")
-	s.Bool(&graceful, "graceful", "terminate gracefully")
-	s.Bool(&removeLogs, "remove-logs", "remove domain logs")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "active")
+	c.Bool(&graceful, "graceful", "terminate gracefully")
+	c.Bool(&removeLogs, "remove-logs", "remove domain logs")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
@@ -558,21 +502,20 @@ func newDestroyCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Extra("Domain '%s' destroyed\n", dom)
 		return nil
-	})
+	}
 	return c
 }
 
 // ---- autostart ----
 
-func newAutostartCmd(env *Env) *cobra.Command {
+func newAutostartCmd(env *Env) *spec.Command {
 	var dom string
 	var disable bool
-	c := domainCmd("autostart", "autostart a domain", "Configure a domain to be automatically started at boot.", true)
+	c := &spec.Command{Short: "autostart a domain", Long: "Configure a domain to be automatically started at boot."}
 	c.Example = "autostart vm1\nautostart vm1 --disable"
-	s := newSpec(c)
-	s.Domain(&dom, "persistent")
-	s.Bool(&disable, "disable", "disable autostarting")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "persistent")
+	c.Bool(&disable, "disable", "disable autostarting")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
@@ -590,21 +533,20 @@ func newAutostartCmd(env *Env) *cobra.Command {
 			env.IO.Extra("Domain '%s' marked as autostarted\n", dom)
 		}
 		return nil
-	})
+	}
 	return c
 }
 
 // ---- domid, domname, domuuid ----
 
-func newDomidCmd(env *Env) *cobra.Command {
+func newDomidCmd(env *Env) *spec.Command {
 	var dom string
-	c := domainCmd("domid", "convert a domain name or UUID to domain id", "", false)
+	c := &spec.Command{Short: "convert a domain name or UUID to domain id"}
 	c.Example = "domid vm1"
-	s := newSpec(c)
-	s.Domain(&dom, "active")
+	c.Domain(&dom, "active")
 	setDomainHelp(c, "domain name or uuid")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomainBy(dom, byName|byUUID)
 		if err != nil {
 			return err
@@ -622,20 +564,19 @@ func newDomidCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Printf("%s\n", idString(id, active))
 		return nil
-	})
+	}
 	return c
 }
 
-func newDomnameCmd(env *Env) *cobra.Command {
+func newDomnameCmd(env *Env) *spec.Command {
 	var dom string
-	c := domainCmd("domname", "convert a domain id or UUID to domain name", "", false)
+	c := &spec.Command{Short: "convert a domain id or UUID to domain name"}
 	c.Example = "domname 3"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	c.Flags().Lookup("domain").Annotations[annCompleter] = []string{completion.KindDomainUUID, ""}
+	c.Domain(&dom, "")
+	c.Lookup("domain").Complete(spec.DomainUUID)
 	setDomainHelp(c, "domain id or uuid")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomainBy(dom, byID|byUUID)
 		if err != nil {
 			return err
@@ -652,19 +593,18 @@ func newDomnameCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Printf("%s\n", name)
 		return nil
-	})
+	}
 	return c
 }
 
-func newDomuuidCmd(env *Env) *cobra.Command {
+func newDomuuidCmd(env *Env) *spec.Command {
 	var dom string
-	c := domainCmd("domuuid", "convert a domain name or id to domain UUID", "", false)
+	c := &spec.Command{Short: "convert a domain name or id to domain UUID"}
 	c.Example = "domuuid vm1"
-	s := newSpec(c)
-	s.Domain(&dom, "")
+	c.Domain(&dom, "")
 	setDomainHelp(c, "domain id or name")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomainBy(dom, byID|byName)
 		if err != nil {
 			return err
@@ -681,6 +621,6 @@ func newDomuuidCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Printf("%s\n", u)
 		return nil
-	})
+	}
 	return c
 }

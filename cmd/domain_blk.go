@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/domain"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // domblklist and domblkinfo (Domain Monitoring, virsh-domain-monitor.c).
@@ -26,17 +26,16 @@ type blkView struct {
 	Source string `json:"source" yaml:"source"`
 }
 
-func newDomblklistCmd(env *Env) *cobra.Command {
+func newDomblklistCmd(env *Env) *spec.Command {
 	var dom string
 	var inactive, details bool
-	c := monitorCmd("domblklist", "list all domain blocks", "Get the summary of block devices for a domain.")
+	c := &spec.Command{Short: "list all domain blocks", Long: "Get the summary of block devices for a domain."}
 	c.Example = "domblklist vm1\ndomblklist vm1 --details --inactive"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	s.Bool(&inactive, "inactive", "get inactive rather than running configuration")
-	s.Bool(&details, "details", "additionally display the type and device value")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "")
+	c.Bool(&inactive, "inactive", "get inactive rather than running configuration")
+	c.Bool(&details, "details", "additionally display the type and device value")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		var flags libvirt.DomainXMLFlags
 		if inactive {
 			flags |= libvirt.DOMAIN_XML_INACTIVE
@@ -75,7 +74,7 @@ func newDomblklistCmd(env *Env) *cobra.Command {
 			}
 		}
 		return format.Table(env.IO.Out, env.IO.Quiet, header, rows)
-	})
+	}
 	return c
 }
 
@@ -108,20 +107,19 @@ type blkinfoView struct {
 	Physical   uint64 `json:"physical" yaml:"physical"`
 }
 
-func newDomblkinfoCmd(env *Env) *cobra.Command {
+func newDomblkinfoCmd(env *Env) *spec.Command {
 	var dom, device string
 	var human, all bool
-	c := monitorCmd("domblkinfo", "domain block device size information", "Get block device size info for a domain.")
+	c := &spec.Command{Short: "domain block device size information", Long: "Get block device size info for a domain."}
 	c.Example = "domblkinfo vm1 vda\ndomblkinfo vm1 --all --human"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	f := s.String(&device, "device", "block device", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"disk"}
-	s.Bool(&human, "human", "Human readable output")
-	s.Bool(&all, "all", "display all block devices info")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
-		if err := exclusive(all, "all", c.Flags().Changed("device"), "device"); err != nil {
+	c.Domain(&dom, "")
+	f := c.String(&device, "device", "block device", spec.Unwanted, false)
+	f.Complete(spec.Disk)
+	c.Bool(&human, "human", "Human readable output")
+	c.Bool(&all, "all", "display all block devices info")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
+		if err := exclusive(all, "all", c.Given("device"), "device"); err != nil {
 			return err
 		}
 		d, err := env.lookupDomain(dom)
@@ -191,6 +189,6 @@ func newDomblkinfoCmd(env *Env) *cobra.Command {
 			return env.IO.Encode(views)
 		}
 		return format.Table(env.IO.Out, env.IO.Quiet, []string{"Target", "Capacity", "Allocation", "Physical"}, rows)
-	})
+	}
 	return c
 }

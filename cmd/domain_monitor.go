@@ -10,27 +10,16 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Domain Monitoring" group (virsh-domain-monitor.c): list, dominfo,
 // domstate, domblklist, domblkinfo.
-func init() { registerEach(monitorCommands, monitorCtors...) }
-
-var monitorCtors = []func(*Env) *cobra.Command{
-	newListCmd, newDominfoCmd, newDomstateCmd, newDomblklistCmd, newDomblkinfoCmd,
-}
-
-func monitorCommands(env *Env) []*cobra.Command { return buildEach(env, monitorCtors) }
-
-func monitorCmd(use, short, long string) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "monitor"}
-}
 
 // virsh's state and reason words (virshDomainStateToString and the
 // virshDomain*Reason enums).
@@ -96,35 +85,34 @@ type listView struct {
 	Title *string `json:"title,omitempty" yaml:"title,omitempty"`
 }
 
-func newListCmd(env *Env) *cobra.Command {
+func newListCmd(env *Env) *spec.Command {
 	var o listOpts
-	c := monitorCmd("list", "list domains", "Returns list of domains.")
+	c := &spec.Command{Short: "list domains", Long: "Returns list of domains."}
 	c.Example = "list --all\nlist --state-paused --name\nlist --all --title\nlist --all -o json"
-	s := newSpec(c)
-	s.Bool(&o.inactive, "inactive", "list inactive domains")
-	s.Bool(&o.all, "all", "list inactive & active domains")
-	s.Bool(&o.transient, "transient", "list transient domains")
-	s.Bool(&o.persistent, "persistent", "list persistent domains")
-	s.Bool(&o.withSnapshot, "with-snapshot", "list domains with existing snapshot")
-	s.Bool(&o.withoutSnapshot, "without-snapshot", "list domains without a snapshot")
-	s.Bool(&o.withCheckpoint, "with-checkpoint", "list domains with existing checkpoint")
-	s.Bool(&o.withoutCheckpoint, "without-checkpoint", "list domains without a checkpoint")
-	s.Bool(&o.stRunning, "state-running", "list domains in running state")
-	s.Bool(&o.stPaused, "state-paused", "list domains in paused state")
-	s.Bool(&o.stShutoff, "state-shutoff", "list domains in shutoff state")
-	s.Bool(&o.stOther, "state-other", "list domains in other states")
-	s.Bool(&o.autostart, "autostart", "list domains with autostart enabled")
-	s.Bool(&o.noAutostart, "no-autostart", "list domains with autostart disabled")
-	s.Bool(&o.withManaged, "with-managed-save", "list domains with managed save state")
-	s.Bool(&o.withoutManaged, "without-managed-save", "list domains without managed save")
-	s.Bool(&o.uuid, "uuid", "list uuid's only")
-	s.Bool(&o.name, "name", "list domain names only")
-	s.Bool(&o.id, "id", "list domain IDs only")
-	s.Bool(&o.table, "table", "list table (default)")
-	s.Bool(&o.managed, "managed-save", "mark inactive domains with managed save state")
-	s.Bool(&o.title, "title", "show domain title")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error { return runList(env, &o) })
+	c.Bool(&o.inactive, "inactive", "list inactive domains")
+	c.Bool(&o.all, "all", "list inactive & active domains")
+	c.Bool(&o.transient, "transient", "list transient domains")
+	c.Bool(&o.persistent, "persistent", "list persistent domains")
+	c.Bool(&o.withSnapshot, "with-snapshot", "list domains with existing snapshot")
+	c.Bool(&o.withoutSnapshot, "without-snapshot", "list domains without a snapshot")
+	c.Bool(&o.withCheckpoint, "with-checkpoint", "list domains with existing checkpoint")
+	c.Bool(&o.withoutCheckpoint, "without-checkpoint", "list domains without a checkpoint")
+	c.Bool(&o.stRunning, "state-running", "list domains in running state")
+	c.Bool(&o.stPaused, "state-paused", "list domains in paused state")
+	c.Bool(&o.stShutoff, "state-shutoff", "list domains in shutoff state")
+	c.Bool(&o.stOther, "state-other", "list domains in other states")
+	c.Bool(&o.autostart, "autostart", "list domains with autostart enabled")
+	c.Bool(&o.noAutostart, "no-autostart", "list domains with autostart disabled")
+	c.Bool(&o.withManaged, "with-managed-save", "list domains with managed save state")
+	c.Bool(&o.withoutManaged, "without-managed-save", "list domains without managed save")
+	c.Bool(&o.uuid, "uuid", "list uuid's only")
+	c.Bool(&o.name, "name", "list domain names only")
+	c.Bool(&o.id, "id", "list domain IDs only")
+	c.Bool(&o.table, "table", "list table (default)")
+	c.Bool(&o.managed, "managed-save", "mark inactive domains with managed save state")
+	c.Bool(&o.title, "title", "show domain title")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error { return runList(env, &o) }
 	return c
 }
 
@@ -434,21 +422,20 @@ type dominfoView struct {
 	Messages          []string `json:"messages" yaml:"messages"`
 }
 
-func newDominfoCmd(env *Env) *cobra.Command {
+func newDominfoCmd(env *Env) *spec.Command {
 	var dom string
-	c := monitorCmd("dominfo", "domain information", "Returns basic information about the domain.")
+	c := &spec.Command{Short: "domain information", Long: "Returns basic information about the domain."}
 	c.Example = "dominfo vm1\ndominfo 3 -o json"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
 		return runDominfo(env, d)
-	})
+	}
 	return c
 }
 
@@ -680,16 +667,15 @@ type domstateView struct {
 	ReasonCode int    `json:"reason_code" yaml:"reason_code"`
 }
 
-func newDomstateCmd(env *Env) *cobra.Command {
+func newDomstateCmd(env *Env) *spec.Command {
 	var dom string
 	var reason bool
-	c := monitorCmd("domstate", "domain state", "Returns state about a domain.")
+	c := &spec.Command{Short: "domain state", Long: "Returns state about a domain."}
 	c.Example = "domstate vm1\ndomstate vm1 --reason"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	s.Bool(&reason, "reason", "also print reason for the state")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "")
+	c.Bool(&reason, "reason", "also print reason for the state")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
@@ -708,7 +694,7 @@ func newDomstateCmd(env *Env) *cobra.Command {
 			env.IO.Printf("%s\n", stateString(st))
 		}
 		return nil
-	})
+	}
 	return c
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
@@ -104,7 +103,7 @@ func newTestShell(t *testing.T, uri string) *testShell {
 	ts := &testShell{t: t, in: strings.NewReader("")}
 	io := &format.IO{In: ts.in, Out: &ts.out, Err: &ts.errb, Quiet: true, Output: "table"}
 	ts.sess = shell.NewSession(io, shell.Options{URI: uri})
-	ts.runner = &shell.Runner{Sess: ts.sess, NewTree: func() *cobra.Command { return NewRoot(ts.sess) }}
+	ts.runner = NewRunner(ts.sess)
 	t.Cleanup(ts.sess.Close)
 	return ts
 }

@@ -13,11 +13,10 @@ import (
 	"strings"
 
 	"github.com/antchfx/xpath"
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // dumpxml and edit (virsh-domain.c), and the --xpath support virsh has in
@@ -28,22 +27,21 @@ type dumpxmlView struct {
 	Matches []string `json:"matches,omitempty" yaml:"matches,omitempty"`
 }
 
-func newDumpxmlCmd(env *Env) *cobra.Command {
+func newDumpxmlCmd(env *Env) *spec.Command {
 	var o struct {
 		dom                               string
 		inactive, secure, updateCPU, migr bool
 		x                                 xmlDump
 	}
-	c := domainCmd("dumpxml", "domain information in XML", "Output the domain information as an XML dump to stdout.", false)
+	c := &spec.Command{Short: "domain information in XML", Long: "Output the domain information as an XML dump to stdout."}
 	c.Example = "dumpxml vm1\ndumpxml vm1 --inactive --security-info\ndumpxml vm1 --xpath //disk/source/@file\ndumpxml vm1 --xpath //disk --wrap"
-	s := newSpec(c)
-	s.Domain(&o.dom, "")
-	s.Bool(&o.inactive, "inactive", "show inactive defined XML")
-	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
-	s.Bool(&o.updateCPU, "update-cpu", "update guest CPU according to host CPU")
-	s.Bool(&o.migr, "migratable", "provide XML suitable for migrations")
-	o.x.declare(s, env)
-	action(c, func(ctx context.Context) error {
+	c.Domain(&o.dom, "")
+	c.Bool(&o.inactive, "inactive", "show inactive defined XML")
+	c.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
+	c.Bool(&o.updateCPU, "update-cpu", "update guest CPU according to host CPU")
+	c.Bool(&o.migr, "migratable", "provide XML suitable for migrations")
+	o.x.declare(c, env)
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
@@ -67,7 +65,7 @@ func newDumpxmlCmd(env *Env) *cobra.Command {
 			return err
 		}
 		return o.x.print(c, env, x)
-	})
+	}
 	return c
 }
 
@@ -81,17 +79,18 @@ type xmlDump struct {
 }
 
 // declare adds --xpath (only as --xpath, VSH_OFLAG_REQ_OPT in virsh),
-// --wrap and -o.
-func (x *xmlDump) declare(s *spec, env *Env) {
-	completeWith(s.String(&x.xpath, "xpath", "xpath expression to filter the XML document", posNone, false), completion.KindNone)
-	s.Bool(&x.wrap, "wrap", "wrap xpath results in an common root element")
-	s.Output(env.IO)
+// --wrap and -o. An empty --xpath gets past the option rules: virsh reads it
+// quietly and fails without a message (see check).
+func (x *xmlDump) declare(c *spec.Command, env *Env) {
+	c.String(&x.xpath, "xpath", "xpath expression to filter the XML document", spec.Named, false).Empty().Complete(spec.Nothing)
+	c.Bool(&x.wrap, "wrap", "wrap xpath results in an common root element")
+	outputOption(c, env.IO)
 }
 
 // check rejects an empty --xpath value the way virsh 9.0 does: the command
 // fails (exit 1) without any message, after the domain lookup.
-func (x *xmlDump) check(c *cobra.Command) error {
-	if c.Flags().Changed("xpath") && x.xpath == "" {
+func (x *xmlDump) check(c *spec.Command) error {
+	if c.Given("xpath") && x.xpath == "" {
 		return shell.ErrSilent
 	}
 	return nil
@@ -101,7 +100,7 @@ func (x *xmlDump) check(c *cobra.Command) error {
 // alone changes nothing), else each match of the expression on its own line,
 // or all of them in one <nodes> element with --wrap. With -o json|yaml the
 // document or the list of matches is encoded instead.
-func (x *xmlDump) print(c *cobra.Command, env *Env, doc string) error {
+func (x *xmlDump) print(c *spec.Command, env *Env, doc string) error {
 	if err := x.check(c); err != nil {
 		return err
 	}
@@ -367,22 +366,21 @@ func wrapHits(hits []xpathHit) string {
 
 // ---- edit ----
 
-func newEditCmd(env *Env) *cobra.Command {
+func newEditCmd(env *Env) *spec.Command {
 	var dom string
 	var skipValidate bool
-	c := domainCmd("edit", "edit XML configuration for a domain", "Edit the XML configuration for a domain.", true)
+	c := &spec.Command{Short: "edit XML configuration for a domain", Long: "Edit the XML configuration for a domain."}
 	c.Example = "edit vm1\nEDITOR=nano virtsh edit vm1"
-	s := newSpec(c)
-	s.Domain(&dom, "")
-	s.Bool(&skipValidate, "skip-validate", "skip validation of the XML against the schema")
-	action(c, func(ctx context.Context) error {
+	c.Domain(&dom, "")
+	c.Bool(&skipValidate, "skip-validate", "skip validation of the XML against the schema")
+	c.Run = func(ctx context.Context) error {
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
 		return runEdit(env, d, skipValidate)
-	})
+	}
 	return c
 }
 

@@ -8,18 +8,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
 	"github.com/virtsh/virtsh/shell/domain"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Domain Events" group: event.
-func init() { register(eventCommands) }
-
-func eventCommands(env *Env) []*cobra.Command { return []*cobra.Command{newEventCmd(env)} }
 
 // eventNames are virsh 9.0's event types, in its order (virsh event --list).
 var eventNames = completion.EventNames
@@ -35,37 +32,34 @@ type domEvent struct {
 	when      time.Time
 }
 
-func newEventCmd(env *Env) *cobra.Command {
+func newEventCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, event, timeout    string
 		all, loop, list, stamp bool
 	}
-	c := &cobra.Command{
-		Use:     "event",
+	c := &spec.Command{
 		Short:   "Domain Events",
 		Long:    "List event types, or wait for domain events to occur",
-		GroupID: "events",
 		Example: "event --list\nevent vm1 --all --loop --timestamp\nevent --event block-threshold --timeout 60 -o json",
 	}
-	s := newSpec(c)
-	f := s.String(&o.dom, "domain", "filter by domain name, id or uuid", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{"domain", ""}
-	f = s.String(&o.event, "event", "which event type to wait for", posUnwanted, false)
-	f.Annotations[annCompleter] = []string{completion.KindEvent}
-	s.Bool(&o.all, "all", "wait for all events instead of just one type")
-	s.Bool(&o.loop, "loop", "loop until timeout or interrupt, rather than one-shot")
-	s.Number(&o.timeout, "timeout", "timeout seconds", posUnwanted, false)
-	s.Bool(&o.list, "list", "list valid event types")
-	s.Bool(&o.stamp, "timestamp", "show timestamp for each printed event")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
-		if err := exclusive(o.all, "all", c.Flags().Changed("event"), "event"); err != nil {
+	f := c.String(&o.dom, "domain", "filter by domain name, id or uuid", spec.Unwanted, false)
+	f.Complete(spec.Domain, "")
+	f = c.String(&o.event, "event", "which event type to wait for", spec.Unwanted, false)
+	f.Complete(spec.Event)
+	c.Bool(&o.all, "all", "wait for all events instead of just one type")
+	c.Bool(&o.loop, "loop", "loop until timeout or interrupt, rather than one-shot")
+	c.Number(&o.timeout, "timeout", "timeout seconds", spec.Unwanted, false)
+	c.Bool(&o.list, "list", "list valid event types")
+	c.Bool(&o.stamp, "timestamp", "show timestamp for each printed event")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
+		if err := exclusive(o.all, "all", c.Given("event"), "event"); err != nil {
 			return err
 		}
 		if err := exclusive(o.list, "list", o.all, "all"); err != nil {
 			return err
 		}
-		if err := exclusive(o.list, "list", c.Flags().Changed("event"), "event"); err != nil {
+		if err := exclusive(o.list, "list", c.Given("event"), "event"); err != nil {
 			return err
 		}
 		if o.list {
@@ -74,7 +68,7 @@ func newEventCmd(env *Env) *cobra.Command {
 			}
 			return nil
 		}
-		if c.Flags().Changed("event") && o.event == "" {
+		if c.Given("event") && o.event == "" {
 			return errors.New("Failed to get option 'event': Option argument is empty")
 		}
 		if o.event == "" && !o.all {
@@ -101,7 +95,7 @@ func newEventCmd(env *Env) *cobra.Command {
 			return err
 		}
 		var dom *libvirt.Domain
-		if c.Flags().Changed("domain") {
+		if c.Given("domain") {
 			if dom, err = env.lookupDomain(o.dom); err != nil {
 				return err
 			}
@@ -156,13 +150,13 @@ func newEventCmd(env *Env) *cobra.Command {
 			return shell.ErrSilent
 		}
 		return nil
-	})
+	}
 	return c
 }
 
 // optTimeout is virsh's vshCommandOptTimeoutToMs: 1..INT_MAX/1000 seconds.
-func optTimeout(c *cobra.Command, name, val string) (time.Duration, error) {
-	if !c.Flags().Changed(name) {
+func optTimeout(c *spec.Command, name, val string) (time.Duration, error) {
+	if !c.Given(name) {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(val, 10, 64)

@@ -6,46 +6,44 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
-func groupByKeyword(kw string) *cobra.Group {
-	for _, g := range groups {
+func groupByKeyword(kw string) *Group {
+	for i, g := range groups {
 		if g.ID == kw || strings.EqualFold(g.Title, kw) {
-			return g
+			return &groups[i]
 		}
 	}
 	return nil
 }
 
 // visibleCommands returns the group's commands, sorted by name, without
-// hidden ones and cobra's own.
-func visibleCommands(root *cobra.Command, groupID string) []*cobra.Command {
-	var out []*cobra.Command
-	for _, c := range root.Commands() {
-		if c.Hidden || c.GroupID != groupID {
-			continue
+// hidden ones.
+func visibleCommands(decls []*spec.Command, groupID string) []*spec.Command {
+	var out []*spec.Command
+	for _, c := range decls {
+		if !c.Hidden && c.Group == groupID {
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
 // printGroupedHelp prints virsh's `help` (all groups) or `help GROUP`.
-func printGroupedHelp(w io.Writer, root *cobra.Command, only string) error {
+func printGroupedHelp(w io.Writer, decls []*spec.Command, only string) error {
 	for _, g := range groups {
 		if only != "" && g.ID != only {
 			continue
 		}
-		cmds := visibleCommands(root, g.ID)
+		cmds := visibleCommands(decls, g.ID)
 		if len(cmds) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, " %s (help keyword '%s'):\n", g.Title, g.ID)
 		for _, c := range cmds {
-			fmt.Fprintf(w, "    %-30s %s\n", c.Name(), c.Short)
+			fmt.Fprintf(w, "    %-30s %s\n", c.Name, c.Short)
 		}
 		if only == "" {
 			fmt.Fprintln(w)
@@ -55,76 +53,71 @@ func printGroupedHelp(w io.Writer, root *cobra.Command, only string) error {
 }
 
 // synopsis renders a command's usage line in virsh's notation.
-func synopsis(c *cobra.Command) string {
+func synopsis(c *spec.Command) string {
 	var b strings.Builder
-	b.WriteString(c.Name())
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
+	b.WriteString(c.Name)
+	for _, o := range c.Options {
+		if o.Hidden {
+			continue
 		}
 		b.WriteString(" ")
-		pos, kind, req := flagPos(f), flagKind(f), flagRequired(f)
+		positional := o.Pos == spec.Req || o.Pos == spec.Opt
 		switch {
-		case kind == kBool:
-			fmt.Fprintf(&b, "[--%s]", f.Name)
-		case kind == kArgv && (pos == posReq || pos == posOpt):
-			if req {
-				fmt.Fprintf(&b, "<%s>...", f.Name)
+		case o.Kind == spec.Bool:
+			fmt.Fprintf(&b, "[--%s]", o.Name)
+		case o.Kind == spec.Argv && positional:
+			if o.Required {
+				fmt.Fprintf(&b, "<%s>...", o.Name)
 			} else {
-				fmt.Fprintf(&b, "[<%s>]...", f.Name)
+				fmt.Fprintf(&b, "[<%s>]...", o.Name)
 			}
-		case kind == kArgv:
-			fmt.Fprintf(&b, "[--%s <string>]...", f.Name)
-		case pos == posReq || (pos == posOpt && req):
-			fmt.Fprintf(&b, "<%s>", f.Name)
-		case pos == posOpt:
-			fmt.Fprintf(&b, "[<%s>]", f.Name)
-		case req:
-			fmt.Fprintf(&b, "--%s <%s>", f.Name, syntaxWord(f))
+		case o.Kind == spec.Argv:
+			fmt.Fprintf(&b, "[--%s <string>]...", o.Name)
+		case o.Pos == spec.Req || (o.Pos == spec.Opt && o.Required):
+			fmt.Fprintf(&b, "<%s>", o.Name)
+		case o.Pos == spec.Opt:
+			fmt.Fprintf(&b, "[<%s>]", o.Name)
+		case o.Required:
+			fmt.Fprintf(&b, "--%s <%s>", o.Name, o.Syntax())
 		default:
-			fmt.Fprintf(&b, "[--%s <%s>]", f.Name, syntaxWord(f))
+			fmt.Fprintf(&b, "[--%s <%s>]", o.Name, o.Syntax())
 		}
-	})
+	}
 	return b.String()
 }
 
 // optionLabel is the left column of virsh's OPTIONS list.
-func optionLabel(f *pflag.Flag) string {
-	pos, kind := flagPos(f), flagKind(f)
+func optionLabel(o *spec.Option) string {
 	switch {
-	case kind == kBool:
-		return "--" + f.Name
-	case kind == kArgv && pos != posNone:
-		return "<" + f.Name + ">"
-	case pos == posReq || pos == posOpt:
-		return fmt.Sprintf("[--%s] <string>", f.Name)
-	case kind == kNumber && pos == posUnwanted:
-		return fmt.Sprintf("[--%s] <number>", f.Name)
+	case o.Kind == spec.Bool:
+		return "--" + o.Name
+	case o.Kind == spec.Argv && o.Pos != spec.Named:
+		return "<" + o.Name + ">"
+	case o.Pos == spec.Req || o.Pos == spec.Opt:
+		return fmt.Sprintf("[--%s] <string>", o.Name)
+	case o.Kind == spec.Number && o.Pos == spec.Unwanted:
+		return fmt.Sprintf("[--%s] <number>", o.Name)
+	case o.Short != 0:
+		return fmt.Sprintf("-%c, --%s <%s>", o.Short, o.Name, o.Syntax())
 	default:
-		if f.Shorthand != "" {
-			return fmt.Sprintf("-%s, --%s <%s>", f.Shorthand, f.Name, syntaxWord(f))
-		}
-		return fmt.Sprintf("--%s <%s>", f.Name, syntaxWord(f))
+		return fmt.Sprintf("--%s <%s>", o.Name, o.Syntax())
 	}
 }
 
 // printCommandHelp prints `help COMMAND` as virsh lays it out, plus the
 // command's examples (virtsh's addition). `COMMAND --help` prints the same.
-func printCommandHelp(w io.Writer, c *cobra.Command) error {
-	fmt.Fprintf(w, "  NAME\n    %s - %s\n\n", c.Name(), c.Short)
+func printCommandHelp(w io.Writer, c *spec.Command) error {
+	fmt.Fprintf(w, "  NAME\n    %s - %s\n\n", c.Name, c.Short)
 	fmt.Fprintf(w, "  SYNOPSIS\n    %s\n\n", synopsis(c))
-	if len(c.Aliases) > 0 {
-		fmt.Fprintf(w, "  ALIASES\n    %s\n\n", strings.Join(c.Aliases, ", "))
-	}
 	if c.Long != "" {
 		fmt.Fprintf(w, "  DESCRIPTION\n%s\n\n", indent(c.Long, "    "))
 	}
 	var opts []string
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if !f.Hidden {
-			opts = append(opts, fmt.Sprintf("    %-15s  %s", optionLabel(f), f.Usage))
+	for _, o := range c.Options {
+		if !o.Hidden {
+			opts = append(opts, fmt.Sprintf("    %-15s  %s", optionLabel(o), o.Help))
 		}
-	})
+	}
 	if len(opts) > 0 {
 		fmt.Fprintf(w, "  OPTIONS\n%s\n\n", strings.Join(opts, "\n"))
 	}

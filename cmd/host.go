@@ -4,26 +4,17 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
+
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Host and Hypervisor" group: uri, hostname, version.
-func init() { register(hostCommands) }
 
-func hostCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{newURICmd(env), newHostnameCmd(env), newVersionCmd(env)}
-}
-
-func hostCmd(use, short, long string) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Long: long, GroupID: "host"}
-}
-
-func newURICmd(env *Env) *cobra.Command {
-	c := hostCmd("uri", "print the hypervisor canonical URI", "Print the hypervisor canonical URI.")
-	s := newSpec(c)
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+func newURICmd(env *Env) *spec.Command {
+	c := &spec.Command{Short: "print the hypervisor canonical URI", Long: "Print the hypervisor canonical URI."}
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		conn, err := env.Sess.Conn()
 		if err != nil {
 			return err
@@ -39,15 +30,14 @@ func newURICmd(env *Env) *cobra.Command {
 		}
 		env.IO.Printf("%s\n", uri)
 		return nil
-	})
+	}
 	return c
 }
 
-func newHostnameCmd(env *Env) *cobra.Command {
-	c := hostCmd("hostname", "print the hypervisor hostname", "")
-	s := newSpec(c)
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+func newHostnameCmd(env *Env) *spec.Command {
+	c := &spec.Command{Short: "print the hypervisor hostname"}
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		conn, err := env.Sess.Conn()
 		if err != nil {
 			return err
@@ -63,7 +53,7 @@ func newHostnameCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Printf("%s\n", h)
 		return nil
-	})
+	}
 	return c
 }
 
@@ -71,13 +61,12 @@ func versionString(v uint32) string {
 	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
 }
 
-func newVersionCmd(env *Env) *cobra.Command {
+func newVersionCmd(env *Env) *spec.Command {
 	var daemon bool
-	c := hostCmd("version", "show version", "Display the system version information.")
-	s := newSpec(c)
-	s.Bool(&daemon, "daemon", "report daemon version too")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "show version", Long: "Display the system version information."}
+	c.Bool(&daemon, "daemon", "report daemon version too")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		conn, err := env.Sess.Conn()
 		if err != nil {
 			return err
@@ -116,6 +105,6 @@ func newVersionCmd(env *Env) *cobra.Command {
 			env.IO.Printf("Running against daemon: %s\n", versionString(dv))
 		}
 		return nil
-	})
+	}
 	return c
 }

@@ -5,19 +5,21 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 // Every command that takes -o documents its JSON fields, and what the test
 // driver's commands print under -o json uses only documented names.
 func TestJSONFieldsDocumented(t *testing.T) {
-	root := DocRoot()
-	for _, c := range root.Commands() {
-		if c.Flags().Lookup("output") != nil && jsonFields[c.Name()] == "" {
-			t.Errorf("%s takes -o but cmd/jsonfields.go documents no fields for it", c.Name())
+	for _, c := range DocDeclarations() {
+		if c.Lookup("output") != nil && jsonFields[c.Name] == "" {
+			t.Errorf("%s takes -o but cmd/jsonfields.go documents no fields for it", c.Name)
 		}
 	}
 	for name := range jsonFields {
-		if c, _, err := root.Find([]string{name}); err != nil || c == root || c.Flags().Lookup("output") == nil {
+		if c := declaration(shell.NewSession(&format.IO{}, shell.Options{}), name); c == nil || c.Lookup("output") == nil {
 			t.Errorf("jsonfields.go documents %q, which is not a command taking -o", name)
 		}
 	}

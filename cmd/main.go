@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
@@ -130,8 +129,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// with -c (virsh connects at start there): help, echo and completion
 	// never wait for a host, and a bad URI fails the first command that
 	// needs it, with virsh's messages.
-	runner := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) },
-		TreeFor: func(name string) *cobra.Command { return newRootFor(sess, name) }}
+	runner := NewRunner(sess)
 	ctx := context.Background()
 	rest := args[n:]
 	switch {
@@ -259,7 +257,7 @@ virtsh [options]... <command> [args...]
 	sess := shell.NewSession(&format.IO{Out: w, Err: w}, shell.Options{})
 	// virsh -h titles its groups without the colon `help` puts after them.
 	var b strings.Builder
-	_ = printGroupedHelp(&b, NewRoot(sess), "")
+	_ = printGroupedHelp(&b, Declarations(sess), "")
 	for _, l := range strings.SplitAfter(b.String(), "\n") {
 		if strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "  ") {
 			l = strings.Replace(l, "):\n", ")\n", 1)

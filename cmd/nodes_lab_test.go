@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
@@ -37,7 +36,7 @@ func newLabSession(t *testing.T) *labSession {
 	io := &format.IO{In: strings.NewReader(""), Out: ls.out, Err: ls.errb, Output: "table", Quiet: true}
 	sess := shell.NewSession(io, shell.Options{URI: labURI()})
 	t.Cleanup(sess.Close)
-	ls.runner = &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) }}
+	ls.runner = NewRunner(sess)
 	return ls
 }
 

@@ -1,23 +1,18 @@
 package cmd
 
 import (
-	"io"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
-	"github.com/virtsh/virtsh/format"
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // readOnlyCommands are the commands that need a connection and change
 // nothing: they must keep working on a read-only connection. Every other
-// connecting command must be annotated annMutating (on the command or on the
-// flags that make it mutate), so a new command cannot slip through unnoticed.
+// connecting command must be marked mutating (in the command table, or on the
+// options that make it mutate), so a new command cannot slip through unnoticed.
 var readOnlyCommands = map[string]bool{
 	"list": true, "dominfo": true, "domstate": true, "domblklist": true, "domblkinfo": true,
 	"domjobinfo": true, "event": true, "hostname": true, "uri": true, "version": true,
@@ -32,7 +27,7 @@ var readOnlyCommands = map[string]bool{
 }
 
 // mutatingCommands are virsh commands that always change state: if one of
-// them is in the tree it must carry annMutating on the command.
+// them is in the table it must be marked mutating there.
 var mutatingCommands = []string{
 	"start", "shutdown", "reboot", "reset", "destroy", "suspend", "resume", "define", "undefine",
 	"create", "save", "restore", "managedsave", "managedsave-remove", "setmem", "setmaxmem", "setvcpus",
@@ -43,73 +38,69 @@ var mutatingCommands = []string{
 	"snapshot-create", "snapshot-create-as", "snapshot-delete", "snapshot-revert", "snapshot-edit",
 }
 
-func testTree() *cobra.Command {
-	sess := shell.NewSession(&format.IO{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Output: "table"}, shell.Options{})
-	return NewRoot(sess)
-}
-
-// mutatingFlagNames lists the flags of c annotated annMutating.
-func mutatingFlagNames(c *cobra.Command) []string {
+// mutatingOptionNames lists the options of c that make it mutate.
+func mutatingOptionNames(c *spec.Command) []string {
 	var out []string
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if len(f.Annotations[annMutating]) > 0 {
-			out = append(out, f.Name)
+	for _, o := range c.Options {
+		if o.Mutating {
+			out = append(out, o.Name)
 		}
-	})
+	}
 	return out
 }
 
 func TestEveryCommandHasAReadOnlyPolicy(t *testing.T) {
-	root := testTree()
-	for _, c := range root.Commands() {
-		if c.Annotations[annNoConnect] != "" || c.Hidden {
+	decls := DocDeclarations()
+	byName := map[string]*spec.Command{}
+	for _, c := range decls {
+		byName[c.Name] = c
+		if c.NoConnect || c.Hidden {
 			continue
 		}
-		annotated := c.Annotations[annMutating] != "" || len(mutatingFlagNames(c)) > 0
-		if !annotated && !readOnlyCommands[c.Name()] {
-			t.Errorf("%s: neither annotated annMutating nor listed as read-only", c.Name())
+		annotated := c.Mutating || len(mutatingOptionNames(c)) > 0
+		if !annotated && !readOnlyCommands[c.Name] {
+			t.Errorf("%s: neither mutating nor listed as read-only", c.Name)
 		}
-		if c.Annotations[annMutating] != "" && readOnlyCommands[c.Name()] {
-			t.Errorf("%s: listed as read-only but annotated annMutating", c.Name())
+		if c.Mutating && readOnlyCommands[c.Name] {
+			t.Errorf("%s: listed as read-only but mutating", c.Name)
 		}
 	}
 	for _, name := range mutatingCommands {
-		if c := shell.Find(root, name); c != nil && c.Annotations[annMutating] == "" {
-			t.Errorf("%s changes state but is not annotated annMutating", name)
+		if c := byName[name]; c != nil && !c.Mutating {
+			t.Errorf("%s changes state but is not marked mutating in the table", name)
 		}
 	}
 }
 
-// mutatingInvocations builds, for every mutating command of the tree and
-// every mutating flag, the words of a call that passes the option parser:
-// required options filled, the mutating flag given.
+// mutatingInvocations builds, for every mutating command of the table and
+// every mutating option, the words of a call that passes the option parser:
+// required options filled, the mutating option given.
 func mutatingInvocations(t *testing.T) map[string][]string {
 	t.Helper()
-	root := testTree()
 	out := map[string][]string{}
-	fill := func(c *cobra.Command, extra string) []string {
-		words := []string{c.Name()}
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if !flagRequired(f) && f.Name != extra {
-				return
+	fill := func(c *spec.Command, extra string) []string {
+		words := []string{c.Name}
+		for _, o := range c.Options {
+			if !o.Required && o.Name != extra {
+				continue
 			}
-			words = append(words, "--"+f.Name)
-			if flagKind(f) != kBool {
+			words = append(words, "--"+o.Name)
+			if o.Kind != spec.Bool {
 				val := "x"
-				if f.Name == "domain" {
+				if o.Name == "domain" {
 					val = "vt-nosuch"
 				}
 				words = append(words, val)
 			}
-		})
+		}
 		return words
 	}
-	for _, c := range root.Commands() {
-		if c.Annotations[annMutating] != "" {
-			out[c.Name()] = fill(c, "")
+	for _, c := range DocDeclarations() {
+		if c.Mutating {
+			out[c.Name] = fill(c, "")
 		}
-		for _, fl := range mutatingFlagNames(c) {
-			out[c.Name()+" --"+fl] = fill(c, fl)
+		for _, fl := range mutatingOptionNames(c) {
+			out[c.Name+" --"+fl] = fill(c, fl)
 		}
 	}
 	if len(out) < 10 {

@@ -1,12 +1,9 @@
 package cmd
 
 import (
-	"context"
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
@@ -37,8 +34,8 @@ func FuzzSnapshotDiskspec(f *testing.F) {
 }
 
 // FuzzCommandLine feeds arbitrary command strings through the tokenizer and
-// every command's virsh-style option parser (the runner's check pass, which
-// never touches libvirt). Nothing may panic, and every refusal must be a
+// every command's virsh-style option parser (the runner parses every command
+// of a string before running any, and parsing never touches libvirt). Nothing may panic, and every refusal must be a
 // message that prints as "error: ..." lines with no empty line.
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{
@@ -53,13 +50,13 @@ func FuzzCommandLine(f *testing.F) {
 	}
 	sess := shell.NewSession(&format.IO{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Output: "table"},
 		shell.Options{URI: "test:///default"})
-	r := &shell.Runner{Sess: sess, NewTree: func() *cobra.Command { return NewRoot(sess) }}
+	r := NewRunner(sess)
 	f.Fuzz(func(t *testing.T, s string) {
 		cmds, err := shell.Split(s)
 		if err != nil {
 			return
 		}
-		if err := r.Check(context.Background(), cmds); err != nil {
+		if err := r.Check(cmds); err != nil {
 			for _, l := range shell.MessageLines(err) {
 				if strings.TrimSpace(l) == "" {
 					t.Fatalf("%q: error with an empty line: %q", s, err)

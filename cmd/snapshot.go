@@ -9,32 +9,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
 	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Snapshot" group, as far as block jobs need it: disk-only external
 // snapshots build backing chains (snapshot-create-as --disk-only), and
 // snapshot-list/-dumpxml/-delete look after them (virsh-snapshot.c).
-func init() { register(snapshotCommands) }
-
-func snapshotCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{newSnapshotCreateAsCmd(env), newSnapshotDeleteCmd(env), newSnapshotDumpXMLCmd(env), newSnapshotListCmd(env)}
-}
-
-func snapCmd(use, short, long, example string, mutating bool) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Long: long, GroupID: "snapshot", Example: example}
-	if mutating {
-		c.Annotations = map[string]string{annMutating: "true"}
-	}
-	return c
-}
 
 // parseDiskspec is virshParseSnapshotDiskspec:
 // disk[,snapshot=type][,driver=type][,stype=type][,file=name], each key at
@@ -128,30 +114,28 @@ func parseMemspec(spec string) (*libvirtxml.DomainSnapshotMemory, error) {
 	return m, nil
 }
 
-func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
+func newSnapshotCreateAsCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, name, desc, memspec                                                 string
 		printXML, noMeta, halt, diskOnly, reuse, quiesce, atomic, live, validate bool
 		diskspec                                                                 []string
 	}
-	c := snapCmd("snapshot-create-as", "Create a snapshot from a set of args", "Create a snapshot (disk and RAM) from arguments",
-		"  snapshot-create-as vm1 s1 --disk-only --no-metadata --diskspec vda,file=/var/lib/libvirt/images/vm1-s1.qcow2", true)
-	s := newSpec(c)
-	s.Domain(&o.dom, "")
-	completeWith(s.String(&o.name, "name", "name of snapshot", posUnwanted, false), completion.KindNone)
-	completeWith(s.String(&o.desc, "description", "description of snapshot", posUnwanted, false), completion.KindNone)
-	s.Bool(&o.printXML, "print-xml", "print XML document rather than create")
-	s.Bool(&o.noMeta, "no-metadata", "take snapshot but create no metadata")
-	s.Bool(&o.halt, "halt", "halt domain after snapshot is created")
-	s.Bool(&o.diskOnly, "disk-only", "capture disk state but not vm state")
-	s.Bool(&o.reuse, "reuse-external", "reuse any existing external files")
-	s.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
-	s.Bool(&o.atomic, "atomic", "require atomic operation")
-	s.Bool(&o.live, "live", "take a live snapshot")
-	s.Bool(&o.validate, "validate", "validate the XML against the schema")
-	completeWith(s.String(&o.memspec, "memspec", "memory attributes: [file=]name[,snapshot=type]", posNone, false), completion.KindNone)
-	completeWith(s.Argv(&o.diskspec, "diskspec", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]", posOpt, false), completion.KindDisk)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Create a snapshot from a set of args", Long: "Create a snapshot (disk and RAM) from arguments", Example: "  snapshot-create-as vm1 s1 --disk-only --no-metadata --diskspec vda,file=/var/lib/libvirt/images/vm1-s1.qcow2"}
+	c.Domain(&o.dom, "")
+	c.String(&o.name, "name", "name of snapshot", spec.Unwanted, false).Complete(spec.Nothing)
+	c.String(&o.desc, "description", "description of snapshot", spec.Unwanted, false).Complete(spec.Nothing)
+	c.Bool(&o.printXML, "print-xml", "print XML document rather than create")
+	c.Bool(&o.noMeta, "no-metadata", "take snapshot but create no metadata")
+	c.Bool(&o.halt, "halt", "halt domain after snapshot is created")
+	c.Bool(&o.diskOnly, "disk-only", "capture disk state but not vm state")
+	c.Bool(&o.reuse, "reuse-external", "reuse any existing external files")
+	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
+	c.Bool(&o.atomic, "atomic", "require atomic operation")
+	c.Bool(&o.live, "live", "take a live snapshot")
+	c.Bool(&o.validate, "validate", "validate the XML against the schema")
+	c.String(&o.memspec, "memspec", "memory attributes: [file=]name[,snapshot=type]", spec.Named, false).Complete(spec.Nothing)
+	c.Argv(&o.diskspec, "diskspec", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]", spec.Opt, false).Complete(spec.Disk)
+	c.Run = func(ctx context.Context) error {
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
@@ -215,23 +199,22 @@ func newSnapshotCreateAsCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Extra("Domain snapshot %s created", name)
 		return nil
-	})
+	}
 	return c
 }
 
-func newSnapshotDumpXMLCmd(env *Env) *cobra.Command {
+func newSnapshotDumpXMLCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, name string
 		secure    bool
 		x         xmlDump
 	}
-	c := snapCmd("snapshot-dumpxml", "Dump XML for a domain snapshot", "Snapshot Dump XML", "  snapshot-dumpxml vm1 s1", false)
-	s := newSpec(c)
-	s.Domain(&o.dom, "")
-	s.String(&o.name, "snapshotname", "snapshot name", posReq, true).Annotations[annCompleter] = []string{"snapshot", ""}
-	s.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
-	o.x.declare(s, env)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Dump XML for a domain snapshot", Long: "Snapshot Dump XML", Example: "  snapshot-dumpxml vm1 s1"}
+	c.Domain(&o.dom, "")
+	c.String(&o.name, "snapshotname", "snapshot name", spec.Req, true).Complete(spec.Snapshot)
+	c.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
+	o.x.declare(c, env)
+	c.Run = func(ctx context.Context) error {
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
@@ -251,30 +234,29 @@ func newSnapshotDumpXMLCmd(env *Env) *cobra.Command {
 			return err
 		}
 		return o.x.print(c, env, x)
-	})
+	}
 	return c
 }
 
-func newSnapshotDeleteCmd(env *Env) *cobra.Command {
+func newSnapshotDeleteCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, name                             string
 		current, children, childrenOnly, meta bool
 	}
-	c := snapCmd("snapshot-delete", "Delete a domain snapshot", "Snapshot Delete", "  snapshot-delete vm1 s1\n  snapshot-delete vm1 --current --metadata", true)
-	s := newSpec(c)
-	s.Domain(&o.dom, "")
-	s.String(&o.name, "snapshotname", "snapshot name", posUnwanted, false).Annotations[annCompleter] = []string{"snapshot", ""}
-	s.Bool(&o.current, "current", "delete current snapshot")
-	s.Bool(&o.children, "children", "delete snapshot and all children")
-	s.Bool(&o.childrenOnly, "children-only", "delete children but not snapshot")
-	s.Bool(&o.meta, "metadata", "delete only libvirt metadata, leaving snapshot contents behind")
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "Delete a domain snapshot", Long: "Snapshot Delete", Example: "  snapshot-delete vm1 s1\n  snapshot-delete vm1 --current --metadata"}
+	c.Domain(&o.dom, "")
+	c.String(&o.name, "snapshotname", "snapshot name", spec.Unwanted, false).Complete(spec.Snapshot)
+	c.Bool(&o.current, "current", "delete current snapshot")
+	c.Bool(&o.children, "children", "delete snapshot and all children")
+	c.Bool(&o.childrenOnly, "children-only", "delete children but not snapshot")
+	c.Bool(&o.meta, "metadata", "delete only libvirt metadata, leaving snapshot contents behind")
+	c.Run = func(ctx context.Context) error {
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
 		}
 		defer dom.Free()
-		sn, err := lookupSnapshot(dom, o.name, c.Flags().Changed("snapshotname"), o.current)
+		sn, err := lookupSnapshot(dom, o.name, c.Given("snapshotname"), o.current)
 		if err != nil {
 			return err
 		}
@@ -302,7 +284,7 @@ func newSnapshotDeleteCmd(env *Env) *cobra.Command {
 			env.IO.Extra("Domain snapshot %s deleted\n", name)
 		}
 		return nil
-	})
+	}
 	return c
 }
 
@@ -331,36 +313,35 @@ type snapshotView struct {
 	Description  string `json:"description,omitempty" yaml:"description,omitempty"`
 }
 
-func newSnapshotListCmd(env *Env) *cobra.Command {
+func newSnapshotListCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, from                                                                        string
 		parent, roots, leaves, noLeaves, meta, noMeta, inactive, active, diskOnly, inter bool
 		external, tree, current, descendants, name, topo                                 bool
 	}
-	c := snapCmd("snapshot-list", "List snapshots for a domain", "Snapshot List", "  snapshot-list vm1 --parent\n  snapshot-list vm1 --tree", false)
-	s := newSpec(c)
-	s.Domain(&o.dom, "")
-	s.Bool(&o.parent, "parent", "add a column showing parent snapshot")
-	s.Bool(&o.roots, "roots", "list only snapshots without parents")
-	s.Bool(&o.leaves, "leaves", "list only snapshots without children")
-	s.Bool(&o.noLeaves, "no-leaves", "list only snapshots that are not leaves (with children)")
-	s.Bool(&o.meta, "metadata", "list only snapshots that have metadata that would prevent undefine")
-	s.Bool(&o.noMeta, "no-metadata", "list only snapshots that have no metadata managed by libvirt")
-	s.Bool(&o.inactive, "inactive", "filter by snapshots taken while inactive")
-	s.Bool(&o.active, "active", "filter by snapshots taken while active (full system snapshots)")
-	s.Bool(&o.diskOnly, "disk-only", "filter by disk-only snapshots")
-	s.Bool(&o.inter, "internal", "filter by internal snapshots")
-	s.Bool(&o.external, "external", "filter by external snapshots")
-	s.Bool(&o.tree, "tree", "list snapshots in a tree")
-	s.String(&o.from, "from", "limit list to children of given snapshot", posNone, false).Annotations[annCompleter] = []string{"snapshot", ""}
-	s.Bool(&o.current, "current", "limit list to children of current snapshot")
-	s.Bool(&o.descendants, "descendants", "with --from, list all descendants")
-	s.Bool(&o.name, "name", "list snapshot names only")
-	s.Bool(&o.topo, "topological", "sort list topologically rather than by name")
-	s.Output(env.IO)
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "List snapshots for a domain", Long: "Snapshot List", Example: "  snapshot-list vm1 --parent\n  snapshot-list vm1 --tree"}
+	c.Domain(&o.dom, "")
+	c.Bool(&o.parent, "parent", "add a column showing parent snapshot")
+	c.Bool(&o.roots, "roots", "list only snapshots without parents")
+	c.Bool(&o.leaves, "leaves", "list only snapshots without children")
+	c.Bool(&o.noLeaves, "no-leaves", "list only snapshots that are not leaves (with children)")
+	c.Bool(&o.meta, "metadata", "list only snapshots that have metadata that would prevent undefine")
+	c.Bool(&o.noMeta, "no-metadata", "list only snapshots that have no metadata managed by libvirt")
+	c.Bool(&o.inactive, "inactive", "filter by snapshots taken while inactive")
+	c.Bool(&o.active, "active", "filter by snapshots taken while active (full system snapshots)")
+	c.Bool(&o.diskOnly, "disk-only", "filter by disk-only snapshots")
+	c.Bool(&o.inter, "internal", "filter by internal snapshots")
+	c.Bool(&o.external, "external", "filter by external snapshots")
+	c.Bool(&o.tree, "tree", "list snapshots in a tree")
+	c.String(&o.from, "from", "limit list to children of given snapshot", spec.Named, false).Complete(spec.Snapshot)
+	c.Bool(&o.current, "current", "limit list to children of current snapshot")
+	c.Bool(&o.descendants, "descendants", "with --from, list all descendants")
+	c.Bool(&o.name, "name", "list snapshot names only")
+	c.Bool(&o.topo, "topological", "sort list topologically rather than by name")
+	outputOption(c, env.IO)
+	c.Run = func(ctx context.Context) error {
 		for _, ex := range [][2]string{{"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"tree", "name"}, {"parent", "name"}} {
-			if c.Flags().Changed(ex[0]) && c.Flags().Changed(ex[1]) {
+			if c.Given(ex[0]) && c.Given(ex[1]) {
 				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
 			}
 		}
@@ -447,7 +428,7 @@ func newSnapshotListCmd(env *Env) *cobra.Command {
 		}
 		format.Table(env.IO.Out, env.IO.Quiet, header, rows)
 		return nil
-	})
+	}
 	return c
 }
 

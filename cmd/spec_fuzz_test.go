@@ -7,6 +7,7 @@ import (
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // virshParseErr is every message virsh's vshCommandParse can give, plus
@@ -32,17 +33,16 @@ func FuzzParseWords(f *testing.F) {
 			return
 		}
 		for _, words := range cmds {
-			root := NewRoot(sess)
-			c := shell.Find(root, words[0])
+			c := declaration(sess, words[0])
 			if c == nil {
 				continue
 			}
-			err := parseWords(c, words[1:])
-			if err == nil || err == errHelp {
+			err := c.Parse(words[1:])
+			if err == nil || err == spec.ErrHelp {
 				continue
 			}
 			if !virshParseErr.MatchString(err.Error()) {
-				t.Fatalf("parseWords(%s, %q) = %q: not a virsh message", words[0], words[1:], err)
+				t.Fatalf("Parse(%s, %q) = %q: not a virsh message", words[0], words[1:], err)
 			}
 		}
 	})

@@ -9,22 +9,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/domain"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // domblkthreshold, in virsh's "Domain Monitoring" group, with virtsh's
 // additions: a percentage of the layer's capacity, a listing mode without a
 // threshold, and --wait for the event.
-func init() { register(thresholdCommands) }
-
-func thresholdCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{newDomblkthresholdCmd(env)}
-}
 
 // thresholdView is one armed threshold (listing mode, -o json|yaml).
 type thresholdView struct {
@@ -47,15 +42,13 @@ type thresholdEventView struct {
 	Excess    uint64 `json:"excess" yaml:"excess"`
 }
 
-func newDomblkthresholdCmd(env *Env) *cobra.Command {
+func newDomblkthresholdCmd(env *Env) *spec.Command {
 	var o struct {
 		dom, dev, threshold, timeout string
 		wait                         bool
 	}
-	c := &cobra.Command{
-		Use:     "domblkthreshold",
-		Short:   "set the threshold for block-threshold event for a given block device or it's backing chain element",
-		GroupID: "monitor",
+	c := &spec.Command{
+		Short: "set the threshold for block-threshold event for a given block device or it's backing chain element",
 		Long: `set threshold for block-threshold event for a block device
 
 DEV is a disk target (vda: the active layer), a chain element as vda[N] (N is
@@ -69,22 +62,21 @@ With --wait, it waits for the event (up to --timeout seconds) and prints it,
 with the QEMU node the threshold was on.`,
 		Example: "domblkthreshold vm1 vda 1G\ndomblkthreshold vm1 'vda[3]' 80%\ndomblkthreshold vm1\ndomblkthreshold vm1 vda 50% --wait --timeout 600",
 	}
-	s := newSpec(c)
-	s.Domain(&o.dom, "running")
-	f := s.String(&o.dev, "dev", "device to set threshold for", posOpt, false)
-	f.Annotations[annCompleter] = []string{"disk", ""}
-	s.Number(&o.threshold, "threshold", "threshold as a scaled number (by default bytes), or a percentage of the capacity", posOpt, false)
-	s.Bool(&o.wait, "wait", "wait for the block-threshold event and print it")
-	s.Number(&o.timeout, "timeout", "with --wait, give up after this many seconds", posNone, false)
-	s.Output(env.IO)
+	c.Domain(&o.dom, "running")
+	f := c.String(&o.dev, "dev", "device to set threshold for", spec.Opt, false)
+	f.Complete(spec.Disk)
+	c.Number(&o.threshold, "threshold", "threshold as a scaled number (by default bytes), or a percentage of the capacity", spec.Opt, false)
+	c.Bool(&o.wait, "wait", "wait for the block-threshold event and print it")
+	c.Number(&o.timeout, "timeout", "with --wait, give up after this many seconds", spec.Named, false)
+	outputOption(c, env.IO)
 	// Arming a threshold changes the guest; listing does not.
-	mutatingFlags(c, "threshold")
-	action(c, func(ctx context.Context) error {
-		listing := !c.Flags().Changed("threshold")
-		if listing && (o.wait || c.Flags().Changed("timeout")) {
+	c.MutatingOptions("threshold")
+	c.Run = func(ctx context.Context) error {
+		listing := !c.Given("threshold")
+		if listing && (o.wait || c.Given("timeout")) {
 			return errors.New("Option --wait requires <threshold>")
 		}
-		if c.Flags().Changed("timeout") && !o.wait {
+		if c.Given("timeout") && !o.wait {
 			return errors.New("Option --wait is required by option --timeout")
 		}
 		timeout, err := optTimeout(c, "timeout", o.timeout)
@@ -96,7 +88,7 @@ with the QEMU node the threshold was on.`,
 			return err
 		}
 		defer func() { _ = d.Free() }()
-		if c.Flags().Changed("dev") && o.dev == "" {
+		if c.Given("dev") && o.dev == "" {
 			return errors.New("Failed to get option 'dev': Option argument is empty")
 		}
 		if listing {
@@ -159,7 +151,7 @@ with the QEMU node the threshold was on.`,
 		}
 		env.IO.Extra("Waiting for the block-threshold event on %s (%d bytes)\n", dev, bytes)
 		return waitThreshold(ctx, env, ch, disk.Target, layer, timeout)
-	})
+	}
 	return c
 }
 

@@ -7,72 +7,53 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/cobra"
-
-	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Virsh itself" group: help, echo, connect, cd, pwd, quit, exit.
-func init() { register(virshCommands) }
 
-func virshCommands(env *Env) []*cobra.Command {
-	return []*cobra.Command{
-		newHelpCmd(env), newEchoCmd(env), newConnectCmd(env),
-		newCdCmd(env), newPwdCmd(env), newQuitCmd("quit"), newQuitCmd("exit"),
-	}
-}
-
-func builtin(use, short, long string) *cobra.Command {
-	return &cobra.Command{
-		Use: use, Short: short, Long: long, GroupID: "virsh",
-		Annotations: map[string]string{annNoConnect: "true"},
-	}
-}
-
-func newHelpCmd(env *Env) *cobra.Command {
+func newHelpCmd(env *Env) *spec.Command {
 	var topic string
-	c := builtin("help", "print help", "Prints global help, command specific help, or help for a group of related commands")
-	c.Example = "help\nhelp domain\nhelp blockcommit"
-	s := newSpec(c)
-	f := s.String(&topic, "command", "Prints global help, command specific help, or help for a\n                     group of related commands", posOpt, false)
-	f.Annotations[annCompleter] = []string{"command"}
-	action(c, func(ctx context.Context) error {
-		root := c.Root()
+	// virsh 9.0's help ignores options it does not know and words after
+	// the topic.
+	c := &spec.Command{Short: "print help", Long: "Prints global help, command specific help, or help for a group of related commands",
+		Example: "help\nhelp domain\nhelp blockcommit", Lenient: true}
+	c.String(&topic, "command", "Prints global help, command specific help, or help for a\n                     group of related commands", spec.Opt, false).Complete(spec.CommandName)
+	c.Run = func(ctx context.Context) error {
 		w := env.IO.Out
 		if topic == "" {
 			fmt.Fprint(w, "Grouped commands:\n\n")
-			return printGroupedHelp(w, root, "")
+			return printGroupedHelp(w, Declarations(env.Sess), "")
 		}
-		if g := groupByKeyword(topic); g != nil && len(visibleCommands(root, g.ID)) > 0 {
-			return printGroupedHelp(w, root, g.ID)
+		if g := groupByKeyword(topic); g != nil {
+			return printGroupedHelp(w, Declarations(env.Sess), g.ID)
 		}
-		if target := shell.Find(root, topic); target != nil {
+		if target := declaration(env.Sess, topic); target != nil {
 			return printCommandHelp(w, target)
 		}
 		return fmt.Errorf("command or command group '%s' doesn't exist", topic)
-	})
+	}
 	return c
 }
 
-func newEchoCmd(env *Env) *cobra.Command {
+func newEchoCmd(env *Env) *spec.Command {
 	var o struct {
 		shell, xml, split, err bool
 		prefix                 string
 		str                    []string
 	}
-	c := builtin("echo", "echo arguments. Used for internal testing.", "Echo back arguments, possibly with quoting. Used for internal testing.")
+	c := &spec.Command{Short: "echo arguments. Used for internal testing.", Long: "Echo back arguments, possibly with quoting. Used for internal testing."}
 	c.Example = "echo --shell \"a b\" c      # prints 'a b' c\necho --xml '<tag>'         # prints &lt;tag&gt;"
-	s := newSpec(c)
-	s.Bool(&o.shell, "shell", "escape for shell use")
-	s.Bool(&o.xml, "xml", "escape for XML use")
-	s.Bool(&o.split, "split", "split each argument on ','; ',,' is an escape sequence")
-	s.Bool(&o.err, "err", "output to stderr")
-	completeWith(s.String(&o.prefix, "prefix", "prefix the message", posNone, false), completion.KindNone)
-	completeWith(s.Argv(&o.str, "string", "arguments to echo", posOpt, false), completion.KindNone)
-	s.Alias("str", "string")
-	s.Alias("hi", "string=hello")
-	action(c, func(ctx context.Context) error {
+	c.Bool(&o.shell, "shell", "escape for shell use")
+	c.Bool(&o.xml, "xml", "escape for XML use")
+	c.Bool(&o.split, "split", "split each argument on ','; ',,' is an escape sequence")
+	c.Bool(&o.err, "err", "output to stderr")
+	c.String(&o.prefix, "prefix", "prefix the message", spec.Named, false).Complete(spec.Nothing)
+	c.Argv(&o.str, "string", "arguments to echo", spec.Opt, false).Complete(spec.Nothing)
+	c.Alias("str", "string")
+	c.Alias("hi", "string=hello")
+	c.Run = func(ctx context.Context) error {
 		if err := exclusive(o.shell, "shell", o.xml, "xml"); err != nil {
 			return err
 		}
@@ -111,7 +92,7 @@ func newEchoCmd(env *Env) *cobra.Command {
 		}
 		env.IO.Printf("%s", out)
 		return nil
-	})
+	}
 	return c
 }
 
@@ -169,28 +150,26 @@ func splitCommaList(s string) []string {
 	return append(out, cur.String())
 }
 
-func newConnectCmd(env *Env) *cobra.Command {
+func newConnectCmd(env *Env) *spec.Command {
 	var name string
 	var ro bool
-	c := builtin("connect", "(re)connect to hypervisor", "Connect to local hypervisor. This is built-in command after shell start up.")
+	c := &spec.Command{Short: "(re)connect to hypervisor", Long: "Connect to local hypervisor. This is built-in command after shell start up."}
 	c.Example = "connect qemu:///system\nconnect test:///default --readonly"
-	s := newSpec(c)
-	f := s.String(&name, "name", "hypervisor connection URI", posOpt, false)
-	f.Annotations[annCompleter] = []string{"uri"}
-	s.Bool(&ro, "readonly", "read-only connection")
-	action(c, func(ctx context.Context) error {
+	f := c.String(&name, "name", "hypervisor connection URI", spec.Opt, false)
+	f.Empty().Complete(spec.URI)
+	c.Bool(&ro, "readonly", "read-only connection")
+	c.Run = func(ctx context.Context) error {
 		return env.Sess.Connect(name, ro)
-	})
+	}
 	return c
 }
 
-func newCdCmd(env *Env) *cobra.Command {
+func newCdCmd(env *Env) *spec.Command {
 	var dir string
-	c := builtin("cd", "change the current directory", "Change the current directory.")
-	s := newSpec(c)
-	f := s.String(&dir, "dir", "directory to switch to (default: home or else root)", posOpt, false)
-	f.Annotations[annCompleter] = []string{"dir"}
-	action(c, func(ctx context.Context) error {
+	c := &spec.Command{Short: "change the current directory", Long: "Change the current directory."}
+	f := c.String(&dir, "dir", "directory to switch to (default: home or else root)", spec.Opt, false)
+	f.Complete(spec.Dir)
+	c.Run = func(ctx context.Context) error {
 		if !env.Sess.Interactive {
 			return errors.New("cd: command valid only in interactive mode")
 		}
@@ -207,7 +186,7 @@ func newCdCmd(env *Env) *cobra.Command {
 			return fmt.Errorf("cd: %s: %s", capitalize(err.Error()), dir)
 		}
 		return nil
-	})
+	}
 	return c
 }
 
@@ -218,23 +197,23 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func newPwdCmd(env *Env) *cobra.Command {
-	c := builtin("pwd", "print the current directory", "Print the current directory.")
-	newSpec(c)
-	action(c, func(ctx context.Context) error {
+func newPwdCmd(env *Env) *spec.Command {
+	c := &spec.Command{Short: "print the current directory", Long: "Print the current directory."}
+	c.Run = func(ctx context.Context) error {
 		wd, err := os.Getwd()
 		if err != nil {
 			return fmt.Errorf("pwd: cannot get current directory: %v", err)
 		}
 		env.IO.Printf("%s\n", wd)
 		return nil
-	})
+	}
 	return c
 }
 
-func newQuitCmd(name string) *cobra.Command {
-	c := builtin(name, "quit this interactive terminal", "")
-	newSpec(c)
-	action(c, func(ctx context.Context) error { return shell.ErrQuit })
-	return c
+func newQuitCmd(*Env) *spec.Command {
+	return &spec.Command{Short: "quit this interactive terminal",
+		Run: func(context.Context) error { return shell.ErrQuit }}
 }
+
+// newExitCmd is quit under virsh's other name for it.
+func newExitCmd(env *Env) *spec.Command { return newQuitCmd(env) }

@@ -2,12 +2,13 @@
 // (and so the bash, zsh, fish and PowerShell scripts) and the REPL's readline
 // completer both call it, so every shell offers the same candidates.
 //
-// It follows virsh's vshReadlineParse (virsh-reference.md §7.8): with no
-// command yet, command names; when the word under the cursor is the value of
-// an option that has a completer, that completer's values; else the --names of
-// the options not given yet. It reads the options from the command's flag
-// annotations (see cmd/spec.go) and imports nothing of virtsh's: the host is
-// reached through the small Host interface.
+// It follows virsh's vshReadlineParse: with no command yet, command names;
+// when the word under the cursor is the value of an option that has a
+// completer, that completer's values; else the --names of the options not
+// given yet. It reads the commands' declarations (shell/spec) and parses the
+// words before the cursor with their partial parse, so completion and the
+// parser cannot disagree; the host is reached through the small Host
+// interface.
 package completion
 
 import (
@@ -18,59 +19,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
+
+	"github.com/virtsh/virtsh/shell/spec"
 )
-
-// Annotation keys written by cmd/spec.go (a cmd test checks they match).
-const (
-	AnnKind        = "virtsh_kind"      // bool, string, number, argv
-	AnnPos         = "virtsh_pos"       // req, opt, unwanted, none
-	AnnCompleter   = "virtsh_completer" // [kind, argument]
-	AnnAliasPrefix = "virtsh_alias_"    // command annotation: alias --from -> to
-)
-
-// Completer kinds (the first element of a flag's AnnCompleter annotation).
-// The second element is the kind's argument, where it takes one.
-const (
-	KindDomain        = "domain"         // arg: state filter, see ParseDomainFilter
-	KindDomainUUID    = "domain-uuid"    // UUIDs of the domains (domname); arg: state filter
-	KindOutput        = "output"         // table json yaml
-	KindCommand       = "command"        // command names and group keywords (help)
-	KindURI           = "uri"            // libvirt.conf uri_aliases and common URIs
-	KindDir           = "dir"            // directories
-	KindFile          = "file"           // any local file
-	KindDisk          = "disk"           // disk targets of the command's domain (vda)
-	KindDiskIndex     = "disk-index"     // vda and vda[N]; arg: name of the option holding the disk (path)
-	KindDiskList      = "disk-list"      // comma list of disk targets and sources (undefine --storage)
-	KindBlockJob      = "blockjob"       // disks with a block job running
-	KindCheckpoint    = "checkpoint"     // checkpoint names of the command's domain
-	KindSnapshot      = "snapshot"       // snapshot names of the command's domain
-	KindEvent         = "event"          // domain event names
-	KindShutdownMode  = "shutdown-mode"  // comma list of acpi,agent,initctl,signal,paravirt
-	KindStorageFormat = "storage-format" // disk image formats (blockcopy --format)
-	KindEnum          = "enum"           // arg: comma-separated fixed values
-	KindList          = "list"           // arg: comma-separated values, completed as a comma list
-	KindNone          = "none"           // intentionally nothing (virshCompleteEmpty)
-)
-
-// Kinds lists every completer kind the engine knows. A cmd test walks the
-// command tree and fails on an annotation naming any other kind (which would
-// silently complete nothing).
-var Kinds = []string{
-	KindDomain, KindDomainUUID, KindOutput, KindCommand, KindURI, KindDir, KindFile,
-	KindDisk, KindDiskIndex, KindDiskList, KindBlockJob, KindCheckpoint, KindSnapshot,
-	KindEvent, KindShutdownMode, KindStorageFormat, KindEnum, KindList, KindNone,
-}
-
-// KnownKind reports whether kind is one of Kinds.
-func KnownKind(kind string) bool {
-	for _, k := range Kinds {
-		if k == kind {
-			return true
-		}
-	}
-	return false
-}
 
 // Candidate is one completion and its description (a domain's state, a
 // command's short help); shells that show descriptions show it.
@@ -91,9 +42,19 @@ type Result struct {
 // gives no candidates rather than a hung terminal.
 const DefaultTimeout = 2 * time.Second
 
-// Completer completes the words of one command line over a command tree.
+// Catalog is what the engine reads of the commands: their declarations.
+type Catalog struct {
+	// Lookup returns the declaration of the command called name (nil if none).
+	Lookup func(name string) *spec.Command
+	// All returns every command's declaration (command names, help topics).
+	All func() []*spec.Command
+	// Groups are the group keywords `help` takes, with their titles.
+	Groups []Candidate
+}
+
+// Completer completes the words of one command line.
 type Completer struct {
-	Root *cobra.Command
+	Commands Catalog
 	// Host returns the host to query. It is called only when a completer
 	// needs live data, under Timeout; it may connect.
 	Host func() (Host, error)
@@ -155,191 +116,61 @@ func (c *Completer) Complete(words []string) Result {
 		words = []string{""}
 	}
 	if len(words) == 1 {
-		return Result{Cands: filter(commandCandidates(c.Root, false), words[0]), Directive: cobra.ShellCompDirectiveNoFileComp}
+		return Result{Cands: filter(c.commandCandidates(false), words[0]), Directive: cobra.ShellCompDirectiveNoFileComp}
 	}
-	cmd := findCommand(c.Root, words[0])
+	cmd := c.Commands.Lookup(words[0])
 	if cmd == nil {
 		return Result{Directive: cobra.ShellCompDirectiveNoFileComp}
 	}
 	return c.completeArgs(cmd, words[1:len(words)-1], words[len(words)-1])
 }
 
-func findCommand(root *cobra.Command, name string) *cobra.Command {
-	for _, c := range root.Commands() {
-		if c.Name() == name || c.HasAlias(name) {
-			return c
-		}
-	}
-	return nil
-}
-
 // commandCandidates lists the visible commands (and, for help, the group
 // keywords), sorted.
-func commandCandidates(root *cobra.Command, groups bool) []Candidate {
+func (c *Completer) commandCandidates(groups bool) []Candidate {
 	var out []Candidate
-	for _, c := range root.Commands() {
-		if c.Hidden || c.Deprecated != "" || strings.HasPrefix(c.Name(), "__") {
-			continue
+	for _, cmd := range c.Commands.All() {
+		if !cmd.Hidden {
+			out = append(out, Candidate{cmd.Name, cmd.Short})
 		}
-		out = append(out, Candidate{c.Name(), c.Short})
 	}
 	if groups {
-		for _, g := range root.Groups() {
-			out = append(out, Candidate{g.ID, g.Title})
-		}
+		out = append(out, c.Commands.Groups...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
 	return out
 }
 
-func annotation(f *pflag.Flag, key string) string {
-	if v := f.Annotations[key]; len(v) > 0 {
-		return v[0]
+// completeArgs completes the word cur after the command's words prev, as
+// virsh's vshReadlineParse: the value of the option before it, an option
+// name, or the value of the next positional option.
+func (c *Completer) completeArgs(cmd *spec.Command, prev []string, cur string) Result {
+	p := cmd.ParsePartial(prev)
+	if p.Pending != nil {
+		return c.values(p, p.Pending, cur, "")
 	}
-	return ""
-}
-
-func isBool(f *pflag.Flag) bool {
-	if k := annotation(f, AnnKind); k != "" {
-		return k == "bool"
-	}
-	return f.Value.Type() == "bool"
-}
-
-func isArgv(f *pflag.Flag) bool { return annotation(f, AnnKind) == "argv" }
-
-func isPositional(f *pflag.Flag) bool {
-	p := annotation(f, AnnPos)
-	return p != "" && p != "none"
-}
-
-// partial is the state of a command parsed up to the cursor (virsh's
-// "partial" parse: errors are ignored).
-type partial struct {
-	cmd    *cobra.Command
-	given  map[string]bool
-	values map[string]string
-}
-
-// Value returns the value given for the option name, if any.
-func (p *partial) Value(name string) string { return p.values[name] }
-
-// domain returns the value of the command's domain option.
-func (p *partial) domain() string {
-	var name string
-	p.cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if k := annotation(f, AnnCompleter); name == "" && (k == KindDomain || k == KindDomainUUID) {
-			name = f.Name
-		}
-	})
-	if name == "" {
-		name = "domain"
-	}
-	return p.values[name]
-}
-
-func (p *partial) set(f *pflag.Flag, v string) {
-	p.given[f.Name] = true
-	if isArgv(f) {
-		return
-	}
-	p.values[f.Name] = v
-}
-
-// lookupOpt resolves --name (after aliases) to its flag.
-func lookupOpt(cmd *cobra.Command, name string) (*pflag.Flag, string, bool) {
-	if to, ok := cmd.Annotations[AnnAliasPrefix+name]; ok {
-		if k, v, ok := strings.Cut(to, "="); ok {
-			return cmd.Flags().Lookup(k), v, true
-		}
-		name = to
-	}
-	return cmd.Flags().Lookup(name), "", false
-}
-
-func (c *Completer) completeArgs(cmd *cobra.Command, prev []string, cur string) Result {
-	p := &partial{cmd: cmd, given: map[string]bool{}, values: map[string]string{}}
-	fs := cmd.Flags()
-	var positional []*pflag.Flag
-	fs.VisitAll(func(f *pflag.Flag) {
-		if isPositional(f) {
-			positional = append(positional, f)
-		}
-	})
-	nextPositional := func() *pflag.Flag {
-		for _, f := range positional {
-			if !p.given[f.Name] || isArgv(f) {
-				return f
-			}
-		}
-		return nil
-	}
-	onlyData := false
-	var pending *pflag.Flag
-	for _, w := range prev {
-		if pending != nil {
-			p.set(pending, w)
-			pending = nil
-			continue
-		}
-		switch {
-		case !onlyData && w == "--":
-			onlyData = true
-		case !onlyData && strings.HasPrefix(w, "--"):
-			name, val, hasVal := strings.Cut(w[2:], "=")
-			f, aval, aliasVal := lookupOpt(cmd, name)
-			if f == nil {
-				continue
-			}
-			switch {
-			case isBool(f):
-				p.set(f, "true")
-			case hasVal || aliasVal:
-				if aliasVal {
-					val = aval
-				}
-				p.set(f, val)
-			default:
-				pending = f
-			}
-		case !onlyData && len(w) == 2 && w[0] == '-' && fs.ShorthandLookup(w[1:]) != nil:
-			f := fs.ShorthandLookup(w[1:])
-			if isBool(f) {
-				p.set(f, "true")
-			} else {
-				pending = f
-			}
-		default:
-			if f := nextPositional(); f != nil {
-				p.set(f, w)
-			}
-		}
-	}
-	if pending != nil {
-		return c.values(p, pending, cur, "")
-	}
-	if !onlyData && strings.HasPrefix(cur, "--") {
+	if !p.OnlyData && strings.HasPrefix(cur, "--") {
 		if name, val, ok := strings.Cut(cur[2:], "="); ok {
-			f, _, alias := lookupOpt(cmd, name)
-			if f == nil || isBool(f) || alias {
+			o, aliased := p.Resolve(name)
+			if o == nil || o.Kind == spec.Bool || aliased {
 				return Result{Directive: cobra.ShellCompDirectiveNoFileComp}
 			}
-			return c.values(p, f, val, "--"+name+"=")
+			return c.values(p, o, val, "--"+name+"=")
 		}
 	}
-	if !onlyData && strings.HasPrefix(cur, "-") {
+	if !p.OnlyData && strings.HasPrefix(cur, "-") {
 		return Result{Cands: filter(optionNames(p), cur), Directive: cobra.ShellCompDirectiveNoFileComp}
 	}
-	if f := nextPositional(); f != nil && annotation(f, AnnCompleter) != "" {
-		r := c.values(p, f, cur, "")
-		// virsh offers option names for an empty positional (§7.8 quirk);
-		// virtsh offers the values and falls back to the names only when
-		// there are none.
+	if o := p.Next(); o != nil && o.Completer.Kind != spec.NoCompleter {
+		r := c.values(p, o, cur, "")
+		// virsh offers option names for an empty positional (its
+		// completion quirk); virtsh offers the values and falls back to
+		// the names only when there are none.
 		if len(r.Cands) > 0 || cur != "" || r.Directive&(cobra.ShellCompDirectiveFilterDirs) != 0 || r.Directive == cobra.ShellCompDirectiveDefault {
 			return r
 		}
 	}
-	if cur == "" && !onlyData {
+	if cur == "" && !p.OnlyData {
 		return Result{Cands: optionNames(p), Directive: cobra.ShellCompDirectiveNoFileComp}
 	}
 	return Result{Directive: cobra.ShellCompDirectiveNoFileComp}
@@ -347,25 +178,24 @@ func (c *Completer) completeArgs(cmd *cobra.Command, prev []string, cur string) 
 
 // optionNames lists --name for every visible option not given yet (argv
 // options may repeat), in declaration order as virsh lists them.
-func optionNames(p *partial) []Candidate {
+func optionNames(p *spec.Partial) []Candidate {
 	var out []Candidate
-	p.cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Hidden || (p.given[f.Name] && !isArgv(f)) {
-			return
+	for _, o := range p.Cmd.Options {
+		if o.Hidden || (p.Given(o.Name) && o.Kind != spec.Argv) {
+			continue
 		}
-		out = append(out, Candidate{"--" + f.Name, firstLine(f.Usage)})
-	})
+		out = append(out, Candidate{"--" + o.Name, firstLine(o.Help)})
+	}
 	return out
 }
 
 func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return strings.TrimSpace(s)
+	l, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(l)
 }
 
-// filter keeps the candidates that start with prefix.
 func filter(cands []Candidate, prefix string) []Candidate {
-	out := cands[:0:0]
+	var out []Candidate
 	for _, c := range cands {
 		if strings.HasPrefix(c.Value, prefix) {
 			out = append(out, c)
@@ -375,35 +205,29 @@ func filter(cands []Candidate, prefix string) []Candidate {
 }
 
 func names(vals ...string) []Candidate {
-	out := make([]Candidate, 0, len(vals))
-	for _, v := range vals {
-		out = append(out, Candidate{Value: v})
+	out := make([]Candidate, len(vals))
+	for i, v := range vals {
+		out[i] = Candidate{Value: v}
 	}
 	return out
 }
 
-// values completes the value of option f; prefix is put back in front of
+// values completes the value of option o; prefix is put back in front of
 // each candidate (for --opt=value words).
-func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result {
-	spec := f.Annotations[AnnCompleter]
-	kind, arg := "", ""
-	if len(spec) > 0 {
-		kind = spec[0]
-	}
-	if len(spec) > 1 {
-		arg = spec[1]
-	}
+func (c *Completer) values(p *spec.Partial, o *spec.Option, cur, prefix string) Result {
+	kind, arg := o.Completer.Kind, o.Completer.Arg
+	domain := func() string { return p.Values[p.Cmd.DomainOption()] }
 	noFile := cobra.ShellCompDirectiveNoFileComp
 	var cands []Candidate
 	dir := noFile
 	switch kind {
-	case KindDomain:
+	case spec.Domain:
 		flt := ParseDomainFilter(arg)
 		doms, _ := query(c, func(h Host) ([]Domain, error) { return h.Domains(flt) })
 		for _, d := range doms {
 			cands = append(cands, Candidate{d.Name, d.State})
 		}
-	case KindDomainUUID:
+	case spec.DomainUUID:
 		// virshDomainUUIDCompleter: the UUIDs, the name as description.
 		flt := ParseDomainFilter(arg)
 		doms, _ := query(c, func(h Host) ([]Domain, error) { return h.Domains(flt) })
@@ -412,18 +236,18 @@ func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result
 				cands = append(cands, Candidate{d.UUID, d.Name})
 			}
 		}
-	case KindOutput:
+	case spec.Output:
 		cands = names("table", "json", "yaml")
-	case KindCommand:
-		cands = commandCandidates(c.Root, true)
-	case KindURI:
+	case spec.CommandName:
+		cands = c.commandCandidates(true)
+	case spec.URI:
 		cands = uriCandidates()
-	case KindDir:
+	case spec.Dir:
 		return Result{Directive: cobra.ShellCompDirectiveFilterDirs}
-	case KindFile:
+	case spec.File:
 		return Result{Directive: cobra.ShellCompDirectiveDefault}
-	case KindDisk, KindDiskIndex, KindDiskList:
-		dom := p.domain()
+	case spec.Disk, spec.DiskIndex, spec.DiskList:
+		dom := domain()
 		if dom == "" {
 			break
 		}
@@ -433,14 +257,14 @@ func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result
 		}
 		disks := parseDisks(xml)
 		switch kind {
-		case KindDisk:
+		case spec.Disk:
 			for _, d := range disks {
 				cands = append(cands, Candidate{d.Target, d.Source})
 			}
-		case KindDiskIndex:
+		case spec.DiskIndex:
 			only := ""
 			if arg != "" {
-				only = p.Value(arg)
+				only = p.Values[arg]
 			}
 			for _, d := range disks {
 				if only != "" && !d.named(only) {
@@ -451,7 +275,7 @@ func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result
 					cands = append(cands, Candidate{e.Name, e.Source})
 				}
 			}
-		case KindDiskList:
+		case spec.DiskList:
 			var vals []string
 			for _, d := range disks {
 				vals = append(vals, d.Target)
@@ -461,30 +285,30 @@ func (c *Completer) values(p *partial, f *pflag.Flag, cur, prefix string) Result
 			}
 			return commaList(vals, cur, prefix)
 		}
-	case KindBlockJob:
-		if dom := p.domain(); dom != "" {
+	case spec.BlockJob:
+		if dom := domain(); dom != "" {
 			disks, _ := query(c, func(h Host) ([]string, error) { return h.BlockJobDisks(dom) })
 			cands = names(disks...)
 		}
-	case KindCheckpoint:
-		if dom := p.domain(); dom != "" {
+	case spec.Checkpoint:
+		if dom := domain(); dom != "" {
 			v, _ := query(c, func(h Host) ([]string, error) { return h.Checkpoints(dom) })
 			cands = names(v...)
 		}
-	case KindSnapshot:
-		if dom := p.domain(); dom != "" {
+	case spec.Snapshot:
+		if dom := domain(); dom != "" {
 			v, _ := query(c, func(h Host) ([]string, error) { return h.Snapshots(dom) })
 			cands = names(v...)
 		}
-	case KindEvent:
+	case spec.Event:
 		cands = names(EventNames...)
-	case KindShutdownMode:
+	case spec.ShutdownMode:
 		return commaList(ShutdownModes, cur, prefix)
-	case KindStorageFormat:
+	case spec.StorageFormat:
 		cands = names(StorageFormats...)
-	case KindEnum:
+	case spec.Enum:
 		cands = names(splitList(arg)...)
-	case KindList:
+	case spec.List:
 		return commaList(splitList(arg), cur, prefix)
 	}
 	if prefix != "" {
@@ -546,4 +370,12 @@ var ShutdownModes = []string{"acpi", "agent", "initctl", "signal", "paravirt"}
 var StorageFormats = []string{
 	"raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
 	"cow", "qcow", "qcow2", "qed", "vmdk",
+}
+
+// OptionValues completes the value of an option outside any command (a
+// global option such as --connect); prefix is put back in front of each
+// candidate.
+func (c *Completer) OptionValues(o *spec.Option, cur, prefix string) Result {
+	p := (&spec.Command{Options: []*spec.Option{o}}).ParsePartial(nil)
+	return c.values(p, o, cur, prefix)
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"libvirt.org/go/libvirt"
+
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // nodeXML writes a test-driver node file with the given domains (name ->
@@ -44,66 +46,61 @@ func hostFor(t testing.TB, uri string) func() (Host, error) {
 	return func() (Host, error) { return LibvirtHost{Conn: conn}, nil }
 }
 
-// opt adds an option to c with the annotations cmd/spec.go writes.
-func opt(c *cobra.Command, name, kind, pos string, completer ...string) {
-	switch kind {
-	case "bool":
-		c.Flags().Bool(name, false, name+" flag")
-	case "argv":
-		c.Flags().StringArray(name, nil, name+" words")
-	default:
-		c.Flags().String(name, "", name+" value")
-	}
-	f := c.Flags().Lookup(name)
-	f.Annotations = map[string][]string{AnnKind: {kind}, AnnPos: {pos}}
-	if len(completer) > 0 {
-		f.Annotations[AnnCompleter] = completer
+// catalogOf is the engine's view of a command table made of cmds, with the
+// one group keyword the test commands use.
+func catalogOf(cmds ...*spec.Command) Catalog {
+	return Catalog{
+		Lookup: func(name string) *spec.Command {
+			for _, c := range cmds {
+				if c.Name == name {
+					return c
+				}
+			}
+			return nil
+		},
+		All:    func() []*spec.Command { return cmds },
+		Groups: []Candidate{{"domain", "Domain Management"}},
 	}
 }
 
-// testTree is a tree shaped like virtsh's: domain commands with virsh's
-// completer filters, disk and list options.
-func testTree() *cobra.Command {
-	root := &cobra.Command{Use: "virtsh"}
-	root.AddGroup(&cobra.Group{ID: "domain", Title: "Domain Management"})
-	mk := func(name string) *cobra.Command {
-		c := &cobra.Command{Use: name, Short: name + " help", GroupID: "domain", DisableFlagParsing: true}
-		c.Flags().SortFlags = false
-		root.AddCommand(c)
-		return c
+// testCatalog declares commands shaped like virtsh's: domain commands with
+// virsh's completer filters, disk and list options.
+func testCatalog() Catalog {
+	mk := func(name string) *spec.Command {
+		return &spec.Command{Name: name, Group: "domain", Short: name + " help"}
 	}
 	start := mk("start")
-	opt(start, "domain", "string", "req", KindDomain, "SHUTOFF")
-	opt(start, "console", "bool", "none")
-	opt(start, "paused", "bool", "none")
+	start.Domain(new(string), "SHUTOFF")
+	start.Bool(new(bool), "console", "console flag")
+	start.Bool(new(bool), "paused", "paused flag")
 	shutdown := mk("shutdown")
-	opt(shutdown, "domain", "string", "req", KindDomain, "active")
-	opt(shutdown, "mode", "string", "none", KindShutdownMode)
+	shutdown.Domain(new(string), "active")
+	shutdown.String(new(string), "mode", "mode value", spec.Named, false).Complete(spec.ShutdownMode)
 	resume := mk("resume")
-	opt(resume, "domain", "string", "req", KindDomain, "paused")
+	resume.Domain(new(string), "paused")
 	domstate := mk("domstate")
-	opt(domstate, "domain", "string", "req", KindDomain, "")
-	opt(domstate, "reason", "bool", "none")
+	domstate.Domain(new(string), "")
+	domstate.Bool(new(bool), "reason", "reason flag")
 	domname := mk("domname")
-	opt(domname, "domain", "string", "req", KindDomainUUID, "")
+	domname.String(new(string), "domain", "domain value", spec.Req, true).Complete(spec.DomainUUID)
 	commit := mk("blockcommit")
-	opt(commit, "domain", "string", "req", KindDomain, "active")
-	opt(commit, "path", "string", "req", KindDisk)
-	opt(commit, "bandwidth", "number", "unwanted")
-	opt(commit, "base", "string", "unwanted", KindDiskIndex, "path")
-	opt(commit, "output", "string", "none", KindOutput)
+	commit.Domain(new(string), "active")
+	commit.String(new(string), "path", "path value", spec.Req, true).Complete(spec.Disk)
+	commit.Number(new(string), "bandwidth", "bandwidth value", spec.Unwanted, false)
+	commit.String(new(string), "base", "base value", spec.Unwanted, false).Complete(spec.DiskIndex, "path")
+	commit.String(new(string), "output", "output value", spec.Named, false).Complete(spec.Output)
 	define := mk("define")
-	opt(define, "file", "string", "req", KindFile)
+	define.String(new(string), "file", "file value", spec.Req, true).Complete(spec.File)
 	ev := mk("event")
-	opt(ev, "domain", "string", "none", KindDomain, "")
-	opt(ev, "event", "string", "none", KindEvent)
+	ev.String(new(string), "domain", "domain value", spec.Named, false).Complete(spec.Domain)
+	ev.String(new(string), "event", "event value", spec.Named, false).Complete(spec.Event)
 	echo := mk("echo")
-	opt(echo, "shell", "bool", "none")
-	opt(echo, "string", "argv", "opt")
-	echo.Annotations = map[string]string{AnnAliasPrefix + "str": "string"}
+	echo.Bool(new(bool), "shell", "shell flag")
+	echo.Argv(new([]string), "string", "string words", spec.Opt, false)
+	echo.Alias("str", "string")
 	hidden := mk("secret-thing")
 	hidden.Hidden = true
-	return root
+	return catalogOf(start, shutdown, resume, domstate, domname, commit, define, ev, echo, hidden)
 }
 
 func values(r Result) []string {
@@ -125,7 +122,7 @@ func check(t *testing.T, c *Completer, words []string, want ...string) Result {
 
 func TestDomainsFilteredByState(t *testing.T) {
 	uri := nodeXML(t, [][2]string{{"vm-run", "1"}, {"vm-paused", "3"}, {"vm-off", "5"}, {"vm-off2", "5"}})
-	c := &Completer{Root: testTree(), Host: hostFor(t, uri)}
+	c := &Completer{Commands: testCatalog(), Host: hostFor(t, uri)}
 	check(t, c, []string{"start", ""}, "vm-off", "vm-off2")
 	check(t, c, []string{"start", "vm-off"}, "vm-off", "vm-off2")
 	check(t, c, []string{"start", "vm-r"})
@@ -145,7 +142,7 @@ func TestDomainsFilteredByState(t *testing.T) {
 
 func TestNoDomainsFallsBackToOptionNames(t *testing.T) {
 	uri := nodeXML(t, [][2]string{{"vm-run", "1"}})
-	c := &Completer{Root: testTree(), Host: hostFor(t, uri)}
+	c := &Completer{Commands: testCatalog(), Host: hostFor(t, uri)}
 	// virsh offers option names for an empty positional; virtsh offers the
 	// domains, and the names when there are none.
 	check(t, c, []string{"start", ""}, "--domain", "--console", "--paused")
@@ -153,7 +150,7 @@ func TestNoDomainsFallsBackToOptionNames(t *testing.T) {
 }
 
 func TestCommandsAndOptions(t *testing.T) {
-	c := &Completer{Root: testTree()}
+	c := &Completer{Commands: testCatalog()}
 	check(t, c, []string{""}, "blockcommit", "define", "domname", "domstate", "echo", "event", "resume", "shutdown", "start")
 	check(t, c, []string{"s"}, "shutdown", "start")
 	check(t, c, []string{"nosuch", ""})
@@ -171,7 +168,7 @@ func TestCommandsAndOptions(t *testing.T) {
 }
 
 func TestCommaListAndFiles(t *testing.T) {
-	c := &Completer{Root: testTree()}
+	c := &Completer{Commands: testCatalog()}
 	r := check(t, c, []string{"shutdown", "vm", "--mode", "acpi,"}, "acpi,agent", "acpi,initctl", "acpi,signal", "acpi,paravirt")
 	if r.Directive&cobra.ShellCompDirectiveNoSpace == 0 {
 		t.Errorf("comma list must not add a space: directive %d", r.Directive)
@@ -207,7 +204,7 @@ func (fakeHost) BlockJobDisks(string) ([]string, error) { return []string{"vda"}
 // domname completes UUIDs (virshDomainUUIDCompleter), the name as the
 // description.
 func TestDomainUUIDCompleter(t *testing.T) {
-	c := &Completer{Root: testTree(), Host: func() (Host, error) { return fakeHost{}, nil }}
+	c := &Completer{Commands: testCatalog(), Host: func() (Host, error) { return fakeHost{}, nil }}
 	check(t, c, []string{"domname", ""}, "6695eb01-f6a4-8304-79aa-97f2502e193f")
 	check(t, c, []string{"domname", "66"}, "6695eb01-f6a4-8304-79aa-97f2502e193f")
 	check(t, c, []string{"domname", "t1"})
@@ -216,21 +213,8 @@ func TestDomainUUIDCompleter(t *testing.T) {
 	}
 }
 
-func TestKnownKinds(t *testing.T) {
-	for _, k := range Kinds {
-		if !KnownKind(k) {
-			t.Errorf("KnownKind(%q) = false", k)
-		}
-	}
-	for _, k := range []string{"", "words", "disk-chain", "Domain"} {
-		if KnownKind(k) {
-			t.Errorf("KnownKind(%q) = true", k)
-		}
-	}
-}
-
 func TestDiskTargetsAndChainIndexes(t *testing.T) {
-	c := &Completer{Root: testTree(), Host: func() (Host, error) { return fakeHost{}, nil }}
+	c := &Completer{Commands: testCatalog(), Host: func() (Host, error) { return fakeHost{}, nil }}
 	check(t, c, []string{"blockcommit", "t1", ""}, "vda", "sdb")
 	check(t, c, []string{"blockcommit", "t1", "vda", "--base", ""}, "vda", "vda[3]", "vda[2]", "vda[1]")
 	check(t, c, []string{"blockcommit", "t1", "sdb", "--base", "sdb"}, "sdb", "sdb[4]")
@@ -242,7 +226,7 @@ func TestDiskTargetsAndChainIndexes(t *testing.T) {
 func TestHungHostTimesOut(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
-	c := &Completer{Root: testTree(), Host: func() (Host, error) { return fakeHost{block: block}, nil }, Timeout: 100 * time.Millisecond}
+	c := &Completer{Commands: testCatalog(), Host: func() (Host, error) { return fakeHost{block: block}, nil }, Timeout: 100 * time.Millisecond}
 	start := time.Now()
 	check(t, c, []string{"start", "t"})
 	if d := time.Since(start); d > 2*time.Second {
@@ -286,7 +270,7 @@ uri_aliases = [
 
 func TestLine(t *testing.T) {
 	uri := nodeXML(t, [][2]string{{"my dom", "5"}, {"vm-off", "5"}})
-	c := &Completer{Root: testTree(), Host: hostFor(t, uri)}
+	c := &Completer{Commands: testCatalog(), Host: hostFor(t, uri)}
 	for _, tc := range []struct {
 		line    string
 		want    []string
@@ -329,7 +313,7 @@ func BenchmarkCompleteDomains1000(b *testing.B) {
 		doms = append(doms, [2]string{fmt.Sprintf("vm-%05d", i), st})
 	}
 	uri := nodeXML(b, doms)
-	c := &Completer{Root: testTree(), Host: hostFor(b, uri)}
+	c := &Completer{Commands: testCatalog(), Host: hostFor(b, uri)}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if r := c.Complete([]string{"start", "vm-"}); len(r.Cands) != 500 {

@@ -28,7 +28,7 @@ func TestParseDisksSourceNames(t *testing.T) {
 			t.Errorf("disk %d: %+v, want %+v", i, d, want)
 		}
 	}
-	c := &Completer{Root: testTree(), Host: func() (Host, error) { return fakeHost{}, nil }}
+	c := &Completer{Commands: testCatalog(), Host: func() (Host, error) { return fakeHost{}, nil }}
 	for _, path := range []string{"vda", "vda[2]", "/img/top.qcow2", "/img/mid.qcow2"} {
 		check(t, c, []string{"blockcommit", "t1", path, "--base", ""}, "vda", "vda[3]", "vda[2]", "vda[1]")
 	}

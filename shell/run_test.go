@@ -9,45 +9,45 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/virtsh/virtsh/format"
 )
 
-// testTree has "wait", which blocks until its context is cancelled and then
-// says why, and "say", which prints its words.
+// testRunner knows "wait", which blocks until its context is cancelled and
+// then says why, and "say", which prints its words.
 func testRunner(out, errw *bytes.Buffer, started chan<- struct{}) *Runner {
 	sess := &Session{IO: &format.IO{Out: out, Err: errw}}
-	return &Runner{Sess: sess, NewTree: func() *cobra.Command {
-		root := &cobra.Command{Use: "t", SilenceErrors: true, SilenceUsage: true}
-		root.AddCommand(&cobra.Command{Use: "wait", DisableFlagParsing: true, RunE: func(c *cobra.Command, _ []string) error {
-			if CheckOnly(c.Context()) {
+	return &Runner{Sess: sess, Parse: func(words []string) (Invocation, error) {
+		switch words[0] {
+		case "wait":
+			return runFunc(func(ctx context.Context) error {
+				// A command that waits starts the event loop first, which
+				// arms the signal relay (armSignals), as the real ones do.
+				sess.StartEventLoop()
+				started <- struct{}{}
+				<-ctx.Done()
+				// Like a block job abort: the command takes a moment to
+				// stop, during which a second Ctrl-C may come.
+				time.Sleep(200 * time.Millisecond)
+				var se *SignalError
+				if errors.As(context.Cause(ctx), &se) {
+					return errors.New("aborted by " + se.Signal.String())
+				}
+				return ctx.Err()
+			}), nil
+		case "say":
+			return runFunc(func(context.Context) error {
+				out.WriteString(strings.Join(words[1:], " "))
 				return nil
-			}
-			// A command that waits starts the event loop first, which
-			// arms the signal relay (armSignals), as the real ones do.
-			sess.StartEventLoop()
-			started <- struct{}{}
-			<-c.Context().Done()
-			// Like a block job abort: the command takes a moment to stop,
-			// during which a second Ctrl-C may come.
-			time.Sleep(200 * time.Millisecond)
-			var se *SignalError
-			if errors.As(context.Cause(c.Context()), &se) {
-				return errors.New("aborted by " + se.Signal.String())
-			}
-			return c.Context().Err()
-		}})
-		root.AddCommand(&cobra.Command{Use: "say", DisableFlagParsing: true, RunE: func(c *cobra.Command, args []string) error {
-			if CheckOnly(c.Context()) {
-				return nil
-			}
-			out.WriteString(strings.Join(args, " "))
-			return nil
-		}})
-		return root
+			}), nil
+		}
+		return nil, errors.New("unknown command: '" + words[0] + "'")
 	}}
 }
+
+// runFunc is an Invocation that calls itself.
+type runFunc func(context.Context) error
+
+func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
 
 // A SIGINT while a command runs cancels that command (its context carries the
 // signal), a second one says the abort is under way, and the process and the

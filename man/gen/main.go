@@ -23,10 +23,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
 	"github.com/virtsh/virtsh/cmd"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // pinnedDate is the pages' date when SOURCE_DATE_EPOCH is not set.
@@ -75,11 +73,11 @@ func generate(dir string) error {
 
 // Pages returns every page by file name.
 func Pages() map[string]string {
-	root := cmd.DocRoot()
-	pages := map[string]string{"virtsh.1": mainPage(root)}
+	decls := cmd.DocDeclarations()
+	pages := map[string]string{"virtsh.1": mainPage(decls)}
 	for _, g := range cmd.Groups() {
-		for _, c := range cmd.GroupCommands(root, g.ID) {
-			pages["virtsh-"+c.Name()+".1"] = commandPage(c, g)
+		for _, c := range cmd.GroupCommands(decls, g.ID) {
+			pages["virtsh-"+c.Name+".1"] = commandPage(c, g)
 		}
 	}
 	return pages
@@ -142,30 +140,27 @@ func header(b *bytes.Buffer, title string) {
 }
 
 // examples renders a command's examples, or one built from its synopsis.
-func examples(c *cobra.Command) string {
+func examples(c *spec.Command) string {
 	if strings.TrimSpace(c.Example) != "" {
 		return c.Example
 	}
-	ex := c.Name()
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if cmd.IsPositional(f) && f.Annotations["virtsh_req"] != nil {
-			ex += " " + strings.ToUpper(f.Name)
+	ex := c.Name
+	for _, o := range c.Options {
+		if (o.Pos == spec.Req || o.Pos == spec.Opt) && o.Required {
+			ex += " " + strings.ToUpper(o.Name)
 		}
-	})
+	}
 	return ex
 }
 
-func commandPage(c *cobra.Command, g *cobra.Group) string {
+func commandPage(c *spec.Command, g cmd.Group) string {
 	var b bytes.Buffer
-	header(&b, "virtsh-"+c.Name())
-	fmt.Fprintf(&b, ".SH NAME\nvirtsh\\-%s \\- %s\n", esc(c.Name()), esc(c.Short))
+	header(&b, "virtsh-"+c.Name)
+	fmt.Fprintf(&b, ".SH NAME\nvirtsh\\-%s \\- %s\n", esc(c.Name), esc(c.Short))
 	b.WriteString(".SH SYNOPSIS\n.nf\n")
 	fmt.Fprintf(&b, "\\fBvirtsh\\fR [\\fIOPTION\\fR]... %s\n", line(cmd.Synopsis(c)))
 	b.WriteString(".fi\n.PP\nIn the interactive shell, or in a command string:\n.nf\n")
 	fmt.Fprintf(&b, "    %s\n.fi\n", line(cmd.Synopsis(c)))
-	if len(c.Aliases) > 0 {
-		fmt.Fprintf(&b, ".SH ALIASES\n%s\n", esc(strings.Join(c.Aliases, ", ")))
-	}
 	b.WriteString(".SH DESCRIPTION\n")
 	if c.Long != "" {
 		para(&b, c.Long)
@@ -174,13 +169,13 @@ func commandPage(c *cobra.Command, g *cobra.Group) string {
 	}
 	fmt.Fprintf(&b, ".PP\nGroup: %s (help keyword \\(oq%s\\(cq).\n", esc(g.Title), esc(g.ID))
 	var opts bytes.Buffer
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
+	for _, o := range c.Options {
+		if o.Hidden {
+			continue
 		}
-		fmt.Fprintf(&opts, ".TP\n.B %s\n", line(cmd.OptionLabel(f)))
-		para(&opts, strings.Join(strings.Fields(f.Usage), " "))
-	})
+		fmt.Fprintf(&opts, ".TP\n.B %s\n", line(cmd.OptionLabel(o)))
+		para(&opts, strings.Join(strings.Fields(o.Help), " "))
+	}
 	if opts.Len() > 0 {
 		b.WriteString(".SH OPTIONS\n")
 		b.Write(opts.Bytes())
@@ -192,7 +187,7 @@ func commandPage(c *cobra.Command, g *cobra.Group) string {
 	b.WriteString(".fi\n")
 	if hasOutput(c) {
 		b.WriteString(".SH OUTPUT\nBy default the output is virsh's text. With \\fB\\-o json\\fR or \\fB\\-o yaml\\fR (here or as a global option) the same data is printed as JSON or YAML with raw values; see \\fBvirtsh\\fR(1).\n")
-		if f := cmd.JSONFields(c.Name()); f != "" {
+		if f := cmd.JSONFields(c.Name); f != "" {
 			fmt.Fprintf(&b, ".PP\nFields: %s.\n", esc(f))
 		}
 	}
@@ -201,7 +196,7 @@ func commandPage(c *cobra.Command, g *cobra.Group) string {
 	return b.String()
 }
 
-func hasOutput(c *cobra.Command) bool { return c.Flags().Lookup("output") != nil }
+func hasOutput(c *spec.Command) bool { return c.Lookup("output") != nil }
 
 func capitalize(s string) string {
 	if s == "" {
@@ -216,24 +211,24 @@ var globalArg = map[string]string{
 	"keepalive-count": "NUM", "log": "FILE", "output": "FORMAT", "version": "TYPE",
 }
 
-func globalLabel(f *pflag.Flag) string {
+func globalLabel(o cmd.GlobalOption) string {
 	var parts []string
-	long := "\\-\\-" + esc(f.Name)
-	if len(f.Name) == 1 {
-		long = ""
+	long := ""
+	if o.Long != "" {
+		long = "\\-\\-" + esc(o.Long)
 	}
-	if f.Shorthand != "" {
-		s := "\\-" + esc(f.Shorthand)
-		if arg := globalArg[f.Name]; arg != "" {
+	if o.Short != 0 {
+		s := "\\-" + esc(string(o.Short))
+		if arg := globalArg[o.Long]; arg != "" {
 			s += " \\fI" + arg + "\\fR"
 		}
 		parts = append(parts, "\\fB"+s+"\\fR")
 	}
 	if long != "" {
 		s := long
-		switch arg := globalArg[f.Name]; {
-		case f.Value.Type() == "bool":
-		case f.NoOptDefVal != "":
+		switch arg := globalArg[o.Long]; {
+		case !o.TakesValue:
+		case o.Optional:
 			s += "[=\\fI" + arg + "\\fR]"
 		case arg != "":
 			s += "=\\fI" + arg + "\\fR"
@@ -243,7 +238,7 @@ func globalLabel(f *pflag.Flag) string {
 	return strings.Join(parts, ", ")
 }
 
-func mainPage(root *cobra.Command) string {
+func mainPage(decls []*spec.Command) string {
 	var b bytes.Buffer
 	header(&b, "virtsh")
 	b.WriteString(`.SH NAME
@@ -255,7 +250,7 @@ virtsh \- virsh\-compatible virtualization shell
 .fi
 .SH DESCRIPTION
 `)
-	para(&b, root.Long)
+	para(&b, cmd.Description)
 	b.WriteString(`.PP
 With one argument after the options, virtsh runs it as a command string:
 commands separated by \fB;\fR or newlines, quoted with \fB\(aq\fR and
@@ -280,18 +275,18 @@ starts, which saves about a millisecond (completion's read\-only connection
 too); \fBVIRTSH_NO_PRECONNECT\fR turns that off.
 .SH OPTIONS
 `)
-	GlobalVisit(func(f *pflag.Flag) {
-		fmt.Fprintf(&b, ".TP\n%s\n%s\n", globalLabel(f), line(capitalize(f.Usage)+"."))
-	})
+	for _, o := range cmd.GlobalOptions() {
+		fmt.Fprintf(&b, ".TP\n%s\n%s\n", globalLabel(o), line(capitalize(o.Usage)+"."))
+	}
 	b.WriteString(".SH COMMANDS\nEach command has its own page, \\fBvirtsh\\-\\fR\\fIcommand\\fR(1), and the same text in \\fBvirtsh help\\fR \\fIcommand\\fR.\n")
 	for _, g := range cmd.Groups() {
-		cmds := cmd.GroupCommands(root, g.ID)
+		cmds := cmd.GroupCommands(decls, g.ID)
 		if len(cmds) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, ".SS %s (help keyword \\(oq%s\\(cq)\n", esc(g.Title), esc(g.ID))
 		for _, c := range cmds {
-			fmt.Fprintf(&b, ".TP\n.B %s\n%s\n.br\nSee \\fBvirtsh\\-%s\\fR(1).\n", line(cmd.Synopsis(c)), line(capitalize(c.Short)+"."), esc(c.Name()))
+			fmt.Fprintf(&b, ".TP\n.B %s\n%s\n.br\nSee \\fBvirtsh\\-%s\\fR(1).\n", line(cmd.Synopsis(c)), line(capitalize(c.Short)+"."), esc(c.Name))
 		}
 	}
 	b.WriteString(`.SH OUTPUT FORMATS
@@ -310,9 +305,9 @@ Errors are never structured: they go to standard error as \fBerror: ...\fR lines
 `)
 	b.WriteString(".PP\nThe fields of each command (stable names; \\(dq?\\(dq marks a field present only when it applies):\n")
 	for _, g := range cmd.Groups() {
-		for _, c := range cmd.GroupCommands(root, g.ID) {
-			if f := cmd.JSONFields(c.Name()); f != "" {
-				fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", esc(c.Name()), esc(f))
+		for _, c := range cmd.GroupCommands(decls, g.ID) {
+			if f := cmd.JSONFields(c.Name); f != "" {
+				fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", esc(c.Name), esc(f))
 			}
 		}
 	}
@@ -400,6 +395,3 @@ any of its commands failed. The interactive shell exits 0.
 `)
 	return b.String()
 }
-
-// GlobalVisit visits the global options in their order.
-func GlobalVisit(fn func(*pflag.Flag)) { cmd.GlobalFlags().VisitAll(fn) }

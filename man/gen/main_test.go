@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/virtsh/virtsh/cmd"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The committed pages are exactly what the generator writes now: a command
@@ -120,18 +119,18 @@ func TestPagesShowPlaceholdersCommandsAndExamples(t *testing.T) {
 		return strings.Join(strings.Fields(ansi.ReplaceAllString(string(out), "")), " ")
 	}
 	mainText := render("virtsh.1")
-	root := cmd.DocRoot()
+	decls := cmd.DocDeclarations()
 	n := 0
 	for _, g := range cmd.Groups() {
-		cmds := cmd.GroupCommands(root, g.ID)
+		cmds := cmd.GroupCommands(decls, g.ID)
 		if len(cmds) > 0 && !strings.Contains(mainText, g.Title+" (help keyword") {
 			t.Errorf("virtsh(1) lacks group %q", g.Title)
 		}
 		for _, c := range cmds {
 			n++
-			name := "virtsh-" + c.Name() + ".1"
+			name := "virtsh-" + c.Name + ".1"
 			if _, ok := pages[name]; !ok {
-				t.Errorf("no page for %s", c.Name())
+				t.Errorf("no page for %s", c.Name)
 				continue
 			}
 			text := render(name)
@@ -142,17 +141,17 @@ func TestPagesShowPlaceholdersCommandsAndExamples(t *testing.T) {
 			if !strings.Contains(mainText, syn) {
 				t.Errorf("virtsh(1) lacks %q", syn)
 			}
-			c.Flags().VisitAll(func(f *pflag.Flag) {
-				if f.Hidden {
-					return
+			for _, o := range c.Options {
+				if o.Hidden {
+					continue
 				}
-				if cmd.IsPositional(f) && !strings.Contains(text, "<"+f.Name+">") {
-					t.Errorf("%s: placeholder <%s> missing", name, f.Name)
+				if (o.Pos == spec.Req || o.Pos == spec.Opt) && !strings.Contains(text, "<"+o.Name+">") {
+					t.Errorf("%s: placeholder <%s> missing", name, o.Name)
 				}
-				if !strings.Contains(text, cmd.OptionLabel(f)) {
-					t.Errorf("%s: option %q missing", name, cmd.OptionLabel(f))
+				if !strings.Contains(text, cmd.OptionLabel(o)) {
+					t.Errorf("%s: option %q missing", name, cmd.OptionLabel(o))
 				}
-			})
+			}
 			if !strings.Contains(text, "EXAMPLES") {
 				t.Errorf("%s: no EXAMPLES", name)
 			}
@@ -163,7 +162,7 @@ func TestPagesShowPlaceholdersCommandsAndExamples(t *testing.T) {
 	}
 	for _, want := range []string{"-c URI, --connect=URI", "LIBVIRT_DEFAULT_URI", "VIRTSH_DEFAULT_CONNECT_URI",
 		"VIRSH_DEFAULT_CONNECT_URI", "VIRTSH_HISTSIZE", "VIRTSH_NO_PRECONNECT", "VISUAL", "EDITOR", "XDG_CACHE_HOME",
-		"EXIT STATUS", "OUTPUT FORMATS", "github.com/virtsh/virtsh/history", "virtsh completion bash"} {
+		"EXIT STATUS", "OUTPUT FORMATS", "virtsh/history", "virtsh completion bash"} {
 		if !strings.Contains(mainText, want) {
 			t.Errorf("virtsh(1) lacks %q", want)
 		}

@@ -1,0 +1,83 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
+)
+
+// NewRunner is the one way to build a runner over sess: Main, the REPL and
+// the tests all run commands through it.
+func NewRunner(sess *shell.Session) *shell.Runner {
+	return &shell.Runner{Sess: sess, Parse: func(words []string) (shell.Invocation, error) {
+		return parseInvocation(sess, words)
+	}}
+}
+
+// parseInvocation turns one command's words into a typed invocation: a fresh
+// declaration of the command (so no value survives from one command to the
+// next) with its options parsed into the run function's bindings.
+func parseInvocation(sess *shell.Session, words []string) (shell.Invocation, error) {
+	e := lookupCommand(words[0])
+	if e == nil {
+		return nil, fmt.Errorf("unknown command: '%s'", words[0])
+	}
+	env := newEnv(sess)
+	c := e.build(env)
+	if err := c.Parse(words[1:]); err != nil {
+		if errors.Is(err, spec.ErrHelp) {
+			return helpInvocation{env: env, c: c}, nil
+		}
+		return nil, err
+	}
+	return invocation{env: env, c: c}, nil
+}
+
+// invocation is a parsed command.
+type invocation struct {
+	env *Env
+	c   *spec.Command
+}
+
+// Run applies the policy every command shares, then runs it: on a read-only
+// session a mutating command (or a mutating option) fails before anything
+// is looked up; then the rules virsh checks when a command starts
+// (exclusive options, options that need another, empty values).
+func (i invocation) Run(ctx context.Context) error {
+	if i.env.Sess.ReadOnly() && i.c.MutatingNow() {
+		return fmt.Errorf("operation forbidden: read only access prevents %s", i.c.Name)
+	}
+	if err := i.c.Check(); err != nil {
+		return err
+	}
+	return i.c.Run(ctx)
+}
+
+// helpInvocation is `COMMAND ... --help`, which virsh answers as `help COMMAND`.
+type helpInvocation struct {
+	env *Env
+	c   *spec.Command
+}
+
+func (h helpInvocation) Run(context.Context) error { return printCommandHelp(h.env.IO.Out, h.c) }
+
+// outputOption declares -o/--output, which every command that prints data
+// honours.
+func outputOption(c *spec.Command, io *format.IO) *spec.Option {
+	o := c.Func("output", "output format: table, json or yaml", func(v string) error {
+		if !format.ValidOutput(v) {
+			return fmt.Errorf("unknown output format '%s': use table, json or yaml", v)
+		}
+		io.Output = v
+		return nil
+	})
+	o.Short = 'o'
+	return o.Complete(spec.Output)
+}
+
+// shellErr is virsh's "own message, then libvirt's" error.
+func shellErr(msg string, cause error) error { return shell.Errorf2(msg, cause) }

@@ -1,0 +1,188 @@
+// Package cmd holds virtsh's commands: the static command table (this file),
+// one file per virsh command group with each command's declaration and run
+// function, the global options and modes (main.go, argv.go), help, and the
+// cobra view of the table that completion scripts and man pages use.
+package cmd
+
+import (
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
+)
+
+// Group is one of virsh's command groups: its help keyword and title.
+type Group struct {
+	ID, Title string
+}
+
+// groups in virsh's order, with its titles and help keywords.
+var groups = []Group{
+	{"domain", "Domain Management"},
+	{"monitor", "Domain Monitoring"},
+	{"events", "Domain Events"},
+	{"host", "Host and Hypervisor"},
+	{"checkpoint", "Checkpoint"},
+	{"snapshot", "Snapshot"},
+	{"backup", "Backup"},
+	{"virsh", "Virsh itself"},
+	{"debug", "Debugging virtsh"},
+}
+
+// Policy flags of a command in the table.
+type policy uint8
+
+const (
+	mutating  policy = 1 << iota // changes state: refused on a read-only session
+	noConnect                    // never needs a connection
+)
+
+// entry is one row of the command table.
+type entry struct {
+	name   string
+	group  string
+	new    func(*Env) *spec.Command
+	policy policy
+}
+
+// commands is the command table: every command virtsh has, by group in
+// virsh's order. Adding a command is a row here plus its constructor in its
+// group's file. It is filled by init because help and completion, commands
+// of the table themselves, read it.
+var commands []entry
+
+// commandIndex maps a command name to its row.
+var commandIndex map[string]*entry
+
+func init() {
+	commands = table()
+	commandIndex = make(map[string]*entry, len(commands))
+	for i := range commands {
+		commandIndex[commands[i].name] = &commands[i]
+	}
+}
+
+func table() []entry {
+	return []entry{
+		// Domain Management (virsh-domain.c)
+		{"autostart", "domain", newAutostartCmd, mutating},
+		{"blockcommit", "domain", newBlockCommitCmd, mutating},
+		{"blockcopy", "domain", newBlockCopyCmd, mutating},
+		{"blockjob", "domain", newBlockJobCmd, 0},
+		{"blockpull", "domain", newBlockPullCmd, mutating},
+		{"blockresize", "domain", newBlockResizeCmd, mutating},
+		{"create", "domain", newCreateCmd, mutating},
+		{"define", "domain", newDefineCmd, mutating},
+		{"destroy", "domain", newDestroyCmd, mutating},
+		{"domid", "domain", newDomidCmd, 0},
+		{"domjobabort", "domain", newDomjobabortCmd, mutating},
+		{"domjobinfo", "domain", newDomjobinfoCmd, 0},
+		{"domname", "domain", newDomnameCmd, 0},
+		{"domuuid", "domain", newDomuuidCmd, 0},
+		{"dumpxml", "domain", newDumpxmlCmd, 0},
+		{"edit", "domain", newEditCmd, mutating},
+		{"reboot", "domain", newRebootCmd, mutating},
+		{"reset", "domain", newResetCmd, mutating},
+		{"resume", "domain", newResumeCmd, mutating},
+		{"shutdown", "domain", newShutdownCmd, mutating},
+		{"start", "domain", newStartCmd, mutating},
+		{"suspend", "domain", newSuspendCmd, mutating},
+		{"undefine", "domain", newUndefineCmd, mutating},
+
+		// Domain Monitoring (virsh-domain-monitor.c)
+		{"domblkinfo", "monitor", newDomblkinfoCmd, 0},
+		{"domblklist", "monitor", newDomblklistCmd, 0},
+		{"domblkthreshold", "monitor", newDomblkthresholdCmd, 0},
+		{"dominfo", "monitor", newDominfoCmd, 0},
+		{"domstate", "monitor", newDomstateCmd, 0},
+		{"list", "monitor", newListCmd, 0},
+
+		// Domain Events (virsh-domain-event.c)
+		{"event", "events", newEventCmd, 0},
+
+		// Host and Hypervisor (virsh-host.c)
+		{"hostname", "host", newHostnameCmd, 0},
+		{"uri", "host", newURICmd, 0},
+		{"version", "host", newVersionCmd, 0},
+
+		// Checkpoint (virsh-checkpoint.c)
+		{"checkpoint-create", "checkpoint", newCheckpointCreateCmd, mutating},
+		{"checkpoint-create-as", "checkpoint", newCheckpointCreateAsCmd, mutating},
+		{"checkpoint-delete", "checkpoint", newCheckpointDeleteCmd, mutating},
+		{"checkpoint-dumpxml", "checkpoint", newCheckpointDumpXMLCmd, 0},
+		{"checkpoint-edit", "checkpoint", newCheckpointEditCmd, mutating},
+		{"checkpoint-info", "checkpoint", newCheckpointInfoCmd, 0},
+		{"checkpoint-list", "checkpoint", newCheckpointListCmd, 0},
+		{"checkpoint-parent", "checkpoint", newCheckpointParentCmd, 0},
+
+		// Snapshot (virsh-snapshot.c)
+		{"snapshot-create-as", "snapshot", newSnapshotCreateAsCmd, mutating},
+		{"snapshot-delete", "snapshot", newSnapshotDeleteCmd, mutating},
+		{"snapshot-dumpxml", "snapshot", newSnapshotDumpXMLCmd, 0},
+		{"snapshot-list", "snapshot", newSnapshotListCmd, 0},
+
+		// Backup (virsh-backup.c)
+		{"backup-begin", "backup", newBackupBeginCmd, mutating},
+		{"backup-dumpxml", "backup", newBackupDumpXMLCmd, 0},
+
+		// Virsh itself (virsh.c, vsh.c)
+		{"cd", "virsh", newCdCmd, noConnect},
+		{"completion", "virsh", newCompletionCmd, noConnect},
+		{"connect", "virsh", newConnectCmd, noConnect},
+		{"echo", "virsh", newEchoCmd, noConnect},
+		{"exit", "virsh", newExitCmd, noConnect},
+		{"help", "virsh", newHelpCmd, noConnect},
+		{"pwd", "virsh", newPwdCmd, noConnect},
+		{"quit", "virsh", newQuitCmd, noConnect},
+
+		// Debugging virtsh
+		{"debug", "debug", newDebugCmd, 0},
+	}
+}
+
+// lookupCommand returns the row of the command called name (nil if none).
+func lookupCommand(name string) *entry { return commandIndex[name] }
+
+// Env is what one command shares with its run function: the session
+// (connection, settings) and its own IO, a copy of the session's, so a
+// per-command -o changes only that command.
+type Env struct {
+	Sess *shell.Session
+	IO   *format.IO
+}
+
+func newEnv(sess *shell.Session) *Env {
+	io := *sess.IO
+	return &Env{Sess: sess, IO: &io}
+}
+
+// build makes a fresh declaration of the row's command over env, with the
+// table's name, group and policy.
+func (e *entry) build(env *Env) *spec.Command {
+	c := e.new(env)
+	c.Name, c.Group = e.name, e.group
+	c.Mutating = c.Mutating || e.policy&mutating != 0
+	c.NoConnect = e.policy&noConnect != 0
+	return c
+}
+
+// Declarations builds every command's declaration, in table order, over a
+// session that is never connected: for help, man pages, completion and
+// tests, which read declarations and run nothing.
+func Declarations(sess *shell.Session) []*spec.Command {
+	env := newEnv(sess)
+	out := make([]*spec.Command, len(commands))
+	for i := range commands {
+		out[i] = commands[i].build(env)
+	}
+	return out
+}
+
+// declaration builds the declaration of the command called name (nil if
+// there is none).
+func declaration(sess *shell.Session, name string) *spec.Command {
+	e := lookupCommand(name)
+	if e == nil {
+		return nil
+	}
+	return e.build(newEnv(sess))
+}
