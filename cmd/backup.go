@@ -13,7 +13,8 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -140,7 +141,7 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 	}
 	if cxml != "" {
 		// A checkpoint made with the backup adds bitmaps: no event for it.
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonCheckpoint)
 	}
 	if before != nil {
 		for n := range checkpointSet(dom) {
@@ -194,27 +195,25 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 	}
 	b := libvirtxml.DomainBackup{Incremental: o.incremental, Push: &libvirtxml.DomainBackupPush{Disks: &libvirtxml.DomainBackupPushDisks{}}}
 	ck := libvirtxml.DomainCheckpoint{Name: o.ckpt, Disks: &libvirtxml.DomainCheckpointDisks{}}
-	if d.Devices != nil {
-		for _, disk := range d.Devices.Disks {
-			if disk.Target == nil || disk.Source == nil || (disk.Device != "" && disk.Device != "disk") {
-				continue
-			}
-			path := filepath.Join(dir, disk.Target.Dev+".qcow2")
-			if _, err := os.Lstat(path); err == nil && !o.reuse {
-				return "", "", nil, fmt.Errorf("backup target '%s' already exists (use --reuse-external to write into it)", path)
-			} else if err != nil && o.reuse {
-				return "", "", nil, fmt.Errorf("backup target '%s' does not exist (--reuse-external needs it)", path)
-			}
-			if !o.reuse {
-				created = append(created, path)
-			}
-			b.Push.Disks.Disks = append(b.Push.Disks.Disks, libvirtxml.DomainBackupPushDisk{
-				Name: disk.Target.Dev, Backup: "yes",
-				Driver: &libvirtxml.DomainBackupDiskDriver{Type: "qcow2"},
-				Target: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: path}},
-			})
-			ck.Disks.Disks = append(ck.Disks.Disks, libvirtxml.DomainCheckpointDisk{Name: disk.Target.Dev, Checkpoint: "bitmap"})
+	for _, disk := range domain.DisksOf(&d) {
+		if disk.Target == "" || disk.Device != "disk" {
+			continue
 		}
+		path := filepath.Join(dir, disk.Target+".qcow2")
+		if _, err := os.Lstat(path); err == nil && !o.reuse {
+			return "", "", nil, fmt.Errorf("backup target '%s' already exists (use --reuse-external to write into it)", path)
+		} else if err != nil && o.reuse {
+			return "", "", nil, fmt.Errorf("backup target '%s' does not exist (--reuse-external needs it)", path)
+		}
+		if !o.reuse {
+			created = append(created, path)
+		}
+		b.Push.Disks.Disks = append(b.Push.Disks.Disks, libvirtxml.DomainBackupPushDisk{
+			Name: disk.Target, Backup: "yes",
+			Driver: &libvirtxml.DomainBackupDiskDriver{Type: "qcow2"},
+			Target: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: path}},
+		})
+		ck.Disks.Disks = append(ck.Disks.Disks, libvirtxml.DomainCheckpointDisk{Name: disk.Target, Checkpoint: "bitmap"})
 	}
 	if len(b.Push.Disks.Disks) == 0 {
 		return "", "", nil, errors.New("domain has no disk to back up")

@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -129,7 +130,7 @@ func newBlockCommitCmd(env *Env) *spec.Command {
 		}
 		// Snapshots, checkpoints and block-job starts raise no libvirt event:
 		// tell the node-name cache (it re-derives at its next use).
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
 		if !blocking {
 			return jobStarted(env, dom, o.path, job, map[bool]string{true: "Active Block Commit started", false: "Block Commit started"}[active])
 		}
@@ -256,7 +257,7 @@ func newBlockPullCmd(env *Env) *spec.Command {
 		if err != nil {
 			return err
 		}
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
 		if !o.wait {
 			return jobStarted(env, dom, o.path, "pull", "Block Pull started")
 		}
@@ -433,7 +434,7 @@ func newBlockCopyCmd(env *Env) *spec.Command {
 		if err != nil {
 			return copyStartError(dom, err, o.transient)
 		}
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonBlockJob)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
 		if !blocking {
 			return jobStarted(env, dom, o.path, "copy", "Block Copy started")
 		}

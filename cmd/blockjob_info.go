@@ -9,6 +9,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -164,7 +165,7 @@ func blockJobInfo(env *Env, dom *libvirt.Domain, path string, raw, bytes bool) e
 
 // listBlockJobs is virtsh's `blockjob DOMAIN`: the job of every disk.
 func listBlockJobs(env *Env, dom *libvirt.Domain) error {
-	disks, err := liveBlockDisks(dom)
+	disks, err := domain.LiveDisks(dom)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/virtsh/virtsh/shell/domain"
 )
 
 // Block jobs on real QEMU guests. Each test builds a backing chain with
@@ -46,15 +48,15 @@ func chainOf(t *testing.T, g *labGuest, target string) []string {
 	t.Helper()
 	var out []string
 	for _, e := range liveChain(t, g, target) {
-		out = append(out, e.Path)
+		out = append(out, e.Name)
 	}
 	return out
 }
 
 // liveChain is a disk's chain in the guest's live XML, top first.
-func liveChain(t *testing.T, g *labGuest, target string) []chainImage {
+func liveChain(t *testing.T, g *labGuest, target string) []domain.Source {
 	t.Helper()
-	disks, err := blockDisksFromXML(g.LiveXML(t))
+	disks, err := domain.Disks(g.LiveXML(t))
 	if err != nil {
 		t.Fatal(err)
 	}

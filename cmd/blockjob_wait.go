@@ -12,6 +12,7 @@ import (
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/domain"
 )
 
 // Waiting for block jobs (virsh's virshBlockJobWaitInit/virshBlockJobWait),
@@ -80,10 +81,10 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 	// or "vda[N]" is resolved to the disk's target and active path, so that
 	// either event matches whichever form the user typed.
 	byTarget := false // BLOCK_JOB_2's target names this disk
-	if dp, err := ParseDiskPath(disk); err == nil && (dp.IsPath() || dp.HasIndex) {
-		if disks, err := liveBlockDisks(dom); err == nil {
-			if d, ok := dp.Find(disks); ok {
-				w.target, w.path = d.Target, d.TopPath()
+	if dp, err := domain.ParseDiskWord(disk); err == nil && (dp.IsPath() || dp.HasIndex) {
+		if disks, err := domain.LiveDisks(dom); err == nil {
+			if d, _, ok := dp.Find(disks); ok {
+				w.target, w.path = d.Target, d.Top().Name
 				byTarget = true
 			}
 		}

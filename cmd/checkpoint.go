@@ -18,6 +18,7 @@ import (
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -128,7 +129,7 @@ func createCheckpoint(env *Env, dom *libvirt.Domain, doc string, flags libvirt.D
 		return err
 	}
 	// No libvirt event for checkpoints: tell the node-name cache.
-	env.Sess.Nodes().RefillDomain(dom, shell.ReasonCheckpoint)
+	env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonCheckpoint)
 	defer cp.Free()
 	name, err := cp.GetName()
 	if err != nil {
@@ -461,9 +462,10 @@ type checkpointInfoView struct {
 }
 
 // topNodes maps each disk target to the QEMU format node of its top image,
-// where libvirt puts a checkpoint's bitmap (libvirt 9.0 names nodes
-// libvirt-<index>-format from the live XML index; see node-names.md). Empty
-// when the domain is not running (no indexes).
+// where libvirt puts a checkpoint's bitmap, derived from the live XML as the
+// node-name cache derives it (libvirt 9.0 names nodes libvirt-<index>-format;
+// see node-names.md), without the cache's check or its counters. Empty when
+// the domain is not running (no indexes).
 func topNodes(dom *libvirt.Domain) map[string]string {
 	out := map[string]string{}
 	if active, err := dom.IsActive(); err != nil || !active {
@@ -473,13 +475,13 @@ func topNodes(dom *libvirt.Domain) map[string]string {
 	if err != nil {
 		return out
 	}
-	var d libvirtxml.Domain
-	if d.Unmarshal(doc) != nil || d.Devices == nil {
+	e, err := blocknodes.Derive(doc)
+	if err != nil {
 		return out
 	}
-	for _, disk := range d.Devices.Disks {
-		if disk.Target != nil && disk.Source != nil && disk.Source.Index > 0 {
-			out[disk.Target.Dev] = fmt.Sprintf("libvirt-%d-format", disk.Source.Index)
+	for _, disk := range e.Disks {
+		if n := disk.Chain[0].FormatNode; n != "" {
+			out[disk.Target] = n
 		}
 	}
 	return out
@@ -735,7 +737,7 @@ func newCheckpointDeleteCmd(env *Env) *spec.Command {
 		if err := cp.Delete(flags); err != nil {
 			return shellErr("Failed to delete checkpoint "+name, err)
 		}
-		env.Sess.Nodes().RefillDomain(d, shell.ReasonCheckpoint)
+		env.Sess.Nodes().RefillDomain(d, blocknodes.ReasonCheckpoint)
 		if childrenOnly {
 			env.IO.Extra("Domain checkpoint %s children deleted\n", name)
 		} else {

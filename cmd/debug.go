@@ -13,12 +13,12 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
 // The "Debugging virtsh" group: `debug node-names`, a look inside the
-// session's block node-name cache (shell/nodecache.go).
+// session's block node-name cache (shell/blocknodes).
 
 // debugTopics are the words `debug` accepts first.
 var debugTopics = []string{"node-names"}
@@ -95,20 +95,102 @@ func setScrapeMode(env *Env, mode, dom string, other bool) error {
 	return nil
 }
 
-// nodeDumpView is the -o json|yaml form of `debug node-names`.
+// nodeDumpView is the -o json|yaml form of `debug node-names` (and, drawn
+// by renderNodeDump, its text): the cache's model as this command shows it.
 type nodeDumpView struct {
-	Domains    []nodeDomView  `json:"domains" yaml:"domains"`
-	Totals     shell.Counters `json:"totals" yaml:"totals"`
-	ScrapeMode bool           `json:"scrape_mode" yaml:"scrape_mode"`
+	Domains    []nodeDomView `json:"domains" yaml:"domains"`
+	Totals     countersView  `json:"totals" yaml:"totals"`
+	ScrapeMode bool          `json:"scrape_mode" yaml:"scrape_mode"`
 }
 
 type nodeDomView struct {
-	shell.DomNodes `yaml:",inline"`
-	Verify         *verifyView `json:"verify,omitempty" yaml:"verify,omitempty"`
+	UUID     string          `json:"uuid" yaml:"uuid"`
+	Name     string          `json:"name" yaml:"name"`
+	ID       uint            `json:"id" yaml:"id"`
+	Stale    string          `json:"stale,omitempty" yaml:"stale,omitempty"` // pending fill reason
+	Last     fillView        `json:"last_fill" yaml:"last_fill"`
+	History  []fillView      `json:"fill_history" yaml:"fill_history"`
+	Counters countersView    `json:"counters" yaml:"counters"`
+	Disks    []diskNodesView `json:"disks" yaml:"disks"`
+	Verify   *verifyView     `json:"verify,omitempty" yaml:"verify,omitempty"`
+}
+
+type fillView struct {
+	When   time.Time     `json:"when" yaml:"when"`
+	Reason string        `json:"reason" yaml:"reason"`
+	Method string        `json:"method" yaml:"method"`
+	Took   time.Duration `json:"took_ns" yaml:"took_ns"`
+}
+
+type countersView struct {
+	Fills        int `json:"fills" yaml:"fills"`
+	Scrapes      int `json:"scrapes" yaml:"scrapes"`
+	VerifyHits   int `json:"verify_hits" yaml:"verify_hits"`
+	VerifyMisses int `json:"verify_misses" yaml:"verify_misses"`
+	Lookups      int `json:"lookups" yaml:"lookups"` // unchecked cached lookups
+}
+
+type diskNodesView struct {
+	Target     string      `json:"target" yaml:"target"`
+	Alias      string      `json:"alias" yaml:"alias"`
+	Device     string      `json:"device" yaml:"device"`
+	CopyOnRead string      `json:"copy_on_read,omitempty" yaml:"copy_on_read,omitempty"`
+	Chain      []layerView `json:"chain" yaml:"chain"` // [0] is the active layer
+	Mirror     *layerView  `json:"mirror,omitempty" yaml:"mirror,omitempty"`
+	MirrorJob  string      `json:"mirror_job,omitempty" yaml:"mirror_job,omitempty"`
+	MirrorRdy  string      `json:"mirror_ready,omitempty" yaml:"mirror_ready,omitempty"`
+}
+
+// layerView is one chain layer; Source is the source's name as domblklist
+// shows it (shell/domain's SourceName).
+type layerView struct {
+	Index       uint     `json:"index" yaml:"index"`
+	Type        string   `json:"type" yaml:"type"` // file, block, network, volume, ...
+	Source      string   `json:"source" yaml:"source"`
+	Format      string   `json:"format" yaml:"format"`
+	FormatNode  string   `json:"format_node" yaml:"format_node"`
+	StorageNode string   `json:"storage_node" yaml:"storage_node"`
+	SliceNode   string   `json:"slice_node,omitempty" yaml:"slice_node,omitempty"`
+	Bitmaps     []string `json:"bitmaps" yaml:"bitmaps"`
+	// BitmapsKnown: the bitmaps come from a QMP scrape (--scrape/--verify).
+	BitmapsKnown bool `json:"bitmaps_known" yaml:"bitmaps_known"`
+	// BitmapsDerived: not asked of QEMU but derived by deriveBitmaps from
+	// the checkpoint XML. Lower layers may hold older copies QEMU alone
+	// knows of.
+	BitmapsDerived bool   `json:"bitmaps_derived,omitempty" yaml:"bitmaps_derived,omitempty"`
+	Threshold      uint64 `json:"threshold" yaml:"threshold"` // armed write threshold (bytes), 0: none
+	Capacity       uint64 `json:"capacity" yaml:"capacity"`   // from bulk stats at the last check
 }
 
 type verifyView struct {
 	Differences []string `json:"differences" yaml:"differences"`
+}
+
+func nodeDomViewOf(e *blocknodes.Entry) nodeDomView {
+	v := nodeDomView{UUID: e.UUID, Name: e.Name, ID: e.ID, Stale: e.Stale, Last: fillView(e.Last),
+		History: make([]fillView, len(e.History)), Counters: countersView(e.Counters), Disks: make([]diskNodesView, len(e.Disks))}
+	for i, f := range e.History {
+		v.History[i] = fillView(f)
+	}
+	for i, d := range e.Disks {
+		dv := diskNodesView{Target: d.Target, Alias: d.Alias, Device: d.Device, CopyOnRead: d.CopyOnRead,
+			Chain: make([]layerView, len(d.Chain)), MirrorJob: d.MirrorJob, MirrorRdy: d.MirrorReady}
+		for j := range d.Chain {
+			dv.Chain[j] = layerViewOf(&d.Chain[j])
+		}
+		if d.Mirror != nil {
+			m := layerViewOf(d.Mirror)
+			dv.Mirror = &m
+		}
+		v.Disks[i] = dv
+	}
+	return v
+}
+
+func layerViewOf(l *blocknodes.Layer) layerView {
+	return layerView{Index: l.Index, Type: l.Kind, Source: l.Name, Format: l.Format, FormatNode: l.FormatNode,
+		StorageNode: l.StorageNode, SliceNode: l.SliceNode, Bitmaps: append([]string{}, l.Bitmaps...),
+		BitmapsKnown: l.BitmapsKnown, Threshold: l.Threshold, Capacity: l.Capacity}
 }
 
 func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
@@ -140,7 +222,7 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 	cache := env.Sess.Nodes()
 	view := nodeDumpView{Domains: []nodeDomView{}}
 	for _, d := range doms {
-		var e *shell.DomNodes
+		var e *blocknodes.Entry
 		var diff []string
 		switch {
 		case verify:
@@ -150,16 +232,16 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		default:
 			e, err = cache.Get(d)
 		}
-		if err == shell.ErrNotRunning && domWord == "" {
+		if err == blocknodes.ErrNotRunning && domWord == "" {
 			continue // stopped since the listing
 		}
 		if err != nil {
 			return err
 		}
+		v := nodeDomViewOf(e)
 		if !scrape && !verify {
-			deriveBitmaps(d, e)
+			deriveBitmaps(d, &v)
 		}
-		v := nodeDomView{DomNodes: *e}
 		if verify {
 			if diff == nil {
 				diff = []string{}
@@ -168,7 +250,7 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		}
 		view.Domains = append(view.Domains, v)
 	}
-	view.Totals = cache.Totals()
+	view.Totals = countersView(cache.Totals())
 	view.ScrapeMode = cache.ScrapeMode()
 	if env.IO.Structured() {
 		return env.IO.Encode(view)
@@ -181,9 +263,9 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 // was not asked, from the checkpoint XML: every checkpoint with
 // checkpoint='bitmap' on a disk has its bitmap on that disk's top format node
 // (node-names.md §2). It costs one call per checkpoint, so it runs for the
-// dump only, never at a fill; e is the caller's copy. A failure leaves the
+// dump only, never at a fill, and fills the dump's view. A failure leaves the
 // bitmaps unknown ("?").
-func deriveBitmaps(d *libvirt.Domain, e *shell.DomNodes) {
+func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
 	cps, err := d.ListAllCheckpoints(0)
 	if err != nil {
 		return
@@ -283,7 +365,7 @@ func renderNodeDump(w io.Writer, v nodeDumpView) {
 	_, _ = io.WriteString(w, b.String())
 }
 
-func layerRow(target, alias string, l *shell.Layer, note string) []string {
+func layerRow(target, alias string, l *layerView, note string) []string {
 	dash := func(s string) string {
 		if s == "" {
 			return "-"

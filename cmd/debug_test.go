@@ -6,20 +6,18 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/virtsh/virtsh/shell"
 )
 
 func dumpOf(disks int) nodeDumpView {
-	e := shell.DomNodes{UUID: "5c1f0000-0000-0000-0000-000000000000", Name: "big", ID: 3,
-		Last: shell.FillRecord{When: time.Unix(0, 0).UTC(), Reason: "connect", Method: "xml", Took: time.Millisecond}}
+	e := nodeDomView{UUID: "5c1f0000-0000-0000-0000-000000000000", Name: "big", ID: 3,
+		Last: fillView{When: time.Unix(0, 0).UTC(), Reason: "connect", Method: "xml", Took: time.Millisecond}}
 	for i := 0; i < disks; i++ {
 		idx := uint(i + 1)
-		e.Disks = append(e.Disks, shell.DiskNodes{Target: fmt.Sprintf("vd%d", i), Alias: fmt.Sprintf("virtio-disk%d", i),
-			Chain: []shell.Layer{{Index: idx, Type: "file", Source: fmt.Sprintf("/var/lib/libvirt/images/d%d.qcow2", i), Format: "qcow2",
+		e.Disks = append(e.Disks, diskNodesView{Target: fmt.Sprintf("vd%d", i), Alias: fmt.Sprintf("virtio-disk%d", i),
+			Chain: []layerView{{Index: idx, Type: "file", Source: fmt.Sprintf("/var/lib/libvirt/images/d%d.qcow2", i), Format: "qcow2",
 				FormatNode: fmt.Sprintf("libvirt-%d-format", idx), StorageNode: fmt.Sprintf("libvirt-%d-storage", idx)}}})
 	}
-	return nodeDumpView{Domains: []nodeDomView{{DomNodes: e}}}
+	return nodeDumpView{Domains: []nodeDomView{e}}
 }
 
 func TestRenderNodeDump(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -25,18 +26,15 @@ func setDomainHelp(c *spec.Command, usage string) { c.Lookup("domain").Help = us
 
 // Ways to look a domain up (virsh's VIRSH_BYID, VIRSH_BYUUID, VIRSH_BYNAME).
 const (
-	byID = 1 << iota
-	byUUID
-	byName
+	byID   = domain.ByID
+	byUUID = domain.ByUUID
+	byName = domain.ByName
 )
 
 // lookupDomainBy is env.lookupDomain restricted to some ways, as virsh's
 // virshLookupDomainBy is for domid (name, UUID), domname (ID, UUID), domuuid
 // (ID, name) and start (name, UUID).
-func (e *Env) lookupDomainBy(word string, by int) (*libvirt.Domain, error) {
-	if by == byID|byUUID|byName {
-		return e.lookupDomain(word)
-	}
+func (e *Env) lookupDomainBy(word string, by domain.By) (*libvirt.Domain, error) {
 	conn, err := e.Sess.Conn()
 	if err != nil {
 		return nil, err
@@ -44,24 +42,7 @@ func (e *Env) lookupDomainBy(word string, by int) (*libvirt.Domain, error) {
 	if word == "" {
 		return nil, fmt.Errorf("Failed to get option 'domain': Option argument is empty")
 	}
-	if by&byID != 0 {
-		if id, err := strconv.ParseUint(word, 10, 31); err == nil {
-			if d, err := conn.LookupDomainById(uint32(id)); err == nil {
-				return d, nil
-			}
-		}
-	}
-	if by&byUUID != 0 && len(word) == 36 {
-		if d, err := conn.LookupDomainByUUIDString(word); err == nil {
-			return d, nil
-		}
-	}
-	if by&byName != 0 {
-		if d, err := conn.LookupDomainByName(word); err == nil {
-			return d, nil
-		}
-	}
-	return nil, fmt.Errorf("failed to get domain '%s'", word)
+	return domain.Lookup(conn, word, by)
 }
 
 // readXMLFile reads a definition file as virsh's virFileReadAll does (at

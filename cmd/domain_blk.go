@@ -9,6 +9,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -44,11 +45,11 @@ func newDomblklistCmd(env *Env) *spec.Command {
 			return err
 		}
 		var views []blkView
-		for _, disk := range diskList(def) {
-			if disk.Target == nil || disk.Target.Dev == "" {
+		for _, disk := range domain.DisksOf(def) {
+			if disk.Target == "" {
 				return errors.New("unable to query block list")
 			}
-			views = append(views, blkView{Type: diskType(&disk), Device: disk.Device, Target: disk.Target.Dev, Source: diskSource(&disk)})
+			views = append(views, blkView{Type: disk.Top().Kind, Device: disk.Device, Target: disk.Target, Source: disk.Top().Name})
 		}
 		if env.IO.Structured() {
 			if views == nil {
@@ -93,106 +94,6 @@ func domainDef(env *Env, word string, flags libvirt.DomainXMLFlags) (*libvirtxml
 		return nil, fmt.Errorf("failed to parse domain XML: %v", err)
 	}
 	return &def, nil
-}
-
-func diskList(def *libvirtxml.Domain) []libvirtxml.DomainDisk {
-	if def.Devices == nil {
-		return nil
-	}
-	return def.Devices.Disks
-}
-
-// diskType is the disk's type attribute, which libvirtxml keeps as the
-// kind of source it decoded.
-func diskType(d *libvirtxml.DomainDisk) string {
-	s := d.Source
-	switch {
-	case s == nil:
-		return "file"
-	case s.File != nil:
-		return "file"
-	case s.Block != nil:
-		return "block"
-	case s.Dir != nil:
-		return "dir"
-	case s.Network != nil:
-		return "network"
-	case s.Volume != nil:
-		return "volume"
-	case s.NVME != nil:
-		return "nvme"
-	case s.VHostUser != nil:
-		return "vhostuser"
-	case s.VHostVDPA != nil:
-		return "vhostvdpa"
-	case s.Ctl != nil:
-		return "ctl"
-	}
-	return "file"
-}
-
-// hasSource tells whether the disk has a <source> element (virsh's
-// boolean(./source)); libvirtxml always allocates the source matching the
-// type attribute, so look at what it holds.
-func hasSource(d *libvirtxml.DomainDisk) bool {
-	s := d.Source
-	switch {
-	case s == nil:
-		return false
-	case s.Network != nil:
-		return s.Network.Protocol != "" || s.Network.Name != ""
-	case s.Volume != nil:
-		return s.Volume.Pool != "" || s.Volume.Volume != ""
-	case s.NVME != nil:
-		return s.NVME.PCI != nil
-	case s.VHostUser != nil:
-		return s.VHostUser.UNIX != nil
-	}
-	return diskSource(d) != ""
-}
-
-// diskSource is virsh's Source column for a disk.
-func diskSource(d *libvirtxml.DomainDisk) string { return sourceString(d.Source) }
-
-// sourceString is virsh's rule for naming a disk source (the Source column,
-// and what a source path given for a disk is matched against): the first of
-// source/@file, @dev, @dir, @name, @volume, @path; nvme://DDDD:BB:SS.F/NS for
-// NVMe. It serves every chain element, backing stores included.
-func sourceString(s *libvirtxml.DomainDiskSource) string {
-	if s == nil {
-		return ""
-	}
-	switch {
-	case s.File != nil:
-		return s.File.File
-	case s.Block != nil:
-		return s.Block.Dev
-	case s.Dir != nil:
-		return s.Dir.Dir
-	case s.Network != nil:
-		return s.Network.Name
-	case s.Volume != nil:
-		return s.Volume.Volume
-	case s.NVME != nil && s.NVME.PCI != nil:
-		p := s.NVME.PCI
-		a := p.Address
-		if a == nil {
-			return ""
-		}
-		return fmt.Sprintf("nvme://%04x:%02x:%02x.%d/%d", uintOr(a.Domain), uintOr(a.Bus), uintOr(a.Slot), uintOr(a.Function), p.Namespace)
-	case s.VHostUser != nil && s.VHostUser.UNIX != nil:
-		return s.VHostUser.UNIX.Path
-	case s.VHostVDPA != nil:
-		return s.VHostVDPA.Dev
-	}
-	return ""
-}
-
-func uintOr(p *uint) uint {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // ---- domblkinfo ----
@@ -264,18 +165,18 @@ func newDomblkinfoCmd(env *Env) *spec.Command {
 		}
 		views := []blkinfoView{}
 		var rows [][]string
-		for _, disk := range diskList(&def) {
-			v := blkinfoView{}
-			if disk.Target != nil {
-				v.Target = disk.Target.Dev
-			}
-			if hasSource(&disk) {
+		for _, disk := range domain.DisksOf(&def) {
+			v := blkinfoView{Target: disk.Target}
+			// virsh asks only for disks with a <source> (boolean(./source));
+			// libvirtxml always allocates one, so an empty source stands
+			// for none.
+			if top := disk.Top(); !top.Empty {
 				info, err := d.GetBlockInfo(v.Target, 0)
 				var le libvirt.Error
 				switch {
 				case err == nil:
 					v.Capacity, v.Allocation, v.Physical = info.Capacity, info.Allocation, info.Physical
-				case disk.Source.Network != nil && !active && errors.As(err, &le) &&
+				case top.Kind == domain.KindNetwork && !active && errors.As(err, &le) &&
 					le.Code == libvirt.ERR_INTERNAL_ERROR && le.Domain == libvirt.FROM_STORAGE:
 					// Network storage of an inactive guest has no
 					// sizes: virsh shows "-".

@@ -12,6 +12,7 @@ import (
 
 	"github.com/virtsh/virtsh/completion"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -431,7 +432,7 @@ func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s ev
 // added by annotateThreshold outside the event-loop goroutine.
 func thresholdDetails(d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) map[string]any {
 	m := map[string]any{"dev": e.Dev, "path": e.Path, "threshold": e.Threshold, "excess": e.Excess}
-	if dp, err := ParseDiskPath(e.Dev); err == nil && !dp.IsPath() {
+	if dp, err := domain.ParseDiskWord(e.Dev); err == nil && !dp.IsPath() {
 		m["target"] = dp.Target
 		if dp.Index > 0 {
 			m["index"] = dp.Index

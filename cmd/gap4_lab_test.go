@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // complete runs `virtsh -c LAB __completeNoDesc WORDS...` in-process and
@@ -121,7 +121,7 @@ func TestLabNodeCacheScriptedSession(t *testing.T) {
 		t.Helper()
 		v := ls.dump(t, g.Name)
 		d := v.Domains[0]
-		if d.Counters.Fills != ops+1 || d.Counters.Scrapes != 0 || v.Totals.Scrapes != 0 || d.Last.Reason != reason || d.Last.Method != shell.MethodXML {
+		if d.Counters.Fills != ops+1 || d.Counters.Scrapes != 0 || v.Totals.Scrapes != 0 || d.Last.Reason != reason || d.Last.Method != blocknodes.MethodXML {
 			t.Fatalf("%s: counters %+v last %+v totals %+v, want %d fills (%s, xml), no scrape", step, d.Counters, d.Last, v.Totals, ops+1, reason)
 		}
 		if got, want := cachedNodes(v), qemuNodes(t, g); strings.Join(got, " ") != strings.Join(want, " ") {
@@ -138,13 +138,13 @@ func TestLabNodeCacheScriptedSession(t *testing.T) {
 		ops++
 	}
 
-	check("first sight", shell.ReasonConnect)
+	check("first sight", blocknodes.ReasonConnect)
 	s1, s2, cp := filepath.Join(g.Dir, "s1.qcow2"), filepath.Join(g.Dir, "s2.qcow2"), filepath.Join(g.Dir, "copy.qcow2")
 	op("snapshot-create-as " + g.Name + " s1 --disk-only --no-metadata --diskspec vda,file=" + s1 + " --diskspec vdb,snapshot=no")
-	check("snapshot s1", shell.ReasonSnapshot)
+	check("snapshot s1", blocknodes.ReasonSnapshot)
 	g.GuestWrite(t, "vda", 0xb2, "1M", "1M")
 	op("snapshot-create-as " + g.Name + " s2 --disk-only --no-metadata --diskspec vda,file=" + s2 + " --diskspec vdb,snapshot=no")
-	v := check("snapshot s2", shell.ReasonSnapshot)
+	v := check("snapshot s2", blocknodes.ReasonSnapshot)
 	g.GuestWrite(t, "vda", 0xc3, "2M", "1M")
 	wantChain(t, g, "vda", s2, s1, base)
 	chain := v.Domains[0].Disks[0].Chain
@@ -154,23 +154,23 @@ func TestLabNodeCacheScriptedSession(t *testing.T) {
 
 	op(fmt.Sprintf("blockcommit %s vda --top 'vda[%d]' --base 'vda[%d]' --wait", g.Name, chain[1].Index, chain[2].Index))
 	settle()
-	check("blockcommit --top --base", shell.ReasonBlockJob)
+	check("blockcommit --top --base", blocknodes.ReasonBlockJob)
 	wantChain(t, g, "vda", s2, base)
 
 	op("blockpull " + g.Name + " vda --wait")
 	settle()
-	check("blockpull", shell.ReasonBlockJob)
+	check("blockpull", blocknodes.ReasonBlockJob)
 	wantChain(t, g, "vda", s2)
 
 	op("blockcopy " + g.Name + " vda " + cp + " --format qcow2 --transient-job --pivot")
 	settle()
-	check("blockcopy --pivot", shell.ReasonBlockJob)
+	check("blockcopy --pivot", blocknodes.ReasonBlockJob)
 	wantChain(t, g, "vda", cp)
 
 	op("checkpoint-create-as " + g.Name + " cp1")
-	check("checkpoint-create-as", shell.ReasonCheckpoint)
+	check("checkpoint-create-as", blocknodes.ReasonCheckpoint)
 	op("checkpoint-delete " + g.Name + " cp1")
-	v = check("checkpoint-delete", shell.ReasonCheckpoint)
+	v = check("checkpoint-delete", blocknodes.ReasonCheckpoint)
 	if v.Totals.Fills != ops+1 || v.Totals.Scrapes != 0 {
 		t.Fatalf("session totals %+v after %d operations, want %d fills and no scrape", v.Totals, ops, ops+1)
 	}
@@ -252,7 +252,7 @@ func TestLabNodeCacheGuestStartedByOtherClient(t *testing.T) {
 	time.Sleep(time.Second) // the started event reaches the session
 	v := ls.dump(t, g.Name)
 	d := v.Domains[0]
-	if d.Counters.Fills != 1 || d.Last.Reason != shell.ReasonStarted || d.Last.Method != shell.MethodXML || v.Totals.Scrapes != 0 {
+	if d.Counters.Fills != 1 || d.Last.Reason != blocknodes.ReasonStarted || d.Last.Method != blocknodes.MethodXML || v.Totals.Scrapes != 0 {
 		t.Fatalf("first use after another client's start: counters %+v last %+v totals %+v", d.Counters, d.Last, v.Totals)
 	}
 	if tainted(t, g) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // labSession is one virtsh session (one connection, one node-name cache) on
@@ -74,7 +75,7 @@ func (ls *labSession) dump(t *testing.T, name string) nodeDumpView {
 func cachedNodes(v nodeDumpView) []string {
 	var out []string
 	for _, d := range v.Domains[0].Disks {
-		layers := append([]shell.Layer(nil), d.Chain...)
+		layers := append([]layerView(nil), d.Chain...)
 		if d.Mirror != nil {
 			layers = append(layers, *d.Mirror)
 		}
@@ -145,7 +146,7 @@ func TestLabNodeCacheMatchesQEMU(t *testing.T) {
 	if d.Counters.Fills != 1 || d.Counters.Scrapes != 0 || v.Totals.Scrapes != 0 {
 		t.Fatalf("first sight: counters %+v totals %+v, want 1 fill and no scrape", d.Counters, v.Totals)
 	}
-	if d.Last.Reason != shell.ReasonConnect || d.Last.Method != shell.MethodXML {
+	if d.Last.Reason != blocknodes.ReasonConnect || d.Last.Method != blocknodes.MethodXML {
 		t.Fatalf("first fill: %+v, want connect/xml", d.Last)
 	}
 	if tainted(t, g) {
@@ -173,7 +174,7 @@ func TestLabNodeCacheMatchesQEMU(t *testing.T) {
 	}
 	v = ls.dump(t, g.Name)
 	d = v.Domains[0]
-	if d.Counters.Fills != 2 || d.Counters.VerifyMisses != 1 || d.Last.Reason != shell.ReasonVerifyMiss || v.Totals.Scrapes != 0 {
+	if d.Counters.Fills != 2 || d.Counters.VerifyMisses != 1 || d.Last.Reason != blocknodes.ReasonVerifyMiss || v.Totals.Scrapes != 0 {
 		t.Fatalf("after the snapshot behind virtsh's back: counters %+v last %+v", d.Counters, d.Last)
 	}
 	if top := d.Disks[0].Chain[0]; top.Source != overlay || len(d.Disks[0].Chain) != 2 {
@@ -312,9 +313,9 @@ func TestLabNodeCacheOwnChanges(t *testing.T) {
 	}
 	overlay := filepath.Join(g.Dir, "vda-s1.qcow2")
 	ls.mustRun(t, "snapshot-create-as "+g.Name+" s1 --disk-only --no-metadata --diskspec vda,file="+overlay+" --diskspec vdb,snapshot=no")
-	check("snapshot-create-as", 2, shell.ReasonSnapshot)
+	check("snapshot-create-as", 2, blocknodes.ReasonSnapshot)
 	ls.mustRun(t, "blockcommit "+g.Name+" vda --active --pivot --wait")
 	time.Sleep(300 * time.Millisecond) // let the completed event reach the cache
-	check("blockcommit --active --pivot", 3, shell.ReasonBlockJob)
-	check("unchanged", 3, shell.ReasonBlockJob)
+	check("blockcommit --active --pivot", 3, blocknodes.ReasonBlockJob)
+	check("unchanged", 3, blocknodes.ReasonBlockJob)
 }

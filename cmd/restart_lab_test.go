@@ -19,7 +19,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // nodeDump runs `debug node-names DOM -o json` in the REPL and decodes the
@@ -77,7 +77,7 @@ func TestLabREPLDaemonRestartNodeCache(t *testing.T) {
 	s.expect("virtsh # ")
 	v := s.nodeDump(g.Name)
 	before := v.Domains[0]
-	if before.Counters.Fills != 1 || v.Totals.Scrapes != 0 || before.Last.Reason != shell.ReasonConnect {
+	if before.Counters.Fills != 1 || v.Totals.Scrapes != 0 || before.Last.Reason != blocknodes.ReasonConnect {
 		t.Fatalf("first sight: counters %+v last %+v totals %+v", before.Counters, before.Last, v.Totals)
 	}
 	beforeNodes := strings.Join(cachedNodes(v), " ")
@@ -120,7 +120,7 @@ func TestLabREPLDaemonRestartNodeCache(t *testing.T) {
 	s.expect("running")
 	v = s.nodeDump(g.Name)
 	after := v.Domains[0]
-	if after.Last.Reason != shell.ReasonConnect || after.Last.Method != shell.MethodXML {
+	if after.Last.Reason != blocknodes.ReasonConnect || after.Last.Method != blocknodes.MethodXML {
 		t.Fatalf("fill after the reconnect: %+v, want connect/xml", after.Last)
 	}
 	if after.Counters.Fills != 2 || after.Counters.Scrapes != 0 || v.Totals.Scrapes != 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -190,7 +191,7 @@ func newSnapshotCreateAsCmd(env *Env) *spec.Command {
 		}
 		// Snapshots, checkpoints and block-job starts raise no libvirt event:
 		// tell the node-name cache (it re-derives at its next use).
-		env.Sess.Nodes().RefillDomain(dom, shell.ReasonSnapshot)
+		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonSnapshot)
 		defer sn.Free()
 		name, err := sn.GetName()
 		if err != nil {

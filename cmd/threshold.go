@@ -12,7 +12,8 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -163,12 +164,13 @@ func thresholdErr(val string) error {
 }
 
 // findLayer resolves DEV as typed (vda, vda[N], a source path) with the one
-// disk-name parser, ParseDiskPath. vda[0] names no layer (libvirt's indexes
-// start at 1), so it is not found, like an unknown target or index.
-func findLayer(e *shell.DomNodes, dev string) (DiskPath, *shell.DiskNodes, *shell.Layer, error) {
-	dp, err := ParseDiskPath(dev)
-	if err == nil && !(dp.HasIndex && dp.Index == 0) {
-		if disk, l := e.FindLayer(dp.Target, dp.Index, dp.Path); l != nil {
+// disk-word parser and matcher, shell/domain's. vda[0] names no layer
+// (libvirt's indexes start at 1), so it is not found, like an unknown target
+// or index.
+func findLayer(e *blocknodes.Entry, dev string) (domain.DiskWord, *blocknodes.Disk, *blocknodes.Layer, error) {
+	dp, err := domain.ParseDiskWord(dev)
+	if err == nil {
+		if disk, l, ok := e.Lookup(dp); ok {
 			return dp, disk, l, nil
 		}
 	}
@@ -180,7 +182,7 @@ func nodeErr(err error) error { return err }
 
 // waitThreshold waits for the event on target (as "vda" or "vda[N]") and
 // prints it with its node name.
-func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, target string, layer *shell.Layer, timeout time.Duration) error {
+func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, target string, layer *blocknodes.Layer, timeout time.Duration) error {
 	var expire <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -191,7 +193,7 @@ func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, target stri
 		select {
 		case ev := <-ch:
 			dev, _ := ev.Details["dev"].(string)
-			dp, err := ParseDiskPath(dev)
+			dp, err := domain.ParseDiskWord(dev)
 			if err != nil || dp.Target != target {
 				continue
 			}
@@ -224,7 +226,7 @@ func listThresholds(env *Env, d *libvirt.Domain, dev string) error {
 	if err != nil {
 		return nodeErr(err)
 	}
-	var only *shell.Layer
+	var only *blocknodes.Layer
 	onlyTarget := ""
 	if dev != "" {
 		dp, disk, l, err := findLayer(e, dev)
@@ -247,7 +249,7 @@ func listThresholds(env *Env, d *libvirt.Domain, dev string) error {
 				continue
 			}
 			views = append(views, thresholdView{Dev: l.Dev(disk.Target), Target: disk.Target, Index: l.Index,
-				NodeName: l.StorageNode, Path: l.Source, Threshold: l.Threshold, Capacity: l.Capacity})
+				NodeName: l.StorageNode, Path: l.Name, Threshold: l.Threshold, Capacity: l.Capacity})
 		}
 	}
 	if env.IO.Structured() {

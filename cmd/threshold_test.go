@@ -3,16 +3,19 @@ package cmd
 import (
 	"testing"
 
-	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
-// domblkthreshold resolves DEV with ParseDiskPath: targets, vda[N], source
-// paths; anything else is libvirt's "failed to find disk".
+// domblkthreshold resolves DEV with shell/domain's disk-word matcher:
+// targets, vda[N], source paths; anything else is libvirt's "failed to find
+// disk".
 func TestThresholdFindLayer(t *testing.T) {
-	e := &shell.DomNodes{Disks: []shell.DiskNodes{{Target: "vda", Chain: []shell.Layer{
-		{Index: 3, Source: "/img/top.qcow2", StorageNode: "libvirt-3-storage"},
-		{Index: 1, Source: "/img/base.qcow2", StorageNode: "libvirt-1-storage"},
-	}}}}
+	e, err := blocknodes.Derive(`<domain><devices><disk type='file' device='disk'><driver type='qcow2'/>
+<source file='/img/top.qcow2' index='3'/><backingStore type='file' index='1'><format type='qcow2'/><source file='/img/base.qcow2'/></backingStore>
+<target dev='vda'/></disk></devices></domain>`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		dev, node string
 		path, idx bool

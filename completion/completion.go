@@ -264,11 +264,10 @@ func (c *Completer) values(p *spec.Partial, o *spec.Option, cur, prefix string) 
 		case spec.DiskIndex:
 			only := ""
 			if arg != "" {
-				only = strings.TrimSuffix(p.Values[arg], "]")
-				only, _, _ = strings.Cut(only, "[")
+				only = p.Values[arg]
 			}
 			for _, d := range disks {
-				if only != "" && d.Target != only && d.Source != only {
+				if only != "" && !d.named(only) {
 					continue
 				}
 				cands = append(cands, Candidate{d.Target, d.Source})

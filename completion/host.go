@@ -1,17 +1,16 @@
 package completion
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"libvirt.org/go/libvirt"
-	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtsh/virtsh/shell/domain"
 )
 
 // Host is what completion reads from a hypervisor. Nothing in it changes
@@ -165,19 +164,10 @@ func (h LibvirtHost) Domains(f DomainFilter) ([]Domain, error) {
 	return out, nil
 }
 
-// lookup finds a domain as virsh does: ID, UUID, then name.
+// lookup finds a domain as virsh does (shell/domain's Lookup): ID, UUID,
+// then name.
 func (h LibvirtHost) lookup(word string) (*libvirt.Domain, error) {
-	if id, err := strconv.ParseUint(word, 10, 31); err == nil {
-		if d, err := h.Conn.LookupDomainById(uint32(id)); err == nil {
-			return d, nil
-		}
-	}
-	if len(word) == 36 {
-		if d, err := h.Conn.LookupDomainByUUIDString(word); err == nil {
-			return d, nil
-		}
-	}
-	return h.Conn.LookupDomainByName(word)
+	return domain.Lookup(h.Conn, word, domain.ByAny)
 }
 
 func (h LibvirtHost) DomainXML(domain string) (string, error) {
@@ -250,53 +240,47 @@ func (h LibvirtHost) BlockJobDisks(domain string) ([]string, error) {
 	return out, nil
 }
 
-// disk is one <disk> of a domain: its target, source, and the indexed
-// elements of its chain (vda[2], vda[1], ...).
+// disk is one <disk> of a domain as its completers offer it: its target,
+// its source's name (the description), and the indexed elements of its
+// chain (vda[2], vda[1], ...), each with its source's name.
 type disk struct {
 	Target string
 	Source string
 	Chain  []chainElem
+	def    domain.Disk
 }
 
 type chainElem struct{ Name, Source string }
 
-func sourcePath(s *libvirtxml.DomainDiskSource) string {
-	switch {
-	case s == nil:
-		return ""
-	case s.File != nil:
-		return s.File.File
-	case s.Block != nil:
-		return s.Block.Dev
-	case s.Dir != nil:
-		return s.Dir.Dir
-	case s.Volume != nil:
-		return s.Volume.Pool + "/" + s.Volume.Volume
-	case s.Network != nil:
-		return s.Network.Name
+// named reports whether a disk word the user typed (vda, vda[N], a source
+// path) names this disk, by the one matcher commands and the node-name cache
+// use too.
+func (d *disk) named(word string) bool {
+	w, err := domain.ParseDiskWord(word)
+	if err != nil {
+		return false
 	}
-	return ""
+	_, ok := w.Layer(&d.def)
+	return ok
 }
 
 // parseDisks reads the disks of a domain XML, as virshDomainDiskTargetCompleter
-// and virshDomainBlockjobBaseTopCompleter do.
+// and virshDomainBlockjobBaseTopCompleter do: every disk with a target, and
+// every <source> or <backingStore> with an index.
 func parseDisks(xml string) []disk {
-	var dom libvirtxml.Domain
-	if err := dom.Unmarshal(xml); err != nil || dom.Devices == nil {
+	disks, err := domain.Disks(xml)
+	if err != nil {
 		return nil
 	}
 	var out []disk
-	for _, d := range dom.Devices.Disks {
-		if d.Target == nil || d.Target.Dev == "" {
+	for _, d := range disks {
+		if d.Target == "" {
 			continue
 		}
-		dk := disk{Target: d.Target.Dev, Source: sourcePath(d.Source)}
-		if d.Source != nil && d.Source.Index != 0 {
-			dk.Chain = append(dk.Chain, chainElem{fmt.Sprintf("%s[%d]", dk.Target, d.Source.Index), dk.Source})
-		}
-		for b := d.BackingStore; b != nil; b = b.BackingStore {
-			if b.Index != 0 {
-				dk.Chain = append(dk.Chain, chainElem{fmt.Sprintf("%s[%d]", dk.Target, b.Index), sourcePath(b.Source)})
+		dk := disk{Target: d.Target, Source: d.Top().Name, def: d}
+		for _, s := range d.Chain {
+			if s.Index != 0 {
+				dk.Chain = append(dk.Chain, chainElem{domain.Dev(d.Target, s.Index), s.Name})
 			}
 		}
 		out = append(out, dk)

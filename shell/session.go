@@ -11,6 +11,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 )
 
 // Options are the session's parts of virsh's global options.
@@ -71,9 +72,9 @@ type Session struct {
 	lost       chan struct{}
 	lostClosed bool
 
-	// The block node-name cache of this connection (nodecache.go), made on
-	// first use; guarded by mu.
-	nodes *NodeCache
+	// The block node-name cache of this session's connection, made on
+	// first use and told of every reconnect; guarded by mu.
+	nodes *blocknodes.Cache
 	// Facts about the host, per connection (hostcache.go); guarded by mu.
 	facts *hostFacts
 }
@@ -210,9 +211,22 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 	s.lost, s.lostClosed = nil, false
 	s.lostMu.Unlock()
 	if s.nodes != nil {
-		s.nodes.connReset()
+		s.nodes.Reconnected()
 	}
 	return nil
+}
+
+// Nodes returns the session's block node-name cache, creating it on first
+// use. It registers its event callbacks on the session's connection when it
+// is first used with one, so commands that never touch it cost nothing; its
+// taint warnings go to the session's stderr.
+func (s *Session) Nodes() *blocknodes.Cache {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nodes == nil {
+		s.nodes = blocknodes.New(s, s.IO.Err)
+	}
+	return s.nodes
 }
 
 // open opens uri; early says the connection was the one earlyinit.c opened
