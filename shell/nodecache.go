@@ -15,7 +15,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 )
 
-// The block node-name cache (issue 4, ../shared/node-names.md §6).
+// The block node-name cache.
 //
 // libvirt 9.0 always uses -blockdev and names every QEMU block node itself:
 // libvirt-<index>-format and libvirt-<index>-storage, where index is the
@@ -25,9 +25,9 @@ import (
 // every qemu-monitor-command taints the guest (custom-monitor) until it
 // restarts.
 //
-// Fill points (the seed commit's list, plus the started event): first sight
-// of a running guest after connect/reconnect, lifecycle started, block-job
-// completed/ready/failed/canceled, device added/removed, tray/disk change, and
+// Fill points: first sight of a running guest after connect/reconnect,
+// lifecycle started, block-job completed/ready/failed/canceled, device
+// added/removed, tray/disk change, and
 // virtsh's own snapshot/checkpoint/block-job-start/media calls (Refill). Event
 // handlers and Refill only mark an entry stale with the reason; the fill runs
 // at the next use, so a block job's ready+completed pair, or a job start and
@@ -77,10 +77,9 @@ type Layer struct {
 	// BitmapsKnown: bitmaps come only from a QMP scrape (--scrape/--verify).
 	BitmapsKnown bool `json:"bitmaps_known" yaml:"bitmaps_known"`
 	// BitmapsDerived: not asked of QEMU but derived by `debug node-names`
-	// from the checkpoint XML (node-names.md §2: a checkpoint's bitmap is
-	// added on the disk's top format node and follows it through snapshots,
-	// copies and commits). Lower layers may hold older copies QEMU alone
-	// knows of.
+	// from the checkpoint XML (a checkpoint's bitmap is added on the disk's
+	// top format node and follows it through snapshots, copies and
+	// commits). Lower layers may hold older copies QEMU alone knows of.
 	BitmapsDerived bool   `json:"bitmaps_derived,omitempty" yaml:"bitmaps_derived,omitempty"`
 	Threshold      uint64 `json:"threshold" yaml:"threshold"` // armed write threshold (bytes), 0: none
 	Capacity       uint64 `json:"capacity" yaml:"capacity"`   // from bulk stats at the last check
@@ -621,7 +620,7 @@ func layerOf(src *libvirtxml.DomainDiskSource, format string) Layer {
 	if src.Slices != nil && l.StorageNode != "" {
 		for _, s := range src.Slices.Slices {
 			// A raw slice becomes offset/size on the format node; other
-			// formats get a slice-sto layer (node-names.md §2).
+			// formats get a slice-sto layer.
 			if s.Type == "storage" && format != "raw" {
 				l.SliceNode = fmt.Sprintf("libvirt-%d-slice-sto", l.Index)
 			}

@@ -199,10 +199,9 @@ func BenchmarkCheckedGet(b *testing.B) {
 
 // After the session reconnects (libvirtd restarted, or `connect`), every
 // cached guest is checked again: its next use re-derives it (recorded as a
-// "connect" fill, the issue's word for first sight after (re)connecting) even
-// when its chain did not change, because the old
-// connection's event callbacks are gone and another client may have acted
-// meanwhile (issue 7: "the node-name cache is checked again").
+// "connect" fill: first sight after (re)connecting) even when its chain did
+// not change, because the old connection's event callbacks are gone and
+// another client may have acted meanwhile.
 func TestCacheAfterReconnect(t *testing.T) {
 	d := testDomain(t)
 	f := &fakeBackend{xml: liveXML, sig: "7;vda[2]"}
