@@ -462,8 +462,8 @@ type checkpointInfoView struct {
 
 // topNodes maps each disk target to the QEMU format node of its top image,
 // where libvirt puts a checkpoint's bitmap (libvirt 9.0 names nodes
-// libvirt-<index>-format from the live XML index; see node-names.md). Empty
-// when the domain is not running (no indexes).
+// libvirt-<index>-format from the live XML index, as shell's node cache
+// does). Empty when the domain is not running (no indexes).
 func topNodes(dom *libvirt.Domain) map[string]string {
 	out := map[string]string{}
 	if active, err := dom.IsActive(); err != nil || !active {
