@@ -89,9 +89,9 @@ func TestCheckpointSameAsVirsh(t *testing.T) {
 	}
 	tree := "checkpoint-create-as test c1; checkpoint-create-as test c3; checkpoint-create-as test c2; "
 	cases := map[string]string{
-		// §8 row 12
+		// a name that exists already
 		"duplicate": "checkpoint-create-as test c1; checkpoint-create-as test c1",
-		// §8 rows 13-14 and every filter
+		// the tree, parents and every filter
 		"tree": tree + "checkpoint-list test --tree; checkpoint-list test --parent --no-leaves --name; " +
 			"checkpoint-list test --parent; checkpoint-list test; checkpoint-list test --roots; " +
 			"checkpoint-list test --leaves; checkpoint-list test --no-leaves --parent; checkpoint-list test --name; " +

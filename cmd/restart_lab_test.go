@@ -1,6 +1,6 @@
 //go:build lab
 
-// Issue 4's "restart libvirtd mid-session" case, on a libvirtd the test
+// Restarting libvirtd mid-session, on a libvirtd the test
 // starts and owns (a private session daemon as "nobody", QEMU driver, see
 // newPrivateQEMUDaemon): the shared system daemon is never restarted.
 
