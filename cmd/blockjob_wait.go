@@ -231,7 +231,7 @@ func (w *blockWaiter) ended(prog *format.Progress, st jobStatus) jobStatus {
 func (w *blockWaiter) poll(prog *format.Progress) (jobStatus, error) {
 	info, err := w.dom.GetBlockJobInfo(w.disk, 0)
 	if err != nil {
-		return statusNone, shellErr(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
+		return statusNone, msgThenCause(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
 	}
 	gone := info.Type == 0 // with events: its event is on the way
 	if !gone {
@@ -281,7 +281,7 @@ func (w *blockWaiter) abortJob() (jobStatus, error) {
 		if st, ok := w.pending(); ok {
 			return st, nil
 		}
-		return statusNone, shellErr(fmt.Sprintf("failed to abort job for disk '%s'", w.disk), err)
+		return statusNone, msgThenCause(fmt.Sprintf("failed to abort job for disk '%s'", w.disk), err)
 	}
 	if w.async {
 		return libvirt.DOMAIN_BLOCK_JOB_CANCELED, nil

@@ -126,7 +126,7 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 	} else {
 		all, err := conn.ListAllDomains(libvirt.CONNECT_LIST_DOMAINS_ACTIVE)
 		if err != nil {
-			return shellErr("Failed to list domains", err)
+			return msgThenCause("Failed to list domains", err)
 		}
 		for i := range all {
 			doms = append(doms, &all[i])

@@ -189,7 +189,7 @@ func collectDomains(conn *libvirt.Connect, base libvirt.ConnectListAllDomainsFla
 		doms, err := conn.ListAllDomains(base | b.flag)
 		if err != nil {
 			freeListed(out)
-			return nil, shellErr("Failed to list domains", err)
+			return nil, msgThenCause("Failed to list domains", err)
 		}
 		var saved map[string]bool
 		if managed && b.state == libvirt.DOMAIN_SHUTOFF && len(doms) > 0 {
@@ -198,7 +198,7 @@ func collectDomains(conn *libvirt.Connect, base libvirt.ConnectListAllDomainsFla
 			if err != nil {
 				freeDomains(doms)
 				freeListed(out)
-				return nil, shellErr("Failed to list domains", err)
+				return nil, msgThenCause("Failed to list domains", err)
 			}
 			for i := range sdoms {
 				if n, err := sdoms[i].GetName(); err == nil {
@@ -334,7 +334,7 @@ func runList(env *Env, o *listOpts) error {
 				v.ID = &id
 			}
 			if v.UUID, err = d.dom.GetUUIDString(); err != nil {
-				return shellErr("Failed to get domain's UUID", err)
+				return msgThenCause("Failed to get domain's UUID", err)
 			}
 			if o.title {
 				t, err := domainTitle(&d.dom)
@@ -354,7 +354,7 @@ func runList(env *Env, o *listOpts) error {
 			if o.uuid {
 				u, err := d.dom.GetUUIDString()
 				if err != nil {
-					return shellErr("Failed to get domain's UUID", err)
+					return msgThenCause("Failed to get domain's UUID", err)
 				}
 				parts = append(parts, u)
 			}
