@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"bytes"
+	"io"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/virtsh/virtsh/format"
@@ -44,6 +46,42 @@ func FuzzParseWords(f *testing.F) {
 			if !virshParseErr.MatchString(err.Error()) {
 				t.Fatalf("Parse(%s, %q) = %q: not a virsh message", words[0], words[1:], err)
 			}
+		}
+	})
+}
+
+// FuzzCommandLine feeds arbitrary command strings through the tokenizer and
+// every command's virsh-style option parser (the runner's check pass, which
+// never touches libvirt). Nothing may panic, and every refusal must be a
+// message that prints as "error: ..." lines with no empty line.
+func FuzzCommandLine(f *testing.F) {
+	for _, s := range []string{
+		"list --all", "blockcommit vm vda --top vda[1] --base vda[x] --wait --timeout 0",
+		"checkpoint-create-as vm --diskspec vda,bitmap=b --diskspec ,", "domblkthreshold vm vda 150%",
+		"blockresize vm vda 10QB", "snapshot-create-as vm s --diskspec vda,file=/x --disk-only --memspec /m",
+		"backup-begin vm --backupxml /nonexistent", `echo "unterminated`, "event --all --loop --timeout -1",
+		"blockjob vm vda --bandwidth 1e99 --abort --pivot", "list --state-running --state-running",
+		"connect --readonly test:///default", "help blockcopy", "list -o xml", "dominfo -- --x",
+	} {
+		f.Add(s)
+	}
+	sess := shell.NewSession(&format.IO{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Output: "table"},
+		shell.Options{URI: "test:///default"})
+	r := NewRunner(sess)
+	f.Fuzz(func(t *testing.T, s string) {
+		cmds, err := shell.Split(s)
+		if err != nil {
+			return
+		}
+		if err := r.Check(cmds); err != nil {
+			for _, l := range shell.MessageLines(err) {
+				if strings.TrimSpace(l) == "" {
+					t.Fatalf("%q: error with an empty line: %q", s, err)
+				}
+			}
+		}
+		if sess.Connected() {
+			t.Fatalf("%q: checking a command string connected to libvirt", s)
 		}
 	})
 }
