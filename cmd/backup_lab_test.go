@@ -23,58 +23,9 @@ import (
 
 // Checkpoints and incremental backup on real QEMU guests (scripts/lab-up).
 
-// virtshLab runs a virtsh command string on the lab in-process.
-func virtshLab(t *testing.T, cmds string) (stdout, stderr string, code int) {
-	t.Helper()
-	return runMain(t, "", "-c", labURI(), cmds)
-}
-
-// mustVirtsh runs cmds and fails the test unless it succeeds.
-func mustVirtsh(t *testing.T, cmds string) string {
-	t.Helper()
-	out, errS, code := virtshLab(t, cmds)
-	if code != 0 {
-		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", cmds, code, out, errS)
-	}
-	return out
-}
-
 // nodeBitmaps is what QEMU itself holds: persistent dirty bitmaps per block
 // node (QMP query-named-block-nodes; taints the test guest, fine here).
 func nodeBitmaps(t *testing.T, g *labGuest) map[string][]string { return queryNodeBitmaps(t, g, true) }
-
-// queryNodeBitmaps asks QEMU (query-named-block-nodes) which named dirty
-// bitmaps each node holds, sorted; persistentOnly keeps the checkpoint ones
-// (a mirror's anonymous, transient bitmap never counts).
-func queryNodeBitmaps(t *testing.T, g *labGuest, persistentOnly bool) map[string][]string {
-	t.Helper()
-	out, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
-	if err != nil {
-		t.Fatalf("query-named-block-nodes: %v", err)
-	}
-	var r struct {
-		Return []struct {
-			Node    string `json:"node-name"`
-			Bitmaps []struct {
-				Name       string `json:"name"`
-				Persistent bool   `json:"persistent"`
-			} `json:"dirty-bitmaps"`
-		} `json:"return"`
-	}
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("query-named-block-nodes: %v\n%s", err, out)
-	}
-	m := map[string][]string{}
-	for _, n := range r.Return {
-		for _, b := range n.Bitmaps {
-			if b.Name != "" && (b.Persistent || !persistentOnly) {
-				m[n.Node] = append(m[n.Node], b.Name)
-			}
-		}
-		sort.Strings(m[n.Node])
-	}
-	return m
-}
 
 // imageBitmaps is what a qcow2 file holds (guest stopped).
 func imageBitmaps(t *testing.T, img string) []string {
@@ -124,23 +75,6 @@ func dataExtents(t *testing.T, img string) [][2]int64 {
 	return out
 }
 
-// checkpointNames is what libvirt holds.
-func checkpointNames(t *testing.T, g *labGuest) []string {
-	t.Helper()
-	cps, err := g.Dom.ListAllCheckpoints(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := []string{}
-	for _, c := range cps {
-		n, _ := c.GetName()
-		names = append(names, n)
-		_ = c.Free()
-	}
-	sort.Strings(names)
-	return names
-}
-
 func topFormatNode(t *testing.T, g *labGuest, target string) string {
 	t.Helper()
 	var d libvirtxml.Domain
@@ -155,8 +89,6 @@ func topFormatNode(t *testing.T, g *labGuest, target string) string {
 	t.Fatalf("no disk %s", target)
 	return ""
 }
-
-const MiB = 1 << 20
 
 // TestLabIncrementalBackup: a full push backup of two disks with a
 // checkpoint, guest writes at known offsets, an incremental backup from that

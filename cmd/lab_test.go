@@ -14,18 +14,28 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 )
 
 const defaultLabURI = "qemu:///system"
@@ -338,6 +348,429 @@ func runTool(name string, args ...string) (stdout, stderr string, err error) {
 			fmt.Errorf("%s %q: %v\nstdout: %s\nstderr: %s", name, args, err, out.String(), errb.String())
 	}
 	return out.String(), errb.String(), nil
+}
+
+// labSession is one virtsh session (one connection, one node-name cache) on
+// the lab, as in the REPL: each run() is one command line.
+type labSession struct {
+	mu     sync.Mutex
+	out    *bytes.Buffer
+	errb   *bytes.Buffer
+	runner *shell.Runner
+}
+
+func newLabSession(t *testing.T) *labSession {
+	t.Helper()
+	ls := &labSession{out: &bytes.Buffer{}, errb: &bytes.Buffer{}}
+	io := &format.IO{In: strings.NewReader(""), Out: ls.out, Err: ls.errb, Output: "table", Quiet: true}
+	sess := shell.NewSession(io, shell.Options{URI: labURI()})
+	t.Cleanup(sess.Close)
+	ls.runner = NewRunner(sess)
+	return ls
+}
+
+func (ls *labSession) run(line string) (stdout, stderr string, ok bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.out.Reset()
+	ls.errb.Reset()
+	res := ls.runner.RunString(context.Background(), line)
+	return ls.out.String(), ls.errb.String(), res.OK
+}
+
+func (ls *labSession) mustRun(t *testing.T, line string) string {
+	t.Helper()
+	out, errs, ok := ls.run(line)
+	if !ok {
+		t.Fatalf("%s: failed: %s", line, errs)
+	}
+	return out
+}
+
+func (ls *labSession) dump(t *testing.T, name string) nodeDumpView {
+	t.Helper()
+	out := ls.mustRun(t, "debug node-names "+name+" -o json")
+	var v nodeDumpView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("debug node-names -o json: %v\n%s", err, out)
+	}
+	if len(v.Domains) != 1 {
+		t.Fatalf("debug node-names %s: %d domains", name, len(v.Domains))
+	}
+	return v
+}
+
+// cachedNodes is every node name the dump holds for the guest.
+func cachedNodes(v nodeDumpView) []string {
+	var out []string
+	for _, d := range v.Domains[0].Disks {
+		layers := append([]shell.Layer(nil), d.Chain...)
+		if d.Mirror != nil {
+			layers = append(layers, *d.Mirror)
+		}
+		for _, l := range layers {
+			for _, n := range []string{l.FormatNode, l.StorageNode, l.SliceNode} {
+				if n != "" {
+					out = append(out, n)
+				}
+			}
+		}
+		if d.CopyOnRead != "" {
+			out = append(out, d.CopyOnRead)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// qemuNodes asks QEMU itself, from the test's side (this taints the guest).
+func qemuNodes(t *testing.T, g *labGuest) []string {
+	t.Helper()
+	raw, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
+	if err != nil {
+		t.Fatalf("query-named-block-nodes: %v", err)
+	}
+	var r struct {
+		Return []struct {
+			NodeName string `json:"node-name"`
+		} `json:"return"`
+	}
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		t.Fatalf("query-named-block-nodes: %v", err)
+	}
+	var out []string
+	for _, n := range r.Return {
+		if !strings.HasPrefix(n.NodeName, "#") {
+			out = append(out, n.NodeName)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func tainted(t *testing.T, g *labGuest) bool {
+	t.Helper()
+	msgs, err := g.Dom.GetMessages(libvirt.DOMAIN_MESSAGE_TAINTING)
+	if err != nil {
+		t.Fatalf("domain messages: %v", err)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m, "custom monitor") || strings.Contains(m, "custom-monitor") {
+			return true
+		}
+	}
+	return false
+}
+
+func waitArmed(t *testing.T, g *labGuest, target string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := g.Conn.GetAllDomainStats([]*libvirt.Domain{g.Dom}, libvirt.DOMAIN_STATS_BLOCK, 0)
+		if err == nil && len(st) == 1 {
+			for _, b := range st[0].Block {
+				if b.Name == target && b.ThresholdSet && b.Threshold == want {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("threshold %d on %s never armed", want, target)
+}
+
+// vt runs virtsh in-process against the lab: argv mode.
+func vt(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return runMain(t, "", append([]string{"-c", labURI()}, args...)...)
+}
+
+// vtScript runs virtsh with a script on stdin (the REPL's non-terminal mode).
+func vtScript(t *testing.T, script string) (string, string, int) {
+	t.Helper()
+	return runMain(t, script, "-c", labURI())
+}
+
+func mustVT(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errS, code := vt(t, args...)
+	if code != 0 {
+		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", args, code, out, errS)
+	}
+	return out
+}
+
+// liveChain is a disk's chain in the guest's live XML, top first.
+func liveChain(t *testing.T, g *labGuest, target string) []chainImage {
+	t.Helper()
+	disks, err := blockDisksFromXML(g.LiveXML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range disks {
+		if d.Target == target {
+			return d.Chain
+		}
+	}
+	t.Fatalf("%s has no disk %s", g.Name, target)
+	return nil
+}
+
+// chainOf is the live chain of a disk, top first, as paths.
+func chainOf(t *testing.T, g *labGuest, target string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range liveChain(t, g, target) {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+func wantChain(t *testing.T, g *labGuest, target string, want ...string) {
+	t.Helper()
+	if got := chainOf(t, g, target); !reflect.DeepEqual(got, want) {
+		t.Fatalf("chain of %s = %q, want %q", target, got, want)
+	}
+}
+
+func noJob(t *testing.T, g *labGuest, disk string) {
+	t.Helper()
+	info, err := g.Dom.GetBlockJobInfo(disk, 0)
+	if err != nil || info.Type != 0 {
+		t.Fatalf("block job on %s still there: %+v %v", disk, info, err)
+	}
+}
+
+func stopGuest(t *testing.T, g *labGuest) {
+	t.Helper()
+	if err := g.Dom.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// virtshLab runs a virtsh command string on the lab in-process.
+func virtshLab(t *testing.T, cmds string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runMain(t, "", "-c", labURI(), cmds)
+}
+
+// mustVirtsh runs cmds and fails the test unless it succeeds.
+func mustVirtsh(t *testing.T, cmds string) string {
+	t.Helper()
+	out, errS, code := virtshLab(t, cmds)
+	if code != 0 {
+		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", cmds, code, out, errS)
+	}
+	return out
+}
+
+// queryNodeBitmaps asks QEMU (query-named-block-nodes) which named dirty
+// bitmaps each node holds, sorted; persistentOnly keeps the checkpoint ones
+// (a mirror's anonymous, transient bitmap never counts).
+func queryNodeBitmaps(t *testing.T, g *labGuest, persistentOnly bool) map[string][]string {
+	t.Helper()
+	out, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
+	if err != nil {
+		t.Fatalf("query-named-block-nodes: %v", err)
+	}
+	var r struct {
+		Return []struct {
+			Node    string `json:"node-name"`
+			Bitmaps []struct {
+				Name       string `json:"name"`
+				Persistent bool   `json:"persistent"`
+			} `json:"dirty-bitmaps"`
+		} `json:"return"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("query-named-block-nodes: %v\n%s", err, out)
+	}
+	m := map[string][]string{}
+	for _, n := range r.Return {
+		for _, b := range n.Bitmaps {
+			if b.Name != "" && (b.Persistent || !persistentOnly) {
+				m[n.Node] = append(m[n.Node], b.Name)
+			}
+		}
+		sort.Strings(m[n.Node])
+	}
+	return m
+}
+
+// checkpointNames is what libvirt holds.
+func checkpointNames(t *testing.T, g *labGuest) []string {
+	t.Helper()
+	cps, err := g.Dom.ListAllCheckpoints(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{}
+	for _, c := range cps {
+		n, _ := c.GetName()
+		names = append(names, n)
+		_ = c.Free()
+	}
+	sort.Strings(names)
+	return names
+}
+
+const MiB = 1 << 20
+
+// nobodyID is the uid and gid private daemons and their guests run as.
+const nobodyID = 65534
+
+// privateDaemon is a libvirtd of the test's own (see newPrivateDaemon).
+type privateDaemon struct {
+	t      *testing.T
+	dir    string
+	sock   string
+	qemu   bool // clients use its QEMU driver (qemu:///session), not the test driver
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// newPrivateDaemon starts a libvirtd of the test's own. Run as an
+// unprivileged user it is a session daemon: every path it uses is under dir
+// (XDG_RUNTIME_DIR, HOME, unix_sock_dir), so it shares nothing with the
+// system daemon. Cleanup kills it and removes dir.
+func newPrivateDaemon(t *testing.T) *privateDaemon {
+	t.Helper()
+	return newPrivateDaemonFor(t, false)
+}
+
+// newPrivateQEMUDaemon is a private daemon whose clients use its QEMU driver
+// in session mode: guests run as "nobody" (TCG), their state lives under the
+// daemon's own runtime dir, and they survive a restart of this daemon. Its
+// cleanup also kills any QEMU the daemon left running (by the pid files in
+// that runtime dir), so a failed test leaves no guest behind.
+func newPrivateQEMUDaemon(t *testing.T) *privateDaemon {
+	t.Helper()
+	return newPrivateDaemonFor(t, true)
+}
+
+func newPrivateDaemonFor(t *testing.T, qemu bool) *privateDaemon {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vt-ld-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &privateDaemon{t: t, dir: dir, sock: filepath.Join(dir, "sock", "libvirt-sock"), qemu: qemu}
+	t.Cleanup(func() {
+		d.stop()
+		d.killGuests()
+		_ = os.RemoveAll(dir)
+	})
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Chmod(dir, 0o755))
+	for _, sub := range []string{"home", "run", "sock"} {
+		must(os.Mkdir(filepath.Join(dir, sub), 0o755))
+		must(os.Chown(filepath.Join(dir, sub), nobodyID, nobodyID))
+	}
+	conf := fmt.Sprintf("unix_sock_dir = %q\nunix_sock_rw_perms = \"0777\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n", filepath.Join(dir, "sock"))
+	must(os.WriteFile(filepath.Join(dir, "libvirtd.conf"), []byte(conf), 0o644))
+	d.start()
+	return d
+}
+
+func (d *privateDaemon) URI() string {
+	if d.qemu {
+		return "qemu+unix:///session?socket=" + d.sock
+	}
+	return "test+unix:///default?socket=" + d.sock
+}
+
+// killGuests kills the QEMU processes the (stopped) daemon's QEMU driver
+// recorded in its runtime dir: only ours, found by their pid files.
+func (d *privateDaemon) killGuests() {
+	if !d.qemu {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(d.dir, "run", "libvirt", "qemu", "run", "*.pid"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 1 {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.HasPrefix(string(comm), "qemu") {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func (d *privateDaemon) start() {
+	d.t.Helper()
+	home, run := filepath.Join(d.dir, "home"), filepath.Join(d.dir, "run")
+	c := exec.Command("setpriv", "--reuid", fmt.Sprint(nobodyID), "--regid", fmt.Sprint(nobodyID), "--clear-groups",
+		"env", "-i", "HOME="+home, "XDG_RUNTIME_DIR="+run, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		"libvirtd", "--config", filepath.Join(d.dir, "libvirtd.conf"), "--pid-file", filepath.Join(run, "libvirtd.pid"))
+	log, err := os.OpenFile(filepath.Join(d.dir, "libvirtd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer log.Close()
+	c.Stdout, c.Stderr = log, log
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		d.t.Fatalf("starting a private libvirtd: %v", err)
+	}
+	d.cmd, d.exited = c, make(chan struct{})
+	go func(exited chan struct{}) { _ = c.Wait(); close(exited) }(d.exited)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := libvirt.NewConnect(d.URI())
+		if err == nil {
+			_, _ = conn.Close()
+			return
+		}
+		select {
+		case <-d.exited:
+			b, _ := os.ReadFile(filepath.Join(d.dir, "libvirtd.log"))
+			d.t.Fatalf("private libvirtd exited at start:\n%s", b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("private libvirtd not answering on %s: %v", d.sock, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (d *privateDaemon) signal(sig syscall.Signal) {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		d.t.Fatalf("signal %v to libvirtd: %v", sig, err)
+	}
+}
+
+// stop ends the daemon (also a frozen one) and waits for it.
+func (d *privateDaemon) stop() {
+	if d.cmd == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGCONT)
+	_ = d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.exited
+	d.cmd = nil
+}
+
+// terminate stops the daemon gracefully (SIGTERM) and waits for it.
+func (d *privateDaemon) terminate() {
+	d.signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		d.t.Fatal("libvirtd did not exit on SIGTERM")
+	}
+	d.cmd = nil
 }
 
 // TestLabGuestStartsAndWrites proves the harness itself: a guest starts on
