@@ -38,9 +38,9 @@ func layeredGuest(t *testing.T, prefix string, disks int) (g *labGuest, base, s1
 	for i := 1; i < disks; i++ {
 		others = append(others, "--diskspec", "vd"+string(rune('a'+i))+",snapshot=no")
 	}
-	mustVT(t, append([]string{"snapshot-create-as", g.Name, "s1", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s1}, others...)...)
+	mustVirtshLab(t, append([]string{"snapshot-create-as", g.Name, "s1", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s1}, others...)...)
 	g.GuestWrite(t, "vda", 0xb2, "1M", "1M")
-	mustVT(t, append([]string{"snapshot-create-as", g.Name, "s2", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s2}, others...)...)
+	mustVirtshLab(t, append([]string{"snapshot-create-as", g.Name, "s2", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s2}, others...)...)
 	g.GuestWrite(t, "vda", 0xc3, "2M", "1M")
 	wantChain(t, g, "vda", s2, s1, base)
 	return
@@ -50,7 +50,7 @@ func TestLabBlockCommit(t *testing.T) {
 	g, base, s1, s2 := layeredGuest(t, "commit", 1)
 
 	// Inactive layer, --top/--base/--delete, run from a script on stdin.
-	out, errS, code := vtScript(t, "blockcommit "+g.Name+" vda --top "+s1+" --base "+base+" --wait --delete --verbose\n")
+	out, errS, code := virtshLabScript(t, "blockcommit "+g.Name+" vda --top "+s1+" --base "+base+" --wait --delete --verbose\n")
 	if code != 0 || !strings.Contains(out, "\nCommit complete\n") || !strings.Contains(errS, "\rBlock commit: [100 %]") {
 		t.Fatalf("inactive commit: %d %q %q", code, out, errS)
 	}
@@ -61,7 +61,7 @@ func TestLabBlockCommit(t *testing.T) {
 	noJob(t, g, "vda")
 
 	// Active commit keeping the overlay: base gets s2's data, disk stays on s2.
-	out = mustVT(t, "blockcommit", g.Name, "vda", "--keep-overlay")
+	out = mustVirtshLab(t, "blockcommit", g.Name, "vda", "--keep-overlay")
 	if out != "\nCommit complete, overlay image kept\n" {
 		t.Fatalf("keep-overlay: %q", out)
 	}
@@ -70,7 +70,7 @@ func TestLabBlockCommit(t *testing.T) {
 
 	// Active commit with pivot, -o json: one object; disk now on base.
 	g.GuestWrite(t, "vda", 0xd4, "3M", "1M")
-	out = mustVT(t, "-o", "json", "blockcommit", g.Name, "vda", "--pivot")
+	out = mustVirtshLab(t, "-o", "json", "blockcommit", g.Name, "vda", "--pivot")
 	var res blockJobResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Status != "pivoted" || res.Job != "active_commit" || res.Disk != "vda" {
 		t.Fatalf("json result %q: %+v %v", out, res, err)
@@ -84,14 +84,14 @@ func TestLabBlockCommit(t *testing.T) {
 func TestLabBlockPullAndSnapshots(t *testing.T) {
 	g, base, s1, s2 := layeredGuest(t, "pull", 1)
 
-	out := mustVT(t, "blockpull", g.Name, "vda", "--base", base, "--wait", "--verbose")
+	out := mustVirtshLab(t, "blockpull", g.Name, "vda", "--base", base, "--wait", "--verbose")
 	if !strings.Contains(out, "\nPull complete\n") {
 		t.Fatalf("pull to base: %q", out)
 	}
 	wantChain(t, g, "vda", s2, base)
 	_ = s1
 
-	out = mustVT(t, "blockpull", g.Name, "vda", "--wait")
+	out = mustVirtshLab(t, "blockpull", g.Name, "vda", "--wait")
 	if out != "\nPull complete\n" {
 		t.Fatalf("full pull: %q", out)
 	}
@@ -99,23 +99,23 @@ func TestLabBlockPullAndSnapshots(t *testing.T) {
 
 	// A snapshot with metadata: listed, dumped, deleted (metadata only).
 	s3 := filepath.Join(g.Dir, "s3.qcow2")
-	if out := mustVT(t, "snapshot-create-as", g.Name, "s3", "the third", "--disk-only", "vda,file="+s3); out != "Domain snapshot s3 created\n" {
+	if out := mustVirtshLab(t, "snapshot-create-as", g.Name, "s3", "the third", "--disk-only", "vda,file="+s3); out != "Domain snapshot s3 created\n" {
 		t.Fatalf("snapshot-create-as: %q", out)
 	}
-	if out := mustVT(t, "-q", "snapshot-list", g.Name, "--name"); out != "s3\n" {
+	if out := mustVirtshLab(t, "-q", "snapshot-list", g.Name, "--name"); out != "s3\n" {
 		t.Fatalf("snapshot-list --name: %q", out)
 	}
-	if out := mustVT(t, "snapshot-list", g.Name, "--parent"); !strings.Contains(out, " s3 ") || !strings.Contains(out, "disk-snapshot") {
+	if out := mustVirtshLab(t, "snapshot-list", g.Name, "--parent"); !strings.Contains(out, " s3 ") || !strings.Contains(out, "disk-snapshot") {
 		t.Fatalf("snapshot-list: %q", out)
 	}
-	if out := mustVT(t, "snapshot-dumpxml", g.Name, "s3"); !strings.Contains(out, "<source file='"+s3+"'/>") || !strings.Contains(out, "<description>the third</description>") {
+	if out := mustVirtshLab(t, "snapshot-dumpxml", g.Name, "s3"); !strings.Contains(out, "<source file='"+s3+"'/>") || !strings.Contains(out, "<description>the third</description>") {
 		t.Fatalf("snapshot-dumpxml: %q", out)
 	}
-	if out := mustVT(t, "snapshot-delete", g.Name, "--current", "--metadata"); out != "Domain snapshot s3 deleted\n\n" {
+	if out := mustVirtshLab(t, "snapshot-delete", g.Name, "--current", "--metadata"); out != "Domain snapshot s3 deleted\n\n" {
 		t.Fatalf("snapshot-delete: %q", out)
 	}
 	wantChain(t, g, "vda", s3, s2)
-	mustVT(t, "blockcommit", g.Name, "vda", "--pivot")
+	mustVirtshLab(t, "blockcommit", g.Name, "vda", "--pivot")
 	wantChain(t, g, "vda", s2)
 	stopGuest(t, g)
 	// s2 has no backing file any more: the reads prove the pull copied every layer.
@@ -130,25 +130,25 @@ func TestLabBlockCopy(t *testing.T) {
 	d1, d2, d3 := filepath.Join(g.Dir, "d1.qcow2"), filepath.Join(g.Dir, "d2.qcow2"), filepath.Join(g.Dir, "d3.qcow2")
 
 	// A persistent guest needs --transient-job: the error says so.
-	_, errS, code := vt(t, "blockcopy", g.Name, "vda", d1, "--wait")
+	_, errS, code := virtshLab(t, "blockcopy", g.Name, "vda", d1, "--wait")
 	if code != 1 || !strings.Contains(errS, "domain is not transient") || !strings.Contains(errS, "needs --transient-job") {
 		t.Fatalf("copy without --transient-job: %d %q", code, errS)
 	}
 	wantChain(t, g, "vda", s2, filepath.Join(g.Dir, "s1.qcow2"), base)
-	out := mustVT(t, "blockcopy", g.Name, "vda", d1, "--format", "qcow2", "--transient-job", "--pivot", "--verbose")
+	out := mustVirtshLab(t, "blockcopy", g.Name, "vda", d1, "--format", "qcow2", "--transient-job", "--pivot", "--verbose")
 	if !strings.Contains(out, "\nSuccessfully pivoted\n") {
 		t.Fatalf("copy --pivot: %q", out)
 	}
 	wantChain(t, g, "vda", d1)
 
-	out = mustVT(t, "blockcopy", g.Name, "vda", "--dest", d2, "--format", "qcow2", "--transient-job", "--finish")
+	out = mustVirtshLab(t, "blockcopy", g.Name, "vda", "--dest", d2, "--format", "qcow2", "--transient-job", "--finish")
 	if out != "\nSuccessfully copied\n" {
 		t.Fatalf("copy --finish: %q", out)
 	}
 	wantChain(t, g, "vda", d1)
 
 	// Destination exists, no --reuse-external: refused, guest unchanged.
-	_, errS, code = vt(t, "blockcopy", g.Name, "vda", d2, "--format", "qcow2", "--transient-job", "--wait")
+	_, errS, code = virtshLab(t, "blockcopy", g.Name, "vda", d2, "--format", "qcow2", "--transient-job", "--wait")
 	if code != 1 || !strings.Contains(errS, "already exists") {
 		t.Fatalf("existing dest: %d %q", code, errS)
 	}
@@ -157,10 +157,10 @@ func TestLabBlockCopy(t *testing.T) {
 
 	// Shallow copy onto a prepared overlay of the same backing image.
 	s4 := filepath.Join(g.Dir, "s4.qcow2")
-	mustVT(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s4)
+	mustVirtshLab(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s4)
 	g.GuestWrite(t, "vda", 0xe5, "3M", "1M")
 	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", d1, "-F", "qcow2", d3)
-	out = mustVT(t, "blockcopy", g.Name, "vda", d3, "--shallow", "--reuse-external", "--format", "qcow2", "--transient-job", "--pivot")
+	out = mustVirtshLab(t, "blockcopy", g.Name, "vda", d3, "--shallow", "--reuse-external", "--format", "qcow2", "--transient-job", "--pivot")
 	if !strings.Contains(out, "Successfully pivoted") {
 		t.Fatalf("shallow copy: %q", out)
 	}
@@ -178,25 +178,25 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 	g.GuestWrite(t, "vda", 0xf6, "0", "4M") // 4 MiB in the overlay: ~4 s at 1 MiB/s
 	chain := []string{s2, s1, base}
 
-	if out := mustVT(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1"); out != "Active Block Commit started\n" {
+	if out := mustVirtshLab(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1"); out != "Active Block Commit started\n" {
 		t.Fatalf("start: %q", out)
 	}
-	out, errS, code := vt(t, "blockjob", g.Name, "vda", "--info")
+	out, errS, code := virtshLab(t, "blockjob", g.Name, "vda", "--info")
 	if code != 0 || !strings.HasPrefix(errS, "\rActive Block Commit: [") || !strings.Contains(out, "Bandwidth limit: 1048576 bytes/s (1.000 MiB/s)") {
 		t.Fatalf("info: %d %q %q", code, out, errS)
 	}
-	mustVT(t, "blockjob", g.Name, "vda", "--bandwidth", "2")
-	if out := mustVT(t, "blockjob", g.Name, "vda", "--raw", "--bytes"); !strings.Contains(out, " type=Active Block Commit\n bandwidth=2097152\n") {
+	mustVirtshLab(t, "blockjob", g.Name, "vda", "--bandwidth", "2")
+	if out := mustVirtshLab(t, "blockjob", g.Name, "vda", "--raw", "--bytes"); !strings.Contains(out, " type=Active Block Commit\n bandwidth=2097152\n") {
 		t.Fatalf("raw: %q", out)
 	}
-	if out := mustVT(t, "-o", "json", "blockjob", g.Name); !strings.Contains(out, `"disk": "vda"`) || !strings.Contains(out, `"bandwidth_bytes_per_second": 2097152`) {
+	if out := mustVirtshLab(t, "-o", "json", "blockjob", g.Name); !strings.Contains(out, `"disk": "vda"`) || !strings.Contains(out, `"bandwidth_bytes_per_second": 2097152`) {
 		t.Fatalf("list: %q", out)
 	}
-	_, errS, code = vt(t, "blockpull", g.Name, "vda")
+	_, errS, code = virtshLab(t, "blockpull", g.Name, "vda")
 	if code != 1 || !strings.Contains(errS, "already in active block job") {
 		t.Fatalf("second job: %d %q", code, errS)
 	}
-	if out := mustVT(t, "-q", "blockjob", g.Name, "vda", "--abort"); out != "" {
+	if out := mustVirtshLab(t, "-q", "blockjob", g.Name, "vda", "--abort"); out != "" {
 		t.Fatalf("abort: %q", out)
 	}
 	noJob(t, g, "vda")
@@ -204,7 +204,7 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 
 	// --timeout aborts the job: "Commit aborted", exit 1, job gone.
 	start := time.Now()
-	out, errS, code = vt(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1", "--timeout", "1", "--verbose")
+	out, errS, code = virtshLab(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1", "--timeout", "1", "--verbose")
 	if code != 1 || out != "\nCommit aborted\n" || strings.Contains(errS, "error:") || time.Since(start) > 3*time.Second {
 		t.Fatalf("timeout: %d %q %q after %v", code, out, errS, time.Since(start))
 	}
@@ -245,7 +245,7 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 		{[]string{"blockcommit", g.Name, "vda", "--timeout", "0"}, "error: Numeric value '0' for <timeout> option is malformed or out of range\n"},
 		{[]string{"blockjob", g.Name, "vda", "--abort"}, "error: invalid argument: disk vda does not have an active block job\n"},
 	} {
-		out, errS, code := vt(t, c.args...)
+		out, errS, code := virtshLab(t, c.args...)
 		if code != 1 || errS != c.want {
 			t.Errorf("%q: %d %q %q, want %q", c.args, code, out, errS, c.want)
 		}

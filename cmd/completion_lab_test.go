@@ -108,7 +108,7 @@ func TestLabCompletionRealGuest(t *testing.T) {
 	}
 
 	s1 := filepath.Join(g.Dir, "s1.qcow2")
-	mustVT(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s1, "--diskspec", "vdb,snapshot=no")
+	mustVirtshLab(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s1, "--diskspec", "vdb,snapshot=no")
 	ia, ib := chainIndexes(t, g, "vda"), chainIndexes(t, g, "vdb")
 	if len(ia) != 2 || len(ib) != 1 {
 		t.Fatalf("chains after the snapshot: vda %v vdb %v", ia, ib)
@@ -131,15 +131,15 @@ func TestLabCompletionRealGuest(t *testing.T) {
 	if got := completeLab(t, "blockjob", g.Name, "vd"); got != ":4\n" {
 		t.Fatalf("blockjob with no job: %q", got)
 	}
-	mustVT(t, "blockcommit", g.Name, "vda", "--active")
+	mustVirtshLab(t, "blockcommit", g.Name, "vda", "--active")
 	if got := completeLab(t, "blockjob", g.Name, ""); got != "vda\n:4\n" {
 		t.Fatalf("blockjob disks: %q", got)
 	}
-	mustVT(t, "blockjob", g.Name, "vda", "--abort")
+	mustVirtshLab(t, "blockjob", g.Name, "vda", "--abort")
 	noJob(t, g, "vda")
 
-	mustVT(t, "checkpoint-create-as", g.Name, "cp1")
-	mustVT(t, "checkpoint-create-as", g.Name, "cp2")
+	mustVirtshLab(t, "checkpoint-create-as", g.Name, "cp1")
+	mustVirtshLab(t, "checkpoint-create-as", g.Name, "cp2")
 	if got := completeLab(t, "checkpoint-delete", g.Name, ""); got != "cp1\ncp2\n:4\n" {
 		t.Fatalf("checkpoint names: %q", got)
 	}

@@ -479,21 +479,24 @@ func waitArmed(t *testing.T, g *labGuest, target string, want uint64) {
 	t.Fatalf("threshold %d on %s never armed", want, target)
 }
 
-// vt runs virtsh in-process against the lab: argv mode.
-func vt(t *testing.T, args ...string) (string, string, int) {
+// virtshLab runs virtsh in-process on the lab, in argv mode: args after
+// -c LAB, one word each or one command string.
+func virtshLab(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	return runMain(t, "", append([]string{"-c", labURI()}, args...)...)
 }
 
-// vtScript runs virtsh with a script on stdin (the REPL's non-terminal mode).
-func vtScript(t *testing.T, script string) (string, string, int) {
+// virtshLabScript runs virtsh on the lab with a script on stdin (the REPL's
+// non-terminal mode).
+func virtshLabScript(t *testing.T, script string) (stdout, stderr string, code int) {
 	t.Helper()
 	return runMain(t, script, "-c", labURI())
 }
 
-func mustVT(t *testing.T, args ...string) string {
+// mustVirtshLab is virtshLab that fails the test unless virtsh succeeds.
+func mustVirtshLab(t *testing.T, args ...string) string {
 	t.Helper()
-	out, errS, code := vt(t, args...)
+	out, errS, code := virtshLab(t, args...)
 	if code != 0 {
 		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", args, code, out, errS)
 	}
@@ -546,22 +549,6 @@ func stopGuest(t *testing.T, g *labGuest) {
 	if err := g.Dom.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// virtshLab runs a virtsh command string on the lab in-process.
-func virtshLab(t *testing.T, cmds string) (stdout, stderr string, code int) {
-	t.Helper()
-	return runMain(t, "", "-c", labURI(), cmds)
-}
-
-// mustVirtsh runs cmds and fails the test unless it succeeds.
-func mustVirtsh(t *testing.T, cmds string) string {
-	t.Helper()
-	out, errS, code := virtshLab(t, cmds)
-	if code != 0 {
-		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", cmds, code, out, errS)
-	}
-	return out
 }
 
 // queryNodeBitmaps asks QEMU (query-named-block-nodes) which named dirty
