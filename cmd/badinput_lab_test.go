@@ -4,8 +4,6 @@ package cmd
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,18 +21,7 @@ func labHoldings(t *testing.T, g *labGuest) string {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(&b, "state %d %d\n%s", st, r, g.LiveXML(t))
-	cps, err := g.Dom.ListAllCheckpoints(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for i := range cps {
-		n, _ := cps[i].GetName()
-		names = append(names, n)
-		_ = cps[i].Free()
-	}
-	sort.Strings(names)
-	fmt.Fprintf(&b, "checkpoints %v\n", names)
+	fmt.Fprintf(&b, "checkpoints %v\n", checkpointNames(t, g))
 	for _, dev := range []string{"vda", "vdb"} {
 		if info, err := g.Dom.GetBlockJobInfo(dev, 0); err == nil && info.Type != 0 {
 			fmt.Fprintf(&b, "job on %s: %+v\n", dev, *info)
@@ -48,17 +35,6 @@ func labHoldings(t *testing.T, g *labGuest) string {
 	return b.String()
 }
 
-// labVirshStderr runs virsh 9.0 on the lab with cmd and returns its stderr.
-func labVirshStderr(t *testing.T, cmd string) string {
-	t.Helper()
-	c := exec.Command(realVirsh, "-q", "-c", labURI(), cmd)
-	c.Env = append(os.Environ(), "LC_ALL=C")
-	var eb strings.Builder
-	c.Stderr = &eb
-	_ = c.Run()
-	return eb.String()
-}
-
 // TestLabBadInputKeepsGuest: bad input to the block-job, threshold,
 // checkpoint, snapshot and backup commands on a running QEMU guest with a
 // two-layer chain on vda and a checkpoint: one error line (or virsh's two),
@@ -66,7 +42,7 @@ func labVirshStderr(t *testing.T, cmd string) string {
 // they were. Where virsh 9.0 has the same syntax, its stderr for the same
 // command on the same guest is the expected text.
 func TestLabBadInputKeepsGuest(t *testing.T) {
-	g := newLabGuest(t, labGuestOpts{Prefix: "relbad", Disks: 2, DiskMiB: 8, Start: true})
+	g := newLabGuest(t, labGuestOpts{Prefix: "badin", Disks: 2, DiskMiB: 8, Start: true})
 	ls := newLabSession(t)
 	top := filepath.Join(g.Dir, "vda-s1.qcow2")
 	ls.mustRun(t, fmt.Sprintf("snapshot-create-as %s s1 --disk-only --no-metadata --diskspec vda,file=%s --diskspec vdb,snapshot=no", g.Name, top))
@@ -110,7 +86,7 @@ func TestLabBadInputKeepsGuest(t *testing.T) {
 		out, errS, ok := ls.run(c.cmd)
 		want := c.want
 		if want == "" {
-			want = labVirshStderr(t, c.cmd)
+			want = virshStderr(t, labURI(), c.cmd)
 		}
 		if ok || out != "" || errS != want || !strings.HasPrefix(errS, "error: ") || strings.Count("\n"+errS, "\nerror: ") > 2 {
 			t.Errorf("%s:\n got  (%q, %q, ok=%v)\n want (\"\", %q, ok=false)", c.cmd, out, errS, ok, want)

@@ -327,11 +327,7 @@ func TestLabBlockJobsInREPLThroughPTY(t *testing.T) {
 	wantChain(t, g, "vda", dest)
 	noJob(t, g, "vda")
 
-	s.send("quit\r")
-	if code := s.wait(); code != 0 {
-		t.Errorf("quit: exit status %d", code)
-	}
-	s.cooked()
+	s.leave("quit\r")
 	if strings.Contains(s.screen(), "error:") {
 		t.Errorf("an error was printed:\n%q", s.screen())
 	}

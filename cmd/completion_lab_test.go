@@ -74,23 +74,13 @@ func TestLabCompletionClosesItsConnection(t *testing.T) {
 	}
 }
 
-// complete runs `virtsh -c LAB __completeNoDesc WORDS...` in-process and
+// completeLab runs `virtsh -c LAB __completeNoDesc WORDS...` in-process and
 // returns its candidates and cobra directive as printed.
 func completeLab(t *testing.T, words ...string) string {
 	t.Helper()
 	out, errS, code := runMain(t, "", append([]string{"-c", labURI(), "__completeNoDesc"}, words...)...)
 	if code != 0 || errS != "" {
 		t.Fatalf("__complete %q: exit %d stderr %q", words, code, errS)
-	}
-	return out
-}
-
-// chainIndexes are the index attributes of a disk's live chain, top first.
-func chainIndexes(t *testing.T, g *labGuest, target string) []uint {
-	t.Helper()
-	var out []uint
-	for _, e := range liveChain(t, g, target) {
-		out = append(out, e.Index)
 	}
 	return out
 }
@@ -109,18 +99,18 @@ func TestLabCompletionRealGuest(t *testing.T) {
 
 	s1 := filepath.Join(g.Dir, "s1.qcow2")
 	mustVirtshLab(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s1, "--diskspec", "vdb,snapshot=no")
-	ia, ib := chainIndexes(t, g, "vda"), chainIndexes(t, g, "vdb")
-	if len(ia) != 2 || len(ib) != 1 {
-		t.Fatalf("chains after the snapshot: vda %v vdb %v", ia, ib)
+	ca, cb := liveChain(t, g, "vda"), liveChain(t, g, "vdb")
+	if len(ca) != 2 || len(cb) != 1 {
+		t.Fatalf("chains after the snapshot: vda %v vdb %v", ca, cb)
 	}
-	want := fmt.Sprintf("vda\nvda[%d]\nvda[%d]\n:4\n", ia[0], ia[1])
+	want := fmt.Sprintf("vda\nvda[%d]\nvda[%d]\n:4\n", ca[0].Index, ca[1].Index)
 	if got := completeLab(t, "blockcommit", g.Name, "vda", "--top", ""); got != want {
 		t.Fatalf("--top: %q, want %q", got, want)
 	}
-	if got := completeLab(t, "blockpull", g.Name, "--path", "vda", "--base", fmt.Sprintf("vda[%d", ia[1])); got != fmt.Sprintf("vda[%d]\n:4\n", ia[1]) {
+	if got := completeLab(t, "blockpull", g.Name, "--path", "vda", "--base", fmt.Sprintf("vda[%d", ca[1].Index)); got != fmt.Sprintf("vda[%d]\n:4\n", ca[1].Index) {
 		t.Fatalf("blockpull --base: %q", got)
 	}
-	if got := completeLab(t, "blockcommit", g.Name, "vdb", "--base", ""); got != fmt.Sprintf("vdb\nvdb[%d]\n:4\n", ib[0]) {
+	if got := completeLab(t, "blockcommit", g.Name, "vdb", "--base", ""); got != fmt.Sprintf("vdb\nvdb[%d]\n:4\n", cb[0].Index) {
 		t.Fatalf("--base of vdb: %q", got)
 	}
 	if got := completeLab(t, "domblkthreshold", g.Name, "vd"); got != "vda\nvdb\n:4\n" {

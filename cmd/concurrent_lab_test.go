@@ -29,7 +29,7 @@ import (
 // virtsh reported every failure after the crash cleanly.
 func TestLabConcurrentClients(t *testing.T) {
 	t.Run("blockjob", func(t *testing.T) {
-		g := newLabGuest(t, labGuestOpts{Prefix: "relconc", Disks: 1, DiskMiB: 8, Start: true})
+		g := newLabGuest(t, labGuestOpts{Prefix: "concur", Disks: 1, DiskMiB: 8, Start: true})
 		n := g.Name
 		g.GuestWrite(t, "vda", 0xab, "0", "1M")
 		ls := newLabSession(t)
@@ -62,7 +62,7 @@ func TestLabConcurrentClients(t *testing.T) {
 		qemuIO(t, s1, "read -P 0xab 0 1M")
 	})
 	t.Run("checkpoints", func(t *testing.T) {
-		g := newLabGuest(t, labGuestOpts{Prefix: "relconc", Disks: 1, DiskMiB: 8, Start: true})
+		g := newLabGuest(t, labGuestOpts{Prefix: "concur", Disks: 1, DiskMiB: 8, Start: true})
 		n := g.Name
 		ls := newLabSession(t)
 		var cmds []string

@@ -13,7 +13,6 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,42 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"libvirt.org/go/libvirt"
 
 	"github.com/virtsh/virtsh/shell"
 )
-
-// scriptProc is virsh or virtsh reading commands from a pipe.
-type scriptProc struct {
-	t         *testing.T
-	cmd       *exec.Cmd
-	in        io.WriteCloser
-	out, errb lockedBuffer
-}
-
-func startScript(t *testing.T, bin string, args ...string) *scriptProc {
-	t.Helper()
-	p := &scriptProc{t: t, cmd: exec.Command(bin, args...)}
-	p.cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errb
-	var err error
-	if p.in, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	return p
-}
-
-func (p *scriptProc) send(line string) {
-	p.t.Helper()
-	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
-		p.t.Fatalf("writing %q: %v", line, err)
-	}
-}
 
 // waitCount waits until what occurs n times in b, and returns how long it took.
 func waitCount(t *testing.T, b *lockedBuffer, what string, n int, limit time.Duration) time.Duration {
@@ -71,26 +38,6 @@ func waitCount(t *testing.T, b *lockedBuffer, what string, n int, limit time.Dur
 		time.Sleep(20 * time.Millisecond)
 	}
 	return time.Since(start)
-}
-
-func (p *scriptProc) finish() int {
-	p.t.Helper()
-	_ = p.in.Close()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("shell did not exit at end of input; stderr:\n%s", p.errb.String())
-		return -1
-	}
 }
 
 // TestDaemonKilledAndRestarted: libvirtd killed (SIGKILL), a command while it
@@ -190,50 +137,21 @@ func TestREPLDaemonRestart(t *testing.T) {
 	host, _ := os.Hostname()
 	d := newPrivateDaemon(t)
 	uri := d.URI()
-	c := exec.Command(virtshBinary(t), "-c", uri)
-	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "TERM=xterm", "GORACE=atexit_sleep_ms=0")
-	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 24, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	defer func() { _ = c.Process.Kill() }()
-	var buf lockedBuffer
-	done := make(chan struct{})
-	go func() { _, _ = io.Copy(&buf, f); close(done) }()
-	clean := func() string { return ansiRE.ReplaceAllString(buf.String(), "") }
-	waitIn := func(what string, n int) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for strings.Count(clean(), what) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %d × %q in:\n%q", n, what, clean())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	waitIn("virtsh # ", 1)
-	_, _ = f.Write([]byte("uri\r"))
-	waitIn(uri, 1)
+	s := startPTY(t, t.TempDir(), []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "-c", uri)
+	s.expect("virtsh # ")
+	s.send("uri\r")
+	s.expect(uri)
 	d.signal(syscall.SIGKILL)
-	waitIn("error: Disconnected from "+uri+" due to end of file", 1)
+	s.expect("error: Disconnected from " + uri + " due to end of file")
+	<-d.exited
 	d.cmd = nil
 	d.start()
-	_, _ = f.Write([]byte("hostname\r"))
-	waitIn("error: Reconnected to the hypervisor", 1)
-	waitIn(host, 1)
-	_, _ = f.Write([]byte("quit\r"))
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("REPL did not quit:\n%q", clean())
-	}
-	_ = c.Wait()
-	if c.ProcessState.ExitCode() != 0 {
-		t.Errorf("REPL exit %d after quit", c.ProcessState.ExitCode())
-	}
-	if strings.Contains(clean(), "panic") {
-		t.Errorf("panic in REPL output:\n%s", clean())
+	s.send("hostname\r")
+	s.expect("error: Reconnected to the hypervisor")
+	s.expect(host)
+	s.leave("quit\r")
+	if strings.Contains(s.screen(), "panic") {
+		t.Errorf("panic in REPL output:\n%s", s.screen())
 	}
 }
 
@@ -266,7 +184,7 @@ func adminClientOf(t *testing.T, pid int) string {
 // job keeps running in QEMU and completes, with the data intact; the next
 // command runs on the new connection.
 func TestLabWaitSurvivesConnectionDrop(t *testing.T) {
-	g := newLabGuest(t, labGuestOpts{Prefix: "reldrop", Disks: 1, DiskMiB: 64, Start: true})
+	g := newLabGuest(t, labGuestOpts{Prefix: "drop", Disks: 1, DiskMiB: 64, Start: true})
 	g.GuestWrite(t, "vda", 0xcd, "0", "12M")
 	s1 := filepath.Join(g.Dir, "vda-s1.qcow2")
 	ls := newLabSession(t)
@@ -450,10 +368,7 @@ func TestLabREPLDaemonRestartNodeCache(t *testing.T) {
 		t.Fatalf("node names unchanged by the snapshot: %v", cachedNodes(v))
 	}
 
-	s.send("quit\r")
-	if code := s.wait(); code != 0 {
-		t.Fatalf("REPL exit %d after quit:\n%s", code, s.screen())
-	}
+	s.leave("quit\r")
 	if strings.Contains(s.screen(), "panic") {
 		t.Fatalf("panic in the REPL:\n%s", s.screen())
 	}

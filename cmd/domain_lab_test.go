@@ -170,12 +170,7 @@ func TestLabMonitorMatchesVirsh(t *testing.T) {
 	for _, c := range []string{"list --all --name", "dominfo " + g.Name, "domstate " + g.Name + " --reason",
 		"domid " + g.Name, "domblklist " + g.Name + " --details", "domblkinfo " + g.Name + " vdb",
 		"domblkinfo " + g.Name + " --all --human", "dumpxml " + g.Name + " --xpath //disk/source --wrap"} {
-		args := []string{"-c", labURI(), c}
-		vo, ve, vc := runBinary(t, "", nil, "/usr/bin/virsh", args...)
-		to, te, tc := runBinary(t, "", nil, bin, args...)
-		if maskCPUTime(vo) != maskCPUTime(to) || ve != te || vc != tc {
-			t.Errorf("%q:\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", c, vo, ve, vc, to, te, tc)
-		}
+		binaryMatchesVirsh(t, bin, "-c", labURI(), c)
 	}
 }
 
@@ -212,10 +207,7 @@ func TestLabLifecycleInREPL(t *testing.T) {
 	if _, err := g.Conn.LookupDomainByName(g.Name); err == nil {
 		t.Fatalf("%s is still defined after undefine in the REPL", g.Name)
 	}
-	s.send("quit\r")
-	if code := s.wait(); code != 0 {
-		t.Fatalf("quit: exit status %d", code)
-	}
+	s.leave("quit\r")
 }
 
 // TestLabDominfoMatchesVirsh: dominfo asks its queries concurrently; on real
@@ -234,12 +226,7 @@ func TestLabDominfoMatchesVirsh(t *testing.T) {
 		"dominfo " + run.Name + "; dominfo " + tr.Name + "; dominfo " + off.Name + "; dominfo " + run.Name,
 		"dominfo vt-dinfo-nosuch; dominfo " + tr.Name} {
 		for _, q := range [][]string{nil, {"-q"}} {
-			args := append(append([]string{"-c", labURI()}, q...), c)
-			vo, ve, vc := runBinary(t, "", nil, "/usr/bin/virsh", args...)
-			to, te, tc := runBinary(t, "", nil, bin, args...)
-			if maskCPUTime(vo) != maskCPUTime(to) || ve != te || vc != tc {
-				t.Errorf("%q:\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", args, vo, ve, vc, to, te, tc)
-			}
+			binaryMatchesVirsh(t, bin, append(append([]string{"-c", labURI()}, q...), c)...)
 		}
 	}
 }

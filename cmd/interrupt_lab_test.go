@@ -4,7 +4,6 @@ package cmd
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -12,38 +11,22 @@ import (
 	"time"
 )
 
-// startSignalled starts a program with the environment the race detector
-// needs, and its output captured.
+// startSignalled starts a program that is to be interrupted, with its output
+// captured (see startScript).
 func startSignalled(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
-	so, se := &lockedBuffer{}, &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = so, se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	return cmd, so, se
+	p := startScript(t, bin, args...)
+	return p.cmd, &p.out, &p.errb
 }
 
+// exitCode waits for an interrupted program's exit status.
 func exitCode(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(15 * time.Second):
+	code, ok := waitExit(t, cmd, 15*time.Second)
+	if !ok {
 		t.Fatalf("%s did not end after SIGINT", cmd.Path)
-		return -1
 	}
+	return code
 }
 
 // Ctrl-C on `event --loop`, side by side with virsh 9.0 on the same guest:

@@ -14,12 +14,12 @@ package cmd
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +34,6 @@ import (
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
 )
 
@@ -351,33 +350,26 @@ func runTool(name string, args ...string) (stdout, stderr string, err error) {
 }
 
 // labSession is one virtsh session (one connection, one node-name cache) on
-// the lab, as in the REPL: each run() is one command line.
+// the lab, as in the REPL: each run() is one command line. It is a testShell
+// whose command lines may come from several goroutines, one at a time.
 type labSession struct {
-	mu     sync.Mutex
-	out    *bytes.Buffer
-	errb   *bytes.Buffer
-	runner *shell.Runner
+	mu sync.Mutex
+	ts *testShell
 }
 
 func newLabSession(t *testing.T) *labSession {
 	t.Helper()
-	ls := &labSession{out: &bytes.Buffer{}, errb: &bytes.Buffer{}}
-	io := &format.IO{In: strings.NewReader(""), Out: ls.out, Err: ls.errb, Output: "table", Quiet: true}
-	sess := shell.NewSession(io, shell.Options{URI: labURI()})
-	t.Cleanup(sess.Close)
-	ls.runner = NewRunner(sess)
-	return ls
+	return &labSession{ts: newTestShell(t, labURI())}
 }
 
 func (ls *labSession) run(line string) (stdout, stderr string, ok bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	ls.out.Reset()
-	ls.errb.Reset()
-	res := ls.runner.RunString(context.Background(), line)
-	return ls.out.String(), ls.errb.String(), res.OK
+	return ls.ts.run(line)
 }
 
+// mustRun is run that fails t unless the line succeeds; unlike testShell's,
+// it lets virtsh's warnings on stderr pass.
 func (ls *labSession) mustRun(t *testing.T, line string) string {
 	t.Helper()
 	out, errs, ok := ls.run(line)
@@ -423,25 +415,40 @@ func cachedNodes(v nodeDumpView) []string {
 	return out
 }
 
-// qemuNodes asks QEMU itself, from the test's side (this taints the guest).
-func qemuNodes(t *testing.T, g *labGuest) []string {
+// qemuBlockNode is one block node as QEMU's query-named-block-nodes lists it.
+type qemuBlockNode struct {
+	Node    string `json:"node-name"`
+	Bitmaps []struct {
+		Name       string `json:"name"`
+		Persistent bool   `json:"persistent"`
+	} `json:"dirty-bitmaps"`
+}
+
+// namedBlockNodes asks QEMU itself for its block nodes (QMP
+// query-named-block-nodes from the test's side: this taints the guest).
+func namedBlockNodes(t *testing.T, g *labGuest) []qemuBlockNode {
 	t.Helper()
 	raw, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
 	if err != nil {
 		t.Fatalf("query-named-block-nodes: %v", err)
 	}
 	var r struct {
-		Return []struct {
-			NodeName string `json:"node-name"`
-		} `json:"return"`
+		Return []qemuBlockNode `json:"return"`
 	}
 	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		t.Fatalf("query-named-block-nodes: %v", err)
+		t.Fatalf("query-named-block-nodes: %v\n%s", err, raw)
 	}
+	return r.Return
+}
+
+// qemuNodes is the sorted names of QEMU's block nodes, QEMU's own "#..."
+// names left out (see namedBlockNodes).
+func qemuNodes(t *testing.T, g *labGuest) []string {
+	t.Helper()
 	var out []string
-	for _, n := range r.Return {
-		if !strings.HasPrefix(n.NodeName, "#") {
-			out = append(out, n.NodeName)
+	for _, n := range namedBlockNodes(t, g) {
+		if !strings.HasPrefix(n.Node, "#") {
+			out = append(out, n.Node)
 		}
 	}
 	sort.Strings(out)
@@ -519,19 +526,15 @@ func liveChain(t *testing.T, g *labGuest, target string) []chainImage {
 	return nil
 }
 
-// chainOf is the live chain of a disk, top first, as paths.
-func chainOf(t *testing.T, g *labGuest, target string) []string {
-	t.Helper()
-	var out []string
-	for _, e := range liveChain(t, g, target) {
-		out = append(out, e.Path)
-	}
-	return out
-}
-
+// wantChain fails the test unless the live chain of the disk, top first, is
+// the images want.
 func wantChain(t *testing.T, g *labGuest, target string, want ...string) {
 	t.Helper()
-	if got := chainOf(t, g, target); !reflect.DeepEqual(got, want) {
+	var got []string
+	for _, e := range liveChain(t, g, target) {
+		got = append(got, e.Path)
+	}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("chain of %s = %q, want %q", target, got, want)
 	}
 }
@@ -551,29 +554,13 @@ func stopGuest(t *testing.T, g *labGuest) {
 	}
 }
 
-// queryNodeBitmaps asks QEMU (query-named-block-nodes) which named dirty
+// queryNodeBitmaps asks QEMU (see namedBlockNodes) which named dirty
 // bitmaps each node holds, sorted; persistentOnly keeps the checkpoint ones
 // (a mirror's anonymous, transient bitmap never counts).
 func queryNodeBitmaps(t *testing.T, g *labGuest, persistentOnly bool) map[string][]string {
 	t.Helper()
-	out, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
-	if err != nil {
-		t.Fatalf("query-named-block-nodes: %v", err)
-	}
-	var r struct {
-		Return []struct {
-			Node    string `json:"node-name"`
-			Bitmaps []struct {
-				Name       string `json:"name"`
-				Persistent bool   `json:"persistent"`
-			} `json:"dirty-bitmaps"`
-		} `json:"return"`
-	}
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("query-named-block-nodes: %v\n%s", err, out)
-	}
 	m := map[string][]string{}
-	for _, n := range r.Return {
+	for _, n := range namedBlockNodes(t, g) {
 		for _, b := range n.Bitmaps {
 			if b.Name != "" && (b.Persistent || !persistentOnly) {
 				m[n.Node] = append(m[n.Node], b.Name)
@@ -760,6 +747,72 @@ func (d *privateDaemon) terminate() {
 	d.cmd = nil
 }
 
+// scriptProc is virsh or virtsh reading commands from a pipe.
+type scriptProc struct {
+	t         *testing.T
+	cmd       *exec.Cmd
+	in        io.WriteCloser
+	out, errb lockedBuffer
+}
+
+// startScript starts bin with args, its stdin a pipe (send) and its output
+// captured, in the C locale and with the environment the race detector
+// needs; it is killed when the test ends.
+func startScript(t *testing.T, bin string, args ...string) *scriptProc {
+	t.Helper()
+	p := &scriptProc{t: t, cmd: exec.Command(bin, args...)}
+	p.cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errb
+	var err error
+	if p.in, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	return p
+}
+
+// send writes one line to the program's stdin.
+func (p *scriptProc) send(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
+		p.t.Fatalf("writing %q: %v", line, err)
+	}
+}
+
+// finish ends the shell's input and returns its exit status.
+func (p *scriptProc) finish() int {
+	p.t.Helper()
+	_ = p.in.Close()
+	code, ok := waitExit(p.t, p.cmd, 30*time.Second)
+	if !ok {
+		p.t.Fatalf("shell did not exit at end of input; stderr:\n%s", p.errb.String())
+	}
+	return code
+}
+
+// waitExit waits up to limit for a started program to exit and returns its
+// exit status; exited is false when it is still running.
+func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) (code int, exited bool) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), true
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, true
+	case <-time.After(limit):
+		return -1, false
+	}
+}
+
 // TestLabGuestStartsAndWrites proves the harness itself: a guest starts on
 // the real QEMU, a guest write lands on the right disk at the right offset,
 // qemuIO tells a matching pattern from a wrong one, and the cleanup leaves
@@ -832,11 +885,7 @@ func TestLabVirtshReachesLab(t *testing.T) {
 	bin := virtshBinary(t)
 	for _, args := range [][]string{{"uri"}, {"hostname"}, {"uri; hostname"}} {
 		full := append([]string{"-c", labURI()}, args...)
-		wOut, wErr, wCode := runBinary(t, "", nil, "virsh", full...)
-		gOut, gErr, gCode := runBinary(t, "", nil, bin, full...)
-		if gOut != wOut || gErr != wErr || gCode != wCode {
-			t.Errorf("virtsh %q = (%q, %q, %d), virsh gives (%q, %q, %d)", full, gOut, gErr, gCode, wOut, wErr, wCode)
-		}
+		wErr, wCode := binaryMatchesVirsh(t, bin, full...)
 		if wCode != 0 {
 			t.Errorf("virsh %q failed on the lab: %s", full, wErr)
 		}

@@ -104,8 +104,8 @@ func TestLabNodeCacheOwnChanges(t *testing.T) {
 	check("unchanged", 3, shell.ReasonBlockJob)
 }
 
-// qemuBitmaps is, per format node, the names of the persistent bitmaps QEMU
-// holds (from the test's side; anonymous job bitmaps aside).
+// qemuBitmaps is, per node, the names of every named bitmap QEMU holds,
+// persistent or not (from the test's side; anonymous job bitmaps aside).
 func qemuBitmaps(t *testing.T, g *labGuest) map[string][]string { return queryNodeBitmaps(t, g, false) }
 
 // A scripted session of topology-changing operations, each checked on its
