@@ -171,7 +171,7 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 	if res.aborted {
 		return errors.New("Backup aborted")
 	}
-	return shellErr("Backup failed", errors.New(res.msg))
+	return msgThenCause("Backup failed", errors.New(res.msg))
 }
 
 // shorthandBackupXML builds the push-mode backup (and checkpoint) XML for
@@ -352,7 +352,7 @@ func (w *jobWaiter) abort() jobResult {
 		var le libvirt.Error
 		// The job may have ended on its own meanwhile.
 		if !errors.As(err, &le) || le.Code != libvirt.ERR_OPERATION_INVALID {
-			return jobResult{err: shellErr("failed to abort the backup job", err)}
+			return jobResult{err: msgThenCause("failed to abort the backup job", err)}
 		}
 	}
 	t := time.NewTimer(30 * time.Second)
@@ -525,7 +525,7 @@ func newDomjobinfoCmd(env *Env) *spec.Command {
 		var le libvirt.Error
 		if err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT {
 			if flags != 0 || rawstats {
-				return shellErr("Optional flags or --rawstats are not supported by the daemon", le)
+				return msgThenCause("Optional flags or --rawstats are not supported by the daemon", le)
 			}
 			info, err = d.GetJobInfo()
 		}

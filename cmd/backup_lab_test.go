@@ -23,58 +23,9 @@ import (
 
 // Checkpoints and incremental backup on real QEMU guests (scripts/lab-up).
 
-// virtshLab runs a virtsh command string on the lab in-process.
-func virtshLab(t *testing.T, cmds string) (stdout, stderr string, code int) {
-	t.Helper()
-	return runMain(t, "", "-c", labURI(), cmds)
-}
-
-// mustVirtsh runs cmds and fails the test unless it succeeds.
-func mustVirtsh(t *testing.T, cmds string) string {
-	t.Helper()
-	out, errS, code := virtshLab(t, cmds)
-	if code != 0 {
-		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", cmds, code, out, errS)
-	}
-	return out
-}
-
 // nodeBitmaps is what QEMU itself holds: persistent dirty bitmaps per block
 // node (QMP query-named-block-nodes; taints the test guest, fine here).
 func nodeBitmaps(t *testing.T, g *labGuest) map[string][]string { return queryNodeBitmaps(t, g, true) }
-
-// queryNodeBitmaps asks QEMU (query-named-block-nodes) which named dirty
-// bitmaps each node holds, sorted; persistentOnly keeps the checkpoint ones
-// (a mirror's anonymous, transient bitmap never counts).
-func queryNodeBitmaps(t *testing.T, g *labGuest, persistentOnly bool) map[string][]string {
-	t.Helper()
-	out, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
-	if err != nil {
-		t.Fatalf("query-named-block-nodes: %v", err)
-	}
-	var r struct {
-		Return []struct {
-			Node    string `json:"node-name"`
-			Bitmaps []struct {
-				Name       string `json:"name"`
-				Persistent bool   `json:"persistent"`
-			} `json:"dirty-bitmaps"`
-		} `json:"return"`
-	}
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("query-named-block-nodes: %v\n%s", err, out)
-	}
-	m := map[string][]string{}
-	for _, n := range r.Return {
-		for _, b := range n.Bitmaps {
-			if b.Name != "" && (b.Persistent || !persistentOnly) {
-				m[n.Node] = append(m[n.Node], b.Name)
-			}
-		}
-		sort.Strings(m[n.Node])
-	}
-	return m
-}
 
 // imageBitmaps is what a qcow2 file holds (guest stopped).
 func imageBitmaps(t *testing.T, img string) []string {
@@ -124,23 +75,6 @@ func dataExtents(t *testing.T, img string) [][2]int64 {
 	return out
 }
 
-// checkpointNames is what libvirt holds.
-func checkpointNames(t *testing.T, g *labGuest) []string {
-	t.Helper()
-	cps, err := g.Dom.ListAllCheckpoints(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := []string{}
-	for _, c := range cps {
-		n, _ := c.GetName()
-		names = append(names, n)
-		_ = c.Free()
-	}
-	sort.Strings(names)
-	return names
-}
-
 func topFormatNode(t *testing.T, g *labGuest, target string) string {
 	t.Helper()
 	var d libvirtxml.Domain
@@ -155,8 +89,6 @@ func topFormatNode(t *testing.T, g *labGuest, target string) string {
 	t.Fatalf("no disk %s", target)
 	return ""
 }
-
-const MiB = 1 << 20
 
 // TestLabIncrementalBackup: a full push backup of two disks with a
 // checkpoint, guest writes at known offsets, an incremental backup from that
@@ -173,7 +105,7 @@ func TestLabIncrementalBackup(t *testing.T) {
 		}
 	}
 
-	out := mustVirtsh(t, "backup-begin "+g.Name+" --target-dir "+full+" --checkpoint c1 --wait")
+	out := mustVirtshLab(t, "backup-begin "+g.Name+" --target-dir "+full+" --checkpoint c1 --wait")
 	if out != "Backup started\n\nBackup complete\n" {
 		t.Errorf("full backup printed %q", out)
 	}
@@ -184,7 +116,7 @@ func TestLabIncrementalBackup(t *testing.T) {
 	}
 	// The checkpoint's bitmap is on each disk's top node, as --details says.
 	bm := nodeBitmaps(t, g)
-	details := mustVirtsh(t, "checkpoint-list "+g.Name+" --details")
+	details := mustVirtshLab(t, "checkpoint-list "+g.Name+" --details")
 	for _, target := range []string{"vda", "vdb"} {
 		node := topFormatNode(t, g, target)
 		if !reflect.DeepEqual(bm[node], []string{"c1"}) {
@@ -205,7 +137,7 @@ func TestLabIncrementalBackup(t *testing.T) {
 			Node string
 		}
 	}
-	if err := json.Unmarshal([]byte(mustVirtsh(t, "checkpoint-info "+g.Name+" c1 --size -o json")), &info); err != nil {
+	if err := json.Unmarshal([]byte(mustVirtshLab(t, "checkpoint-info "+g.Name+" c1 --size -o json")), &info); err != nil {
 		t.Fatal(err)
 	}
 	if len(info.Disks) != 2 || info.Disks[0].Size == nil || *info.Disks[0].Size != 2*MiB || *info.Disks[1].Size != 64<<10 {
@@ -235,7 +167,7 @@ func TestLabIncrementalBackup(t *testing.T) {
 		DiskTotal       uint64 `json:"disk_total"`
 		Success         *bool
 	}
-	if err := json.Unmarshal([]byte(mustVirtsh(t, "domjobinfo "+g.Name+" --completed --keep-completed -o json")), &job); err != nil {
+	if err := json.Unmarshal([]byte(mustVirtshLab(t, "domjobinfo "+g.Name+" --completed --keep-completed -o json")), &job); err != nil {
 		t.Fatal(err)
 	}
 	if job.Type != "Completed" || job.Operation != "Backup" || job.Success == nil || !*job.Success || job.DiskTotal == 0 {
@@ -262,7 +194,7 @@ func TestLabIncrementalBackup(t *testing.T) {
 func TestLabCheckpointTree(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "cktree", DiskMiB: 16, Start: true})
 	for i, cp := range []string{"c1", "c2", "c3", "c4"} {
-		mustVirtsh(t, "checkpoint-create-as "+g.Name+" "+cp)
+		mustVirtshLab(t, "checkpoint-create-as "+g.Name+" "+cp)
 		g.GuestWrite(t, "vda", byte(0x10+i), fmt.Sprintf("%dM", i), "64k")
 	}
 	node := topFormatNode(t, g, "vda")
@@ -295,47 +227,47 @@ func TestLabCheckpointTree(t *testing.T) {
 		"checkpoint-list DOM --from c2 --descendants --topological --name", "checkpoint-list DOM --from c2 --tree",
 		"checkpoint-info DOM c2", "checkpoint-parent DOM c3", "checkpoint-parent DOM c1",
 		"checkpoint-dumpxml DOM c2 --no-domain", "checkpoint-dumpxml DOM c4 --no-domain --size")
-	if out := mustVirtsh(t, "checkpoint-list "+g.Name+" --tree"); out != "c1\n  |\n  +- c2\n      |\n      +- c3\n          |\n          +- c4\n            \n\n" {
+	if out := mustVirtshLab(t, "checkpoint-list "+g.Name+" --tree"); out != "c1\n  |\n  +- c2\n      |\n      +- c3\n          |\n          +- c4\n            \n\n" {
 		t.Errorf("--tree:\n%s", out)
 	}
 
-	out := mustVirtsh(t, "checkpoint-delete "+g.Name+" c3 --children-only")
+	out := mustVirtshLab(t, "checkpoint-delete "+g.Name+" c3 --children-only")
 	if out != "Domain checkpoint c3 children deleted\n\n" {
 		t.Errorf("delete --children-only printed %q", out)
 	}
 	wantBitmaps("c1", "c2", "c3")
 
 	xmlFile := filepath.Join(g.Dir, "c3.xml")
-	if err := os.WriteFile(xmlFile, []byte(mustVirtsh(t, "checkpoint-dumpxml "+g.Name+" c3")), 0o644); err != nil {
+	if err := os.WriteFile(xmlFile, []byte(mustVirtshLab(t, "checkpoint-dumpxml "+g.Name+" c3")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustVirtsh(t, "checkpoint-delete "+g.Name+" c3 --metadata")
+	mustVirtshLab(t, "checkpoint-delete "+g.Name+" c3 --metadata")
 	if got := checkpointNames(t, g); !reflect.DeepEqual(got, []string{"c1", "c2"}) {
 		t.Errorf("after --metadata delete libvirt holds %v", got)
 	}
 	if got := nodeBitmaps(t, g)[node]; !reflect.DeepEqual(got, []string{"c1", "c2", "c3"}) {
 		t.Errorf("--metadata delete touched QEMU's bitmaps: %v", got)
 	}
-	out = mustVirtsh(t, "checkpoint-create "+g.Name+" "+xmlFile+" --redefine --redefine-validate")
+	out = mustVirtshLab(t, "checkpoint-create "+g.Name+" "+xmlFile+" --redefine --redefine-validate")
 	if out != "Domain checkpoint c3 created from '"+xmlFile+"'\n" {
 		t.Errorf("redefine printed %q", out)
 	}
 	wantBitmaps("c1", "c2", "c3")
 	ro("checkpoint-list DOM --tree", "checkpoint-parent DOM c3")
 
-	mustVirtsh(t, "checkpoint-delete "+g.Name+" c2") // merged into c1
+	mustVirtshLab(t, "checkpoint-delete "+g.Name+" c2") // merged into c1
 	wantBitmaps("c1", "c3")
 	ro("checkpoint-list DOM --parent", "checkpoint-info DOM c1")
 	// c1 now covers what c2 covered too: the writes at 1M.. since c1.
 	var info struct{ Disks []struct{ Size *uint64 } }
-	if err := json.Unmarshal([]byte(mustVirtsh(t, "checkpoint-info "+g.Name+" c1 --size -o json")), &info); err != nil {
+	if err := json.Unmarshal([]byte(mustVirtshLab(t, "checkpoint-info "+g.Name+" c1 --size -o json")), &info); err != nil {
 		t.Fatal(err)
 	}
 	if len(info.Disks) != 1 || info.Disks[0].Size == nil || *info.Disks[0].Size != 4*64<<10 {
 		t.Errorf("c1 after merge: %+v", info.Disks)
 	}
 
-	mustVirtsh(t, "checkpoint-delete "+g.Name+" c1 --children")
+	mustVirtshLab(t, "checkpoint-delete "+g.Name+" c1 --children")
 	wantBitmaps()
 	if err := g.Dom.Destroy(); err != nil {
 		t.Fatal(err)
@@ -407,7 +339,7 @@ func TestLabBackupBadInput(t *testing.T) {
 	fails("checkpoint-create-as DOM c0", "raw")
 	noStray()
 	// ... unless the raw disk is left out.
-	mustVirtsh(t, "checkpoint-create-as "+g.Name+" c1 --diskspec vda --diskspec vdb,checkpoint=no")
+	mustVirtshLab(t, "checkpoint-create-as "+g.Name+" c1 --diskspec vda --diskspec vdb,checkpoint=no")
 	noStray("c1")
 	fails("checkpoint-create-as DOM c1 --diskspec vda --diskspec vdb,checkpoint=no", "already exists")
 	fails("checkpoint-create-as DOM c2 --diskspec vda --diskspec vdz", "vdz")
@@ -463,7 +395,7 @@ func TestLabBackupBadInput(t *testing.T) {
 	}
 
 	// Incremental from a deleted checkpoint.
-	mustVirtsh(t, "checkpoint-delete "+g.Name+" c1")
+	mustVirtshLab(t, "checkpoint-delete "+g.Name+" c1")
 	noStray()
 	bx.Incremental = "c1"
 	bx.Push.Disks.Disks[0].Target.File.File = filepath.Join(dir, "inc.qcow2")
@@ -544,7 +476,7 @@ func TestLabBackupAbort(t *testing.T) {
 
 	// Without --wait: the job runs on; domjobinfo and backup-dumpxml show
 	// it, domjobabort ends it.
-	if out := mustVirtsh(t, "backup-begin "+g.Name+" "+bxFile); out != "Backup started\n\n" {
+	if out := mustVirtshLab(t, "backup-begin "+g.Name+" "+bxFile); out != "Backup started\n\n" {
 		t.Errorf("backup-begin printed %q", out)
 	}
 	if _, err := os.Stat(scratch); err != nil {
@@ -554,7 +486,7 @@ func TestLabBackupAbort(t *testing.T) {
 	sameJobInfo(t, "domjobinfo "+g.Name)
 	sameJobInfo(t, "domjobinfo "+g.Name+" --rawstats")
 	var job struct{ Type, Operation string }
-	if err := json.Unmarshal([]byte(mustVirtsh(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
+	if err := json.Unmarshal([]byte(mustVirtshLab(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
 		job.Type != "Unbounded" || job.Operation != "Backup" {
 		t.Errorf("domjobinfo during backup: %+v, %v", job, err)
 	}
@@ -573,10 +505,10 @@ func TestLabBackupAbort(t *testing.T) {
 	}
 	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk --wrap; "+bx+" --xpath //nothing --wrap; "+bx+" --xpath //@type")
 	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath ''")
-	if got := mustVirtsh(t, bx+" --xpath //disk/@name -o json"); got != "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\"\n  ]\n}\n\n" {
+	if got := mustVirtshLab(t, bx+" --xpath //disk/@name -o json"); got != "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\"\n  ]\n}\n\n" {
 		t.Errorf("backup-dumpxml --xpath -o json: %q", got)
 	}
-	if out := mustVirtsh(t, "domjobabort "+g.Name); out != "\n" {
+	if out := mustVirtshLab(t, "domjobabort "+g.Name); out != "\n" {
 		t.Errorf("domjobabort printed %q", out)
 	}
 	for i := 0; i < 100; i++ {

@@ -11,10 +11,11 @@ import (
 	"libvirt.org/go/libvirt"
 )
 
-// relNodeXML is a private test-driver node for the reliability tests: a
-// running guest with two disks, a shut-off one, and one whose VNC graphics
-// carry a password (a secure field: hidden unless --security-info).
-const relNodeXML = `<node>
+// badInputNodeXML is a private test-driver node for the bad-input and
+// secrets tests: a running guest with two disks, a shut-off one, and one
+// whose VNC graphics carry a password (a secure field: hidden unless
+// --security-info).
+const badInputNodeXML = `<node>
   <domain type='test'>
     <name>test</name>
     <uuid>6695eb01-f6a4-8304-79aa-97f2502e1931</uuid>
@@ -49,19 +50,12 @@ const relNodeXML = `<node>
 // virsh as a case's want means: what /usr/bin/virsh prints for the same input.
 const virsh = ""
 
-func relNodeURI(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "node.xml")
-	if err := os.WriteFile(p, []byte(relNodeXML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return "test://" + p
-}
+func badInputNodeURI(t *testing.T) string { return nodeURI(t, badInputNodeXML) }
 
-// relSetup gives the session a checkpoint and a snapshot, so "unknown
+// badInputSetup gives the session a checkpoint and a snapshot, so "unknown
 // checkpoint" is tested next to a known one (on two guests: the test driver
 // refuses a snapshot of a guest that has checkpoints).
-const relSetup = "checkpoint-create-as test c1; snapshot-create-as sec s1"
+const badInputSetup = "checkpoint-create-as test c1; snapshot-create-as sec s1"
 
 // holdings is everything a bad command must leave as it was, read over the
 // session's own connection: each guest's state, live XML with secure fields,
@@ -97,18 +91,6 @@ func holdings(t *testing.T, ts *testShell) string {
 		_ = d.Free()
 	}
 	return b.String()
-}
-
-// virshStderr runs the real virsh 9.0 on a fresh copy of the node with the
-// setup, then cmd, and returns what it printed on stderr.
-func virshStderr(t *testing.T, cmd string) string {
-	t.Helper()
-	c := exec.Command(realVirsh, "-q", "-c", relNodeURI(t), relSetup+"; "+cmd)
-	c.Env = append(os.Environ(), "LC_ALL=C")
-	var errb strings.Builder
-	c.Stderr = &errb
-	_ = c.Run()
-	return errb.String()
 }
 
 // TestBadInputAcrossGroups: bad input to every command group gives one
@@ -229,8 +211,8 @@ func TestBadInputAcrossGroups(t *testing.T) {
 		{"debug", "debug bogus", "error: unknown debug topic 'bogus': use node-names\n"},
 		{"debug", "debug node-names nosuch", "error: failed to get domain 'nosuch'\n"},
 	}
-	ts := newTestShell(t, relNodeURI(t))
-	ts.mustRun(relSetup)
+	ts := newTestShell(t, badInputNodeURI(t))
+	ts.mustRun(badInputSetup)
 	before := holdings(t, ts)
 	groups := map[string]int{}
 	for _, c := range cases {
@@ -238,7 +220,8 @@ func TestBadInputAcrossGroups(t *testing.T) {
 		out, errS, ok := ts.run(c.cmd)
 		want := c.want
 		if want == virsh {
-			want = virshStderr(t, c.cmd)
+			// virsh on a fresh copy of the node with the same setup.
+			want = virshStderr(t, badInputNodeURI(t), badInputSetup+"; "+c.cmd)
 		}
 		// One "error:" line, or virsh's two; libvirt's own message may
 		// span lines (XML parse errors show the line and a caret).
@@ -259,7 +242,7 @@ var ioWarning = regexp.MustCompile(`(?m)^I/O warning : .*\n`)
 // TestBadInputOneShot: the same refusals as separate processes give exit
 // status 1, including a URI nobody serves and bad global options.
 func TestBadInputOneShot(t *testing.T) {
-	uri := relNodeURI(t)
+	uri := badInputNodeURI(t)
 	cases := []struct {
 		args          []string
 		want, wantOut string // wantOut only when want is not virsh's

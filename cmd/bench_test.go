@@ -37,7 +37,7 @@ func benchRunner(b *testing.B) *shell.Runner {
 }
 
 // BenchmarkRunnerCommand is the runner's cost of one command line of a piped
-// script (issue 8): split, check on a fresh tree, run, blank line. echo needs
+// script: split, check on a fresh tree, run, blank line. echo needs
 // no connection, so it is the per-command overhead with no RPC; domstate and
 // dominfo on the in-process test driver add the commands' own work.
 func BenchmarkRunnerCommand(b *testing.B) {

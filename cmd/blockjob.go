@@ -150,12 +150,12 @@ func newBlockCommitCmd(env *Env) *spec.Command {
 			switch {
 			case o.pivot:
 				if err := dom.BlockJobAbort(o.path, abortFlags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
-					return shellErr(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
+					return msgThenCause(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
 				}
 				status, msg = "pivoted", "Successfully pivoted"
 			case o.keepOverlay:
 				if err := dom.BlockJobAbort(o.path, abortFlags); err != nil {
-					return shellErr(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
+					return msgThenCause(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
 				}
 				status, msg = "finished", "Commit complete, overlay image kept"
 			default:
@@ -453,12 +453,12 @@ func newBlockCopyCmd(env *Env) *spec.Command {
 		switch {
 		case o.pivot:
 			if err := dom.BlockJobAbort(o.path, abortFlags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
-				return shellErr(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
+				return msgThenCause(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
 			}
 			status, msg = "pivoted", "Successfully pivoted"
 		case o.finish:
 			if err := dom.BlockJobAbort(o.path, abortFlags); err != nil {
-				return shellErr(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
+				return msgThenCause(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
 			}
 			status, msg = "finished", "Successfully copied"
 		}

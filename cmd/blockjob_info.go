@@ -233,7 +233,7 @@ func newBlockResizeCmd(env *Env) *spec.Command {
 		}
 		defer dom.Free()
 		if err := dom.BlockResize(o.path, size, flags); err != nil {
-			return shellErr(fmt.Sprintf("Failed to resize block device '%s'", o.path), err)
+			return msgThenCause(fmt.Sprintf("Failed to resize block device '%s'", o.path), err)
 		}
 		env.IO.Extra("Block device '%s' is resized", o.path)
 		return nil

@@ -8,81 +8,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/virtsh/virtsh/shell/domain"
 )
 
 // Block jobs on real QEMU guests. Each test builds a backing chain with
 // distinct data in every layer (qemu-io before start, guest writes while
 // running), runs jobs through virtsh as a user would, and checks both
 // libvirt's view (the live XML chain) and the data (qemu-io read -P).
-
-// vt runs virtsh in-process against the lab: argv mode.
-func vt(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	return runMain(t, "", append([]string{"-c", labURI()}, args...)...)
-}
-
-// vtScript runs virtsh with a script on stdin (the REPL's non-terminal mode).
-func vtScript(t *testing.T, script string) (string, string, int) {
-	t.Helper()
-	return runMain(t, script, "-c", labURI())
-}
-
-func mustVT(t *testing.T, args ...string) string {
-	t.Helper()
-	out, errS, code := vt(t, args...)
-	if code != 0 {
-		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", args, code, out, errS)
-	}
-	return out
-}
-
-// chainOf is the live chain of a disk, top first, as paths.
-func chainOf(t *testing.T, g *labGuest, target string) []string {
-	t.Helper()
-	var out []string
-	for _, e := range liveChain(t, g, target) {
-		out = append(out, e.Name)
-	}
-	return out
-}
-
-// liveChain is a disk's chain in the guest's live XML, top first.
-func liveChain(t *testing.T, g *labGuest, target string) []domain.Source {
-	t.Helper()
-	disks, err := domain.Disks(g.LiveXML(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range disks {
-		if d.Target == target {
-			return d.Chain
-		}
-	}
-	t.Fatalf("%s has no disk %s", g.Name, target)
-	return nil
-}
-
-func wantChain(t *testing.T, g *labGuest, target string, want ...string) {
-	t.Helper()
-	if got := chainOf(t, g, target); !reflect.DeepEqual(got, want) {
-		t.Fatalf("chain of %s = %q, want %q", target, got, want)
-	}
-}
-
-func noJob(t *testing.T, g *labGuest, disk string) {
-	t.Helper()
-	info, err := g.Dom.GetBlockJobInfo(disk, 0)
-	if err != nil || info.Type != 0 {
-		t.Fatalf("block job on %s still there: %+v %v", disk, info, err)
-	}
-}
 
 // layeredGuest starts a guest whose vda is base <- s1 <- s2, with 0xa1 at
 // 0 in base (written before start), 0xb2 at 1M in s1 and 0xc3 at 2M in s2
@@ -102,26 +38,19 @@ func layeredGuest(t *testing.T, prefix string, disks int) (g *labGuest, base, s1
 	for i := 1; i < disks; i++ {
 		others = append(others, "--diskspec", "vd"+string(rune('a'+i))+",snapshot=no")
 	}
-	mustVT(t, append([]string{"snapshot-create-as", g.Name, "s1", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s1}, others...)...)
+	mustVirtshLab(t, append([]string{"snapshot-create-as", g.Name, "s1", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s1}, others...)...)
 	g.GuestWrite(t, "vda", 0xb2, "1M", "1M")
-	mustVT(t, append([]string{"snapshot-create-as", g.Name, "s2", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s2}, others...)...)
+	mustVirtshLab(t, append([]string{"snapshot-create-as", g.Name, "s2", "--disk-only", "--no-metadata", "--diskspec", "vda,file=" + s2}, others...)...)
 	g.GuestWrite(t, "vda", 0xc3, "2M", "1M")
 	wantChain(t, g, "vda", s2, s1, base)
 	return
-}
-
-func stopGuest(t *testing.T, g *labGuest) {
-	t.Helper()
-	if err := g.Dom.Destroy(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestLabBlockCommit(t *testing.T) {
 	g, base, s1, s2 := layeredGuest(t, "commit", 1)
 
 	// Inactive layer, --top/--base/--delete, run from a script on stdin.
-	out, errS, code := vtScript(t, "blockcommit "+g.Name+" vda --top "+s1+" --base "+base+" --wait --delete --verbose\n")
+	out, errS, code := virtshLabScript(t, "blockcommit "+g.Name+" vda --top "+s1+" --base "+base+" --wait --delete --verbose\n")
 	if code != 0 || !strings.Contains(out, "\nCommit complete\n") || !strings.Contains(errS, "\rBlock commit: [100 %]") {
 		t.Fatalf("inactive commit: %d %q %q", code, out, errS)
 	}
@@ -132,7 +61,7 @@ func TestLabBlockCommit(t *testing.T) {
 	noJob(t, g, "vda")
 
 	// Active commit keeping the overlay: base gets s2's data, disk stays on s2.
-	out = mustVT(t, "blockcommit", g.Name, "vda", "--keep-overlay")
+	out = mustVirtshLab(t, "blockcommit", g.Name, "vda", "--keep-overlay")
 	if out != "\nCommit complete, overlay image kept\n" {
 		t.Fatalf("keep-overlay: %q", out)
 	}
@@ -141,7 +70,7 @@ func TestLabBlockCommit(t *testing.T) {
 
 	// Active commit with pivot, -o json: one object; disk now on base.
 	g.GuestWrite(t, "vda", 0xd4, "3M", "1M")
-	out = mustVT(t, "-o", "json", "blockcommit", g.Name, "vda", "--pivot")
+	out = mustVirtshLab(t, "-o", "json", "blockcommit", g.Name, "vda", "--pivot")
 	var res blockJobResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Status != "pivoted" || res.Job != "active_commit" || res.Disk != "vda" {
 		t.Fatalf("json result %q: %+v %v", out, res, err)
@@ -155,14 +84,14 @@ func TestLabBlockCommit(t *testing.T) {
 func TestLabBlockPullAndSnapshots(t *testing.T) {
 	g, base, s1, s2 := layeredGuest(t, "pull", 1)
 
-	out := mustVT(t, "blockpull", g.Name, "vda", "--base", base, "--wait", "--verbose")
+	out := mustVirtshLab(t, "blockpull", g.Name, "vda", "--base", base, "--wait", "--verbose")
 	if !strings.Contains(out, "\nPull complete\n") {
 		t.Fatalf("pull to base: %q", out)
 	}
 	wantChain(t, g, "vda", s2, base)
 	_ = s1
 
-	out = mustVT(t, "blockpull", g.Name, "vda", "--wait")
+	out = mustVirtshLab(t, "blockpull", g.Name, "vda", "--wait")
 	if out != "\nPull complete\n" {
 		t.Fatalf("full pull: %q", out)
 	}
@@ -170,23 +99,23 @@ func TestLabBlockPullAndSnapshots(t *testing.T) {
 
 	// A snapshot with metadata: listed, dumped, deleted (metadata only).
 	s3 := filepath.Join(g.Dir, "s3.qcow2")
-	if out := mustVT(t, "snapshot-create-as", g.Name, "s3", "the third", "--disk-only", "vda,file="+s3); out != "Domain snapshot s3 created\n" {
+	if out := mustVirtshLab(t, "snapshot-create-as", g.Name, "s3", "the third", "--disk-only", "vda,file="+s3); out != "Domain snapshot s3 created\n" {
 		t.Fatalf("snapshot-create-as: %q", out)
 	}
-	if out := mustVT(t, "-q", "snapshot-list", g.Name, "--name"); out != "s3\n" {
+	if out := mustVirtshLab(t, "-q", "snapshot-list", g.Name, "--name"); out != "s3\n" {
 		t.Fatalf("snapshot-list --name: %q", out)
 	}
-	if out := mustVT(t, "snapshot-list", g.Name, "--parent"); !strings.Contains(out, " s3 ") || !strings.Contains(out, "disk-snapshot") {
+	if out := mustVirtshLab(t, "snapshot-list", g.Name, "--parent"); !strings.Contains(out, " s3 ") || !strings.Contains(out, "disk-snapshot") {
 		t.Fatalf("snapshot-list: %q", out)
 	}
-	if out := mustVT(t, "snapshot-dumpxml", g.Name, "s3"); !strings.Contains(out, "<source file='"+s3+"'/>") || !strings.Contains(out, "<description>the third</description>") {
+	if out := mustVirtshLab(t, "snapshot-dumpxml", g.Name, "s3"); !strings.Contains(out, "<source file='"+s3+"'/>") || !strings.Contains(out, "<description>the third</description>") {
 		t.Fatalf("snapshot-dumpxml: %q", out)
 	}
-	if out := mustVT(t, "snapshot-delete", g.Name, "--current", "--metadata"); out != "Domain snapshot s3 deleted\n\n" {
+	if out := mustVirtshLab(t, "snapshot-delete", g.Name, "--current", "--metadata"); out != "Domain snapshot s3 deleted\n\n" {
 		t.Fatalf("snapshot-delete: %q", out)
 	}
 	wantChain(t, g, "vda", s3, s2)
-	mustVT(t, "blockcommit", g.Name, "vda", "--pivot")
+	mustVirtshLab(t, "blockcommit", g.Name, "vda", "--pivot")
 	wantChain(t, g, "vda", s2)
 	stopGuest(t, g)
 	// s2 has no backing file any more: the reads prove the pull copied every layer.
@@ -201,25 +130,25 @@ func TestLabBlockCopy(t *testing.T) {
 	d1, d2, d3 := filepath.Join(g.Dir, "d1.qcow2"), filepath.Join(g.Dir, "d2.qcow2"), filepath.Join(g.Dir, "d3.qcow2")
 
 	// A persistent guest needs --transient-job: the error says so.
-	_, errS, code := vt(t, "blockcopy", g.Name, "vda", d1, "--wait")
+	_, errS, code := virtshLab(t, "blockcopy", g.Name, "vda", d1, "--wait")
 	if code != 1 || !strings.Contains(errS, "domain is not transient") || !strings.Contains(errS, "needs --transient-job") {
 		t.Fatalf("copy without --transient-job: %d %q", code, errS)
 	}
 	wantChain(t, g, "vda", s2, filepath.Join(g.Dir, "s1.qcow2"), base)
-	out := mustVT(t, "blockcopy", g.Name, "vda", d1, "--format", "qcow2", "--transient-job", "--pivot", "--verbose")
+	out := mustVirtshLab(t, "blockcopy", g.Name, "vda", d1, "--format", "qcow2", "--transient-job", "--pivot", "--verbose")
 	if !strings.Contains(out, "\nSuccessfully pivoted\n") {
 		t.Fatalf("copy --pivot: %q", out)
 	}
 	wantChain(t, g, "vda", d1)
 
-	out = mustVT(t, "blockcopy", g.Name, "vda", "--dest", d2, "--format", "qcow2", "--transient-job", "--finish")
+	out = mustVirtshLab(t, "blockcopy", g.Name, "vda", "--dest", d2, "--format", "qcow2", "--transient-job", "--finish")
 	if out != "\nSuccessfully copied\n" {
 		t.Fatalf("copy --finish: %q", out)
 	}
 	wantChain(t, g, "vda", d1)
 
 	// Destination exists, no --reuse-external: refused, guest unchanged.
-	_, errS, code = vt(t, "blockcopy", g.Name, "vda", d2, "--format", "qcow2", "--transient-job", "--wait")
+	_, errS, code = virtshLab(t, "blockcopy", g.Name, "vda", d2, "--format", "qcow2", "--transient-job", "--wait")
 	if code != 1 || !strings.Contains(errS, "already exists") {
 		t.Fatalf("existing dest: %d %q", code, errS)
 	}
@@ -228,10 +157,10 @@ func TestLabBlockCopy(t *testing.T) {
 
 	// Shallow copy onto a prepared overlay of the same backing image.
 	s4 := filepath.Join(g.Dir, "s4.qcow2")
-	mustVT(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s4)
+	mustVirtshLab(t, "snapshot-create-as", g.Name, "--disk-only", "--no-metadata", "--diskspec", "vda,file="+s4)
 	g.GuestWrite(t, "vda", 0xe5, "3M", "1M")
 	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", d1, "-F", "qcow2", d3)
-	out = mustVT(t, "blockcopy", g.Name, "vda", d3, "--shallow", "--reuse-external", "--format", "qcow2", "--transient-job", "--pivot")
+	out = mustVirtshLab(t, "blockcopy", g.Name, "vda", d3, "--shallow", "--reuse-external", "--format", "qcow2", "--transient-job", "--pivot")
 	if !strings.Contains(out, "Successfully pivoted") {
 		t.Fatalf("shallow copy: %q", out)
 	}
@@ -249,25 +178,25 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 	g.GuestWrite(t, "vda", 0xf6, "0", "4M") // 4 MiB in the overlay: ~4 s at 1 MiB/s
 	chain := []string{s2, s1, base}
 
-	if out := mustVT(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1"); out != "Active Block Commit started\n" {
+	if out := mustVirtshLab(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1"); out != "Active Block Commit started\n" {
 		t.Fatalf("start: %q", out)
 	}
-	out, errS, code := vt(t, "blockjob", g.Name, "vda", "--info")
+	out, errS, code := virtshLab(t, "blockjob", g.Name, "vda", "--info")
 	if code != 0 || !strings.HasPrefix(errS, "\rActive Block Commit: [") || !strings.Contains(out, "Bandwidth limit: 1048576 bytes/s (1.000 MiB/s)") {
 		t.Fatalf("info: %d %q %q", code, out, errS)
 	}
-	mustVT(t, "blockjob", g.Name, "vda", "--bandwidth", "2")
-	if out := mustVT(t, "blockjob", g.Name, "vda", "--raw", "--bytes"); !strings.Contains(out, " type=Active Block Commit\n bandwidth=2097152\n") {
+	mustVirtshLab(t, "blockjob", g.Name, "vda", "--bandwidth", "2")
+	if out := mustVirtshLab(t, "blockjob", g.Name, "vda", "--raw", "--bytes"); !strings.Contains(out, " type=Active Block Commit\n bandwidth=2097152\n") {
 		t.Fatalf("raw: %q", out)
 	}
-	if out := mustVT(t, "-o", "json", "blockjob", g.Name); !strings.Contains(out, `"disk": "vda"`) || !strings.Contains(out, `"bandwidth_bytes_per_second": 2097152`) {
+	if out := mustVirtshLab(t, "-o", "json", "blockjob", g.Name); !strings.Contains(out, `"disk": "vda"`) || !strings.Contains(out, `"bandwidth_bytes_per_second": 2097152`) {
 		t.Fatalf("list: %q", out)
 	}
-	_, errS, code = vt(t, "blockpull", g.Name, "vda")
+	_, errS, code = virtshLab(t, "blockpull", g.Name, "vda")
 	if code != 1 || !strings.Contains(errS, "already in active block job") {
 		t.Fatalf("second job: %d %q", code, errS)
 	}
-	if out := mustVT(t, "-q", "blockjob", g.Name, "vda", "--abort"); out != "" {
+	if out := mustVirtshLab(t, "-q", "blockjob", g.Name, "vda", "--abort"); out != "" {
 		t.Fatalf("abort: %q", out)
 	}
 	noJob(t, g, "vda")
@@ -275,7 +204,7 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 
 	// --timeout aborts the job: "Commit aborted", exit 1, job gone.
 	start := time.Now()
-	out, errS, code = vt(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1", "--timeout", "1", "--verbose")
+	out, errS, code = virtshLab(t, "blockcommit", g.Name, "vda", "--active", "--bandwidth", "1", "--timeout", "1", "--verbose")
 	if code != 1 || out != "\nCommit aborted\n" || strings.Contains(errS, "error:") || time.Since(start) > 3*time.Second {
 		t.Fatalf("timeout: %d %q %q after %v", code, out, errS, time.Since(start))
 	}
@@ -316,7 +245,7 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 		{[]string{"blockcommit", g.Name, "vda", "--timeout", "0"}, "error: Numeric value '0' for <timeout> option is malformed or out of range\n"},
 		{[]string{"blockjob", g.Name, "vda", "--abort"}, "error: invalid argument: disk vda does not have an active block job\n"},
 	} {
-		out, errS, code := vt(t, c.args...)
+		out, errS, code := virtshLab(t, c.args...)
 		if code != 1 || errS != c.want {
 			t.Errorf("%q: %d %q %q, want %q", c.args, code, out, errS, c.want)
 		}
@@ -329,4 +258,83 @@ func TestLabBlockJobControlTimeoutSigint(t *testing.T) {
 	// part of the overlay into it, which the overlay still hides.
 	qemuIO(t, s2, "read -P 0xf6 0 4M")
 	qemuIO(t, s1, "read -P 0xb2 1M 1M")
+}
+
+// expectRE waits until re matches the pty output after the last expect()
+// match (the pty helpers only look for fixed text; a bar's numbers vary).
+func expectRE(t *testing.T, s *ptySession, re *regexp.Regexp) string {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		scr := s.screen()
+		if m := re.FindString(scr[min(s.mark, len(scr)):]); m != "" {
+			return m
+		}
+	}
+	t.Fatalf("timed out waiting for %v; output after last match:\n%q", re, s.screen()[min(s.mark, len(s.screen())):])
+	return ""
+}
+
+// TestLabBlockJobsInREPLThroughPTY: block jobs typed at the interactive
+// shell on a real pseudo-terminal: the live progress bar, the final
+// messages, Ctrl-C aborting a throttled wait and giving the prompt back, and
+// the shell working on afterwards. Then libvirt's chain and the data are
+// checked.
+func TestLabBlockJobsInREPLThroughPTY(t *testing.T) {
+	g, base, s1, s2 := layeredGuest(t, "replpty", 1)
+	g.GuestWrite(t, "vda", 0xd4, "3M", "1M") // s2 holds 2 MiB: ~2 s at 1 MiB/s
+	dest := filepath.Join(g.Dir, "copy.qcow2")
+
+	s := startPTY(t, t.TempDir(), nil, "-c", labURI())
+	s.expect(ptyBanner + "virtsh # ")
+
+	// A throttled active commit, Ctrl-C once the bar shows progress: the
+	// job is aborted, the shell prints virsh's message and a new prompt.
+	s.send("blockcommit " + g.Name + " vda --active --bandwidth 1 --wait --verbose\r")
+	// percent, bar, bytes done of total ("( 0 B/3.0 MiB)", "(1.5/3.0 MiB, ...")
+	expectRE(t, s, regexp.MustCompile(`Block commit +\d+% \|[^|]*\| \( ?[0-9.]+( [KMG]?i?B)?/[0-9.]+ MiB`))
+	s.send("\x03")
+	s.expect("\nCommit aborted\n")
+	s.expect("virtsh # ")
+	s.alive()
+	noJob(t, g, "vda")
+	wantChain(t, g, "vda", s2, s1, base)
+
+	// The shell keeps working: the next command runs.
+	s.send("domblklist " + g.Name + "\r")
+	s.expect(" vda      " + s2 + "\n")
+	s.expect("virtsh # ")
+
+	// The same commit unthrottled, with pivot: the bar reaches 100 % with
+	// the byte counts, then virsh's message; the disk is now on base.
+	s.send("blockcommit " + g.Name + " vda --active --pivot --wait --verbose\r")
+	expectRE(t, s, regexp.MustCompile(`Block commit +100% \|[^|]*\| \( ?[0-9.]+( [KMG]?i?B)?/[0-9.]+ [KMG]?i?B`))
+	s.expect("\nSuccessfully pivoted\n")
+	s.expect("virtsh # ")
+	wantChain(t, g, "vda", base)
+	noJob(t, g, "vda")
+
+	// A copy waited for in the shell reaches the mirroring phase; a pivot
+	// from the same shell moves the disk onto the copy.
+	s.send("blockcopy " + g.Name + " vda " + dest + " --format qcow2 --transient-job --wait --verbose\r")
+	expectRE(t, s, regexp.MustCompile(`Block Copy +100% \|[^|]*\| \( ?[0-9.]+( [KMG]?i?B)?/[0-9.]+ [KMG]?i?B`))
+	s.expect("\nNow in mirroring phase\n")
+	s.expect("virtsh # ")
+	s.send("blockjob " + g.Name + " vda --pivot\r")
+	// readline redraws the prompt as keys are typed: wait for the line to
+	// end, then for the next prompt.
+	s.expect(" vda --pivot\n")
+	s.expect("virtsh # ")
+	wantChain(t, g, "vda", dest)
+	noJob(t, g, "vda")
+
+	s.leave("quit\r")
+	if strings.Contains(s.screen(), "error:") {
+		t.Errorf("an error was printed:\n%q", s.screen())
+	}
+	stopGuest(t, g)
+	// Every layer's data: in base after the commit, and in the full copy.
+	for _, img := range []string{base, dest} {
+		qemuIO(t, img, "read -P 0xa1 0 1M", "read -P 0xb2 1M 1M", "read -P 0xc3 2M 1M", "read -P 0xd4 3M 1M")
+	}
+	qemuImg(t, "compare", "-q", base, dest)
 }

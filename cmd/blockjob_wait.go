@@ -57,9 +57,8 @@ type blockWaiter struct {
 // first starts libvirt's event loop thread (and with it the signal relay, see
 // shell's armSignals), before the lookup opens the connection: the thread
 // start and signal.Notify then overlap the connection's round trips instead
-// of sitting between the connection and the job (0.7 ms of a one-shot
-// blockcommit --wait, from libvirt's log timestamps, means of 12 runs; virsh
-// starts its loop at start-up). newBlockWaiter starts the loop as well, which
+// of sitting between the connection and the job (virsh starts its loop at
+// start-up). newBlockWaiter starts the loop as well, which
 // is what the wait relies on.
 func lookupJobDomain(env *Env, name string, wait bool) (*libvirt.Domain, error) {
 	if wait {
@@ -100,8 +99,8 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 		}
 	}
 	// The wait returns on these events: the loop that dispatches them must
-	// run now, not after the runner's 50 ms grace (issue 3: return within
-	// milliseconds of the event).
+	// run now, not after the runner's EventLoopDelay grace, so that the
+	// wait returns as soon as the event comes.
 	env.Sess.StartEventLoop()
 	// As virsh, a failed registration is not fatal: wait() then also
 	// polls the job (virsh's fallback, see fallbackStatus). virsh registers
@@ -233,7 +232,7 @@ func (w *blockWaiter) ended(prog *format.Progress, st jobStatus) jobStatus {
 func (w *blockWaiter) poll(prog *format.Progress) (jobStatus, error) {
 	info, err := w.dom.GetBlockJobInfo(w.disk, 0)
 	if err != nil {
-		return statusNone, shellErr(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
+		return statusNone, msgThenCause(fmt.Sprintf("failed to query job for disk %s", w.disk), err)
 	}
 	gone := info.Type == 0 // with events: its event is on the way
 	if !gone {
@@ -283,7 +282,7 @@ func (w *blockWaiter) abortJob() (jobStatus, error) {
 		if st, ok := w.pending(); ok {
 			return st, nil
 		}
-		return statusNone, shellErr(fmt.Sprintf("failed to abort job for disk '%s'", w.disk), err)
+		return statusNone, msgThenCause(fmt.Sprintf("failed to abort job for disk '%s'", w.disk), err)
 	}
 	if w.async {
 		return libvirt.DOMAIN_BLOCK_JOB_CANCELED, nil

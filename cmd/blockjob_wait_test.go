@@ -7,7 +7,7 @@ import (
 )
 
 // TestFallbackStatus is virsh's polling fallback for a daemon that refused
-// the block-job event registrations (virsh-reference §3.1).
+// the block-job event registrations (virshBlockJobWait's polls).
 func TestFallbackStatus(t *testing.T) {
 	type poll struct {
 		gone     bool

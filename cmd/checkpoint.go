@@ -60,12 +60,13 @@ func checkpointParent(cp *libvirt.DomainCheckpoint) (string, error) {
 	if errors.As(err, &le) && le.Code == libvirt.ERR_NO_DOMAIN_CHECKPOINT {
 		return "", nil
 	}
-	return "", shell2(err, "unable to determine if checkpoint has parent")
+	return "", causeThenMsg("unable to determine if checkpoint has parent", err)
 }
 
-// shell2 is "libvirt's message, then ours" (vshReportError then vshError);
-// each line of msg is one "error:" line.
-func shell2(cause error, msg string) error {
+// causeThenMsg is "libvirt's message, then ours" (vshReportError then
+// vshError), the reverse of msgThenCause with the same arguments; each line
+// of msg is one "error:" line.
+func causeThenMsg(msg string, cause error) error {
 	var lines []string
 	if cause != nil {
 		lines = append(lines, shell.MessageLines(cause)...)
@@ -388,7 +389,7 @@ func newCheckpointEditCmd(env *Env) *spec.Command {
 		}
 		defer cp.Free()
 		name, _ = cp.GetName()
-		fail := func(err error) error { return shell2(err, "Failed to update "+name) }
+		fail := func(err error) error { return causeThenMsg("Failed to update "+name, err) }
 		orig, err := cp.GetXMLDesc(libvirt.DOMAIN_CHECKPOINT_XML_SECURE)
 		if err != nil {
 			return fail(err)
@@ -427,9 +428,9 @@ func newCheckpointEditCmd(env *Env) *spec.Command {
 			newName, _ := ncp.GetName()
 			if newName != name {
 				if err := ncp.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY); err != nil {
-					return shell2(err, "Failed to clean up "+newName+"\nFailed to update "+name)
+					return causeThenMsg("Failed to clean up "+newName+"\nFailed to update "+name, err)
 				}
-				return shell2(nil, fmt.Sprintf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name))
+				return causeThenMsg(fmt.Sprintf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name), nil)
 			}
 			env.IO.Extra("Checkpoint %s edited.\n", name)
 			return nil
@@ -463,9 +464,9 @@ type checkpointInfoView struct {
 
 // topNodes maps each disk target to the QEMU format node of its top image,
 // where libvirt puts a checkpoint's bitmap, derived from the live XML as the
-// node-name cache derives it (libvirt 9.0 names nodes libvirt-<index>-format;
-// see node-names.md), without the cache's check or its counters. Empty when
-// the domain is not running (no indexes).
+// node-name cache derives it (libvirt 9.0 names nodes libvirt-<index>-format),
+// without the cache's check or its counters. Empty when the domain is not
+// running (no indexes).
 func topNodes(dom *libvirt.Domain) map[string]string {
 	out := map[string]string{}
 	if active, err := dom.IsActive(); err != nil || !active {
@@ -551,7 +552,7 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 		domName, _ := d.GetName()
 		parent, err := checkpointParent(cp)
 		if err != nil {
-			return shell2(err, "unexpected problem querying checkpoint state")
+			return causeThenMsg("unexpected problem querying checkpoint state", err)
 		}
 		v := checkpointInfoView{Name: name, Domain: domName, Parent: parent}
 		children, cerr := cp.ListAllChildren(0)
@@ -735,7 +736,7 @@ func newCheckpointDeleteCmd(env *Env) *spec.Command {
 			flags |= libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY
 		}
 		if err := cp.Delete(flags); err != nil {
-			return shellErr("Failed to delete checkpoint "+name, err)
+			return msgThenCause("Failed to delete checkpoint "+name, err)
 		}
 		env.Sess.Nodes().RefillDomain(d, blocknodes.ReasonCheckpoint)
 		if childrenOnly {
@@ -952,7 +953,7 @@ func collectCheckpoints(d *libvirt.Domain, from *libvirt.DomainCheckpoint, flags
 		cps, err = d.ListAllCheckpoints(flags)
 	}
 	if err != nil {
-		return nil, shell2(err, "unexpected problem querying checkpoints")
+		return nil, causeThenMsg("unexpected problem querying checkpoints", err)
 	}
 	list := make([]chkEntry, 0, len(cps)+1)
 	for i := range cps {

@@ -15,8 +15,6 @@ import (
 // same command string. A whole sequence runs in one command string: the test
 // driver keeps checkpoints per connection.
 
-const realVirsh = "/usr/bin/virsh"
-
 // ckptNodeXML is a private test-driver node: one running domain "test" with
 // two disks, so diskspecs can name a known and an unknown disk.
 const ckptNodeXML = `<node>
@@ -40,15 +38,8 @@ const ckptNodeXML = `<node>
 </node>
 `
 
-// ckptURI writes a private node file for one test and returns its URI.
-func ckptURI(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "node.xml")
-	if err := os.WriteFile(p, []byte(ckptNodeXML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return "test://" + p
-}
+// ckptURI is a private copy of ckptNodeXML (see nodeURI).
+func ckptURI(t *testing.T) string { return nodeURI(t, ckptNodeXML) }
 
 var (
 	reTableTime = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}`)
@@ -89,9 +80,9 @@ func TestCheckpointSameAsVirsh(t *testing.T) {
 	}
 	tree := "checkpoint-create-as test c1; checkpoint-create-as test c3; checkpoint-create-as test c2; "
 	cases := map[string]string{
-		// §8 row 12
+		// a name that exists already
 		"duplicate": "checkpoint-create-as test c1; checkpoint-create-as test c1",
-		// §8 rows 13-14 and every filter
+		// the tree, parents and every filter
 		"tree": tree + "checkpoint-list test --tree; checkpoint-list test --parent --no-leaves --name; " +
 			"checkpoint-list test --parent; checkpoint-list test; checkpoint-list test --roots; " +
 			"checkpoint-list test --leaves; checkpoint-list test --no-leaves --parent; checkpoint-list test --name; " +

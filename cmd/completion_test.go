@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,11 +54,7 @@ func stateNode(t *testing.T) string {
 `, d[0], d[1])
 	}
 	b.WriteString("</node>\n")
-	path := filepath.Join(t.TempDir(), "node.xml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return "test://" + path
+	return nodeURI(t, b.String())
 }
 
 func TestCompleteProtocol(t *testing.T) {
@@ -280,24 +275,6 @@ func TestREPLCompletionThroughPty(t *testing.T) {
 		t.Fatal("virtsh did not quit")
 	}
 	_ = c.Wait()
-}
-
-// lockedBuffer is written by the pty reader and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // BenchmarkCompleteOneShot1000 is `virtsh __complete -c URI start vm-` as a

@@ -1,19 +1,18 @@
 //go:build lab
 
-// Connection faults against a libvirtd the test itself starts and owns: a
-// private session daemon run as "nobody" with its own socket, runtime and
-// config directories (the shared system daemon is never touched), serving
-// libvirt's test driver over test+unix:///default?socket=... The daemon is
-// killed, stopped with SIGTERM, and frozen with SIGSTOP while a virtsh
-// script or REPL is open; virsh 9.0 goes through the same scenario and what
-// both print on stderr is compared. Concurrent clients act on a real QEMU
-// lab guest.
+// Connection faults. Most run against a libvirtd the test itself starts and
+// owns (privateDaemon: the shared system daemon is never touched or
+// restarted): the daemon is killed, stopped with SIGTERM, and frozen with
+// SIGSTOP while a virtsh script or REPL is open; virsh 9.0 goes through the
+// same scenario and what both print on stderr is compared. One restarts a
+// private QEMU daemon under a REPL that holds a node-name cache; one has
+// the system daemon drop a waiting virtsh's connection to a lab guest.
 
 package cmd
 
 import (
+	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,195 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 	"libvirt.org/go/libvirt"
 )
-
-const nobodyID = 65534
-
-type privateDaemon struct {
-	t      *testing.T
-	dir    string
-	sock   string
-	qemu   bool // clients use its QEMU driver (qemu:///session), not the test driver
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// newPrivateDaemon starts a libvirtd of the test's own. Run as an
-// unprivileged user it is a session daemon: every path it uses is under dir
-// (XDG_RUNTIME_DIR, HOME, unix_sock_dir), so it shares nothing with the
-// system daemon. Cleanup kills it and removes dir.
-func newPrivateDaemon(t *testing.T) *privateDaemon {
-	t.Helper()
-	return newPrivateDaemonFor(t, false)
-}
-
-// newPrivateQEMUDaemon is a private daemon whose clients use its QEMU driver
-// in session mode: guests run as "nobody" (TCG), their state lives under the
-// daemon's own runtime dir, and they survive a restart of this daemon. Its
-// cleanup also kills any QEMU the daemon left running (by the pid files in
-// that runtime dir), so a failed test leaves no guest behind.
-func newPrivateQEMUDaemon(t *testing.T) *privateDaemon {
-	t.Helper()
-	return newPrivateDaemonFor(t, true)
-}
-
-func newPrivateDaemonFor(t *testing.T, qemu bool) *privateDaemon {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "vt-ld-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &privateDaemon{t: t, dir: dir, sock: filepath.Join(dir, "sock", "libvirt-sock"), qemu: qemu}
-	t.Cleanup(func() {
-		d.stop()
-		d.killGuests()
-		_ = os.RemoveAll(dir)
-	})
-	must := func(err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.Chmod(dir, 0o755))
-	for _, sub := range []string{"home", "run", "sock"} {
-		must(os.Mkdir(filepath.Join(dir, sub), 0o755))
-		must(os.Chown(filepath.Join(dir, sub), nobodyID, nobodyID))
-	}
-	conf := fmt.Sprintf("unix_sock_dir = %q\nunix_sock_rw_perms = \"0777\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n", filepath.Join(dir, "sock"))
-	must(os.WriteFile(filepath.Join(dir, "libvirtd.conf"), []byte(conf), 0o644))
-	d.start()
-	return d
-}
-
-func (d *privateDaemon) URI() string {
-	if d.qemu {
-		return "qemu+unix:///session?socket=" + d.sock
-	}
-	return "test+unix:///default?socket=" + d.sock
-}
-
-// killGuests kills the QEMU processes the (stopped) daemon's QEMU driver
-// recorded in its runtime dir: only ours, found by their pid files.
-func (d *privateDaemon) killGuests() {
-	if !d.qemu {
-		return
-	}
-	files, _ := filepath.Glob(filepath.Join(d.dir, "run", "libvirt", "qemu", "run", "*.pid"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var pid int
-		if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 1 {
-			continue
-		}
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.HasPrefix(string(comm), "qemu") {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
-func (d *privateDaemon) start() {
-	d.t.Helper()
-	home, run := filepath.Join(d.dir, "home"), filepath.Join(d.dir, "run")
-	c := exec.Command("setpriv", "--reuid", fmt.Sprint(nobodyID), "--regid", fmt.Sprint(nobodyID), "--clear-groups",
-		"env", "-i", "HOME="+home, "XDG_RUNTIME_DIR="+run, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-		"libvirtd", "--config", filepath.Join(d.dir, "libvirtd.conf"), "--pid-file", filepath.Join(run, "libvirtd.pid"))
-	log, err := os.OpenFile(filepath.Join(d.dir, "libvirtd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	defer log.Close()
-	c.Stdout, c.Stderr = log, log
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
-		d.t.Fatalf("starting a private libvirtd: %v", err)
-	}
-	d.cmd, d.exited = c, make(chan struct{})
-	go func(exited chan struct{}) { _ = c.Wait(); close(exited) }(d.exited)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := libvirt.NewConnect(d.URI())
-		if err == nil {
-			_, _ = conn.Close()
-			return
-		}
-		select {
-		case <-d.exited:
-			b, _ := os.ReadFile(filepath.Join(d.dir, "libvirtd.log"))
-			d.t.Fatalf("private libvirtd exited at start:\n%s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("private libvirtd not answering on %s: %v", d.sock, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (d *privateDaemon) signal(sig syscall.Signal) {
-	d.t.Helper()
-	if err := d.cmd.Process.Signal(sig); err != nil {
-		d.t.Fatalf("signal %v to libvirtd: %v", sig, err)
-	}
-}
-
-// stop ends the daemon (also a frozen one) and waits for it.
-func (d *privateDaemon) stop() {
-	if d.cmd == nil {
-		return
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGCONT)
-	_ = d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.exited
-	d.cmd = nil
-}
-
-// terminate stops the daemon gracefully (SIGTERM) and waits for it.
-func (d *privateDaemon) terminate() {
-	d.signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(30 * time.Second):
-		d.t.Fatal("libvirtd did not exit on SIGTERM")
-	}
-	d.cmd = nil
-}
-
-// scriptProc is virsh or virtsh reading commands from a pipe.
-type scriptProc struct {
-	t         *testing.T
-	cmd       *exec.Cmd
-	in        io.WriteCloser
-	out, errb lockedBuffer
-}
-
-func startScript(t *testing.T, bin string, args ...string) *scriptProc {
-	t.Helper()
-	p := &scriptProc{t: t, cmd: exec.Command(bin, args...)}
-	p.cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errb
-	var err error
-	if p.in, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	return p
-}
-
-func (p *scriptProc) send(line string) {
-	p.t.Helper()
-	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
-		p.t.Fatalf("writing %q: %v", line, err)
-	}
-}
 
 // waitCount waits until what occurs n times in b, and returns how long it took.
 func waitCount(t *testing.T, b *lockedBuffer, what string, n int, limit time.Duration) time.Duration {
@@ -224,26 +37,6 @@ func waitCount(t *testing.T, b *lockedBuffer, what string, n int, limit time.Dur
 		time.Sleep(20 * time.Millisecond)
 	}
 	return time.Since(start)
-}
-
-func (p *scriptProc) finish() int {
-	p.t.Helper()
-	_ = p.in.Close()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("shell did not exit at end of input; stderr:\n%s", p.errb.String())
-		return -1
-	}
 }
 
 // TestDaemonKilledAndRestarted: libvirtd killed (SIGKILL), a command while it
@@ -343,50 +136,21 @@ func TestREPLDaemonRestart(t *testing.T) {
 	host, _ := os.Hostname()
 	d := newPrivateDaemon(t)
 	uri := d.URI()
-	c := exec.Command(virtshBinary(t), "-c", uri)
-	c.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "TERM=xterm", "GORACE=atexit_sleep_ms=0")
-	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 24, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	defer func() { _ = c.Process.Kill() }()
-	var buf lockedBuffer
-	done := make(chan struct{})
-	go func() { _, _ = io.Copy(&buf, f); close(done) }()
-	clean := func() string { return ansiRE.ReplaceAllString(buf.String(), "") }
-	waitIn := func(what string, n int) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for strings.Count(clean(), what) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %d × %q in:\n%q", n, what, clean())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	waitIn("virtsh # ", 1)
-	_, _ = f.Write([]byte("uri\r"))
-	waitIn(uri, 1)
+	s := startPTY(t, t.TempDir(), []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "-c", uri)
+	s.expect("virtsh # ")
+	s.send("uri\r")
+	s.expect(uri)
 	d.signal(syscall.SIGKILL)
-	waitIn("error: Disconnected from "+uri+" due to end of file", 1)
+	s.expect("error: Disconnected from " + uri + " due to end of file")
+	<-d.exited
 	d.cmd = nil
 	d.start()
-	_, _ = f.Write([]byte("hostname\r"))
-	waitIn("error: Reconnected to the hypervisor", 1)
-	waitIn(host, 1)
-	_, _ = f.Write([]byte("quit\r"))
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("REPL did not quit:\n%q", clean())
-	}
-	_ = c.Wait()
-	if c.ProcessState.ExitCode() != 0 {
-		t.Errorf("REPL exit %d after quit", c.ProcessState.ExitCode())
-	}
-	if strings.Contains(clean(), "panic") {
-		t.Errorf("panic in REPL output:\n%s", clean())
+	s.send("hostname\r")
+	s.expect("error: Reconnected to the hypervisor")
+	s.expect(host)
+	s.leave("quit\r")
+	if strings.Contains(s.screen(), "panic") {
+		t.Errorf("panic in REPL output:\n%s", s.screen())
 	}
 }
 
@@ -419,7 +183,7 @@ func adminClientOf(t *testing.T, pid int) string {
 // job keeps running in QEMU and completes, with the data intact; the next
 // command runs on the new connection.
 func TestLabWaitSurvivesConnectionDrop(t *testing.T) {
-	g := newLabGuest(t, labGuestOpts{Prefix: "reldrop", Disks: 1, DiskMiB: 64, Start: true})
+	g := newLabGuest(t, labGuestOpts{Prefix: "drop", Disks: 1, DiskMiB: 64, Start: true})
 	g.GuestWrite(t, "vda", 0xcd, "0", "12M")
 	s1 := filepath.Join(g.Dir, "vda-s1.qcow2")
 	ls := newLabSession(t)
@@ -481,4 +245,144 @@ func TestLabWaitSurvivesConnectionDrop(t *testing.T) {
 		t.Fatalf("s1 still has a backing file: %s", info)
 	}
 	qemuIO(t, s1, "read -P 0xcd 0 12M")
+}
+
+// nodeDump runs `debug node-names DOM -o json` in the REPL and decodes the
+// JSON document it prints (the first one after the typed line).
+func (s *ptySession) nodeDump(dom string) nodeDumpView {
+	s.t.Helper()
+	line := "debug node-names " + dom + " -o json"
+	s.send(line + "\r")
+	s.expect(line)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		scr := s.screen()[s.mark:]
+		if i := strings.Index(scr, "{"); i >= 0 {
+			dec := json.NewDecoder(strings.NewReader(scr[i:]))
+			var v nodeDumpView
+			if err := dec.Decode(&v); err == nil {
+				s.mark += i + int(dec.InputOffset())
+				if len(v.Domains) != 1 {
+					s.t.Fatalf("%s: %d domains in\n%s", line, len(v.Domains), scr)
+				}
+				return v
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("%s: no JSON document; output after the command:\n%q", line, s.screen()[s.mark:])
+	return nodeDumpView{}
+}
+
+// TestLabREPLDaemonRestartNodeCache: the REPL, on a private QEMU daemon
+// (newPrivateQEMUDaemon), fills its node-name cache for a running guest;
+// libvirtd is stopped (SIGTERM) and started again, the guest runs on; while
+// the REPL has not reconnected yet, plain virsh takes a
+// disk-only snapshot. The next command reconnects with virsh's message, and
+// the cache, filled again for the new connection (reason "connect", from
+// the live XML, no QMP), holds the new chain and equals QEMU's node list.
+func TestLabREPLDaemonRestartNodeCache(t *testing.T) {
+	d := newPrivateQEMUDaemon(t)
+	uri := d.URI()
+	var conn *libvirt.Connect // the test's own connection; replaced after the restart
+	t.Cleanup(func() {
+		if conn != nil {
+			_, _ = conn.Close()
+		}
+	})
+	var err error
+	if conn, err = libvirt.NewConnect(uri); err != nil {
+		t.Fatal(err)
+	}
+	g := newLabGuest(t, labGuestOpts{Prefix: "restart", Disks: 2, DiskMiB: 8, Conn: conn, Owner: nobodyID})
+	if err := g.Dom.Create(); err != nil {
+		t.Fatalf("starting %s on the private daemon: %v", g.Name, err)
+	}
+
+	s := startPTY(t, t.TempDir(), []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "-c", uri)
+	s.expect("virtsh # ")
+	v := s.nodeDump(g.Name)
+	before := v.Domains[0]
+	if before.Counters.Fills != 1 || v.Totals.Scrapes != 0 || before.Last.Reason != blocknodes.ReasonConnect {
+		t.Fatalf("first sight: counters %+v last %+v totals %+v", before.Counters, before.Last, v.Totals)
+	}
+	beforeNodes := strings.Join(cachedNodes(v), " ")
+	if got, want := cachedNodes(v), qemuNodes(t, g); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("before the restart: cache %v\nQEMU  %v", got, want)
+	}
+	pid := qemuPid(t, d, g.Name)
+
+	// Stop the daemon gracefully: the REPL, idle at its prompt, reports the
+	// loss; the guest does not go down with the daemon.
+	d.terminate()
+	s.expect("error: Disconnected from " + uri)
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("QEMU of %s (pid %d) gone with the daemon: %v", g.Name, pid, err)
+	}
+	_, _ = conn.Close()
+	conn = nil
+	d.start()
+	if conn, err = libvirt.NewConnect(uri); err != nil {
+		t.Fatal(err)
+	}
+	g.Conn = conn
+	if g.Dom, err = conn.LookupDomainByName(g.Name); err != nil {
+		t.Fatalf("%s after the restart: %v", g.Name, err)
+	}
+	if st := g.State(t); st != libvirt.DOMAIN_RUNNING {
+		t.Fatalf("%s after the restart: state %v, want running", g.Name, st)
+	}
+
+	// Behind the REPL's back, before it reconnects: a disk-only snapshot.
+	overlay := filepath.Join(g.Dir, "vda-s1.qcow2")
+	out, err := exec.Command("virsh", "-c", uri, "snapshot-create-as", g.Name, "s1", "--disk-only", "--no-metadata",
+		"--diskspec", "vda,file="+overlay, "--diskspec", "vdb,snapshot=no").CombinedOutput()
+	if err != nil {
+		t.Fatalf("virsh snapshot-create-as: %v\n%s", err, out)
+	}
+
+	s.send("domstate " + g.Name + "\r")
+	s.expect("error: Reconnected to the hypervisor")
+	s.expect("running")
+	v = s.nodeDump(g.Name)
+	after := v.Domains[0]
+	if after.Last.Reason != blocknodes.ReasonConnect || after.Last.Method != blocknodes.MethodXML {
+		t.Fatalf("fill after the reconnect: %+v, want connect/xml", after.Last)
+	}
+	if after.Counters.Fills != 2 || after.Counters.Scrapes != 0 || v.Totals.Scrapes != 0 {
+		t.Fatalf("after the reconnect: counters %+v totals %+v, want 2 fills (one per connection), no scrape",
+			after.Counters, v.Totals)
+	}
+	if after.Stale != "" {
+		t.Fatalf("entry still stale (%q) after its fill", after.Stale)
+	}
+	if len(after.Disks) != 2 || len(after.Disks[0].Chain) != 2 || after.Disks[0].Chain[0].Source != overlay ||
+		after.Disks[0].Chain[1].Source != g.Disks[0] || len(after.Disks[1].Chain) != 1 {
+		t.Fatalf("chains after the snapshot: %+v", after.Disks)
+	}
+	if got, want := cachedNodes(v), qemuNodes(t, g); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("after the restart: cache %v\nQEMU  %v", got, want)
+	}
+	if strings.Join(cachedNodes(v), " ") == beforeNodes {
+		t.Fatalf("node names unchanged by the snapshot: %v", cachedNodes(v))
+	}
+
+	s.leave("quit\r")
+	if strings.Contains(s.screen(), "panic") {
+		t.Fatalf("panic in the REPL:\n%s", s.screen())
+	}
+}
+
+// qemuPid is the pid of guest name's QEMU, from the private daemon's pid file.
+func qemuPid(t *testing.T, d *privateDaemon, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(d.dir, "run", "libvirt", "qemu", "run", name+".pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil {
+		t.Fatalf("pid file of %s: %v", name, err)
+	}
+	return pid
 }

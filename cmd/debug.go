@@ -75,9 +75,9 @@ dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
 	return c
 }
 
-// setScrapeMode is `debug node-names --scrape-mode on|off`: the session
-// setting the issue names (a `set` built-in would be a command virsh does
-// not have; the option stays with the cache it controls).
+// setScrapeMode is `debug node-names --scrape-mode on|off`: the session's
+// setting for whether fills scrape QEMU (a `set` built-in would be a command
+// virsh does not have; the option stays with the cache it controls).
 func setScrapeMode(env *Env, mode, dom string, other bool) error {
 	if dom != "" || other {
 		return errors.New("Option --scrape-mode takes no <domain>, --scrape or --verify")
@@ -208,7 +208,7 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 	} else {
 		all, err := conn.ListAllDomains(libvirt.CONNECT_LIST_DOMAINS_ACTIVE)
 		if err != nil {
-			return shellErr("Failed to list domains", err)
+			return msgThenCause("Failed to list domains", err)
 		}
 		for i := range all {
 			doms = append(doms, &all[i])
@@ -261,9 +261,9 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 
 // deriveBitmaps fills the bitmaps of each qcow2 disk's top layer, when QEMU
 // was not asked, from the checkpoint XML: every checkpoint with
-// checkpoint='bitmap' on a disk has its bitmap on that disk's top format node
-// (node-names.md §2). It costs one call per checkpoint, so it runs for the
-// dump only, never at a fill, and fills the dump's view. A failure leaves the
+// checkpoint='bitmap' on a disk has its bitmap on that disk's top format
+// node. It costs one call per checkpoint, so it runs for the dump only,
+// never at a fill, and fills the dump's view. A failure leaves the
 // bitmaps unknown ("?").
 func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
 	cps, err := d.ListAllCheckpoints(0)
@@ -312,7 +312,7 @@ func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
 // renderNodeDump writes the text form: per guest a header, the fill record
 // and counters, then one aligned row per chain layer. It is hand-aligned
 // rather than drawn with tablewriter so that a dump of hundreds of disks
-// stays far under a millisecond (BenchmarkRenderNodeDump).
+// stays cheap (BenchmarkRenderNodeDump measures it).
 func renderNodeDump(w io.Writer, v nodeDumpView) {
 	var b strings.Builder
 	for i, d := range v.Domains {

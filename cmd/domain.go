@@ -107,7 +107,7 @@ func newDefineCmd(env *Env) *spec.Command {
 			d, err = conn.DomainDefineXML(xml)
 		}
 		if err != nil {
-			return shellErr(fmt.Sprintf("Failed to define domain from %s", file), err)
+			return msgThenCause(fmt.Sprintf("Failed to define domain from %s", file), err)
 		}
 		defer d.Free()
 		name, _ := d.GetName()
@@ -186,7 +186,7 @@ func newCreateCmd(env *Env) *spec.Command {
 			d, err = conn.DomainCreateXML(xml, flags)
 		}
 		if err != nil {
-			return shellErr(fmt.Sprintf("Failed to create domain from %s", o.file), err)
+			return msgThenCause(fmt.Sprintf("Failed to create domain from %s", o.file), err)
 		}
 		defer d.Free()
 		name, _ := d.GetName()
@@ -266,7 +266,7 @@ func newUndefineCmd(env *Env) *spec.Command {
 			err = d.Undefine()
 		}
 		if err != nil {
-			return shellErr(fmt.Sprintf("Failed to undefine domain '%s'", o.dom), err)
+			return msgThenCause(fmt.Sprintf("Failed to undefine domain '%s'", o.dom), err)
 		}
 		env.IO.Extra("Domain '%s' has been undefined\n", o.dom)
 		return nil
@@ -345,7 +345,7 @@ func newStartCmd(env *Env) *spec.Command {
 			err = create(flags &^ libvirt.DOMAIN_START_FORCE_BOOT)
 		}
 		if err != nil {
-			return shellErr(fmt.Sprintf("Failed to start domain '%s'", name), err)
+			return msgThenCause(fmt.Sprintf("Failed to start domain '%s'", name), err)
 		}
 		env.IO.Extra("Domain '%s' started\n", name)
 		if o.console {
@@ -411,7 +411,7 @@ func newShutdownLike(env *Env, reboot bool) *spec.Command {
 		defer d.Free()
 		if reboot {
 			if err := d.Reboot(libvirt.DomainRebootFlagValues(flags)); err != nil {
-				return shellErr(fmt.Sprintf("Failed to reboot domain '%s'", dom), err)
+				return msgThenCause(fmt.Sprintf("Failed to reboot domain '%s'", dom), err)
 			}
 			env.IO.Extra("Domain '%s' is being rebooted\n", dom)
 			return nil
@@ -422,7 +422,7 @@ func newShutdownLike(env *Env, reboot bool) *spec.Command {
 			err = d.Shutdown()
 		}
 		if err != nil {
-			return shellErr(fmt.Sprintf("Failed to shutdown domain '%s'", dom), err)
+			return msgThenCause(fmt.Sprintf("Failed to shutdown domain '%s'", dom), err)
 		}
 		env.IO.Extra("Domain '%s' is being shutdown\n", dom)
 		return nil
@@ -445,7 +445,7 @@ func simpleDomainCmd(env *Env, short, long, filter, example, okMsg, failMsg stri
 		}
 		defer d.Free()
 		if err := run(d); err != nil {
-			return shellErr(fmt.Sprintf(failMsg, dom), err)
+			return msgThenCause(fmt.Sprintf(failMsg, dom), err)
 		}
 		env.IO.Extra(okMsg, dom)
 		return nil
@@ -498,7 +498,7 @@ func newDestroyCmd(env *Env) *spec.Command {
 			err = d.Destroy()
 		}
 		if err != nil {
-			return shellErr(fmt.Sprintf("Failed to destroy domain '%s'", dom), err)
+			return msgThenCause(fmt.Sprintf("Failed to destroy domain '%s'", dom), err)
 		}
 		env.IO.Extra("Domain '%s' destroyed\n", dom)
 		return nil
@@ -523,9 +523,9 @@ func newAutostartCmd(env *Env) *spec.Command {
 		defer d.Free()
 		if err := d.SetAutostart(!disable); err != nil {
 			if disable {
-				return shellErr(fmt.Sprintf("Failed to unmark domain '%s' as autostarted", dom), err)
+				return msgThenCause(fmt.Sprintf("Failed to unmark domain '%s' as autostarted", dom), err)
 			}
-			return shellErr(fmt.Sprintf("Failed to mark domain '%s' as autostarted", dom), err)
+			return msgThenCause(fmt.Sprintf("Failed to mark domain '%s' as autostarted", dom), err)
 		}
 		if disable {
 			env.IO.Extra("Domain '%s' unmarked as autostarted\n", dom)
@@ -612,7 +612,7 @@ func newDomuuidCmd(env *Env) *spec.Command {
 		defer d.Free()
 		u, err := d.GetUUIDString()
 		if err != nil {
-			return shellErr("failed to get domain UUID", err)
+			return msgThenCause("failed to get domain UUID", err)
 		}
 		if env.IO.Structured() {
 			return env.IO.Encode(struct {

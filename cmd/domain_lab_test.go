@@ -170,11 +170,63 @@ func TestLabMonitorMatchesVirsh(t *testing.T) {
 	for _, c := range []string{"list --all --name", "dominfo " + g.Name, "domstate " + g.Name + " --reason",
 		"domid " + g.Name, "domblklist " + g.Name + " --details", "domblkinfo " + g.Name + " vdb",
 		"domblkinfo " + g.Name + " --all --human", "dumpxml " + g.Name + " --xpath //disk/source --wrap"} {
-		args := []string{"-c", labURI(), c}
-		vo, ve, vc := runBinary(t, "", nil, "/usr/bin/virsh", args...)
-		to, te, tc := runBinary(t, "", nil, bin, args...)
-		if maskCPUTime(vo) != maskCPUTime(to) || ve != te || vc != tc {
-			t.Errorf("%q:\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", c, vo, ve, vc, to, te, tc)
+		binaryMatchesVirsh(t, bin, "-c", labURI(), c)
+	}
+}
+
+// The lifecycle commands typed at the interactive shell, on a real pty,
+// against a real QEMU guest: each step is checked against what libvirt then
+// holds, and the shell keeps going after a failure.
+func TestLabLifecycleInREPL(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repl"})
+	s := startPTY(t, t.TempDir(), nil, "-c", labURI())
+	s.expect("virtsh # ")
+
+	step := func(line, want string, state libvirt.DomainState) {
+		t.Helper()
+		s.send(line + "\r")
+		s.expect(want)
+		s.expect("virtsh # ")
+		if got := g.State(t); got != state {
+			t.Fatalf("after %q libvirt holds state %d, want %d", line, got, state)
+		}
+	}
+	step("start "+g.Name, "Domain '"+g.Name+"' started", libvirt.DOMAIN_RUNNING)
+	step("suspend "+g.Name, "Domain '"+g.Name+"' suspended", libvirt.DOMAIN_PAUSED)
+	step("domstate "+g.Name+" --reason", "paused (user)", libvirt.DOMAIN_PAUSED)
+	step("resume "+g.Name, "Domain '"+g.Name+"' resumed", libvirt.DOMAIN_RUNNING)
+	step("reboot "+g.Name, "Domain '"+g.Name+"' is being rebooted", libvirt.DOMAIN_RUNNING)
+	// A failure prints virsh's lines and the shell lives on.
+	step("start "+g.Name, "error: Domain is already active", libvirt.DOMAIN_RUNNING)
+	step("destroy "+g.Name, "Domain '"+g.Name+"' destroyed", libvirt.DOMAIN_SHUTOFF)
+	step("domstate "+g.Name+" --reason", "shut off (destroyed)", libvirt.DOMAIN_SHUTOFF)
+
+	s.send("undefine " + g.Name + "\r")
+	s.expect("Domain '" + g.Name + "' has been undefined")
+	s.expect("virtsh # ")
+	if _, err := g.Conn.LookupDomainByName(g.Name); err == nil {
+		t.Fatalf("%s is still defined after undefine in the REPL", g.Name)
+	}
+	s.leave("quit\r")
+}
+
+// TestLabDominfoMatchesVirsh: dominfo asks its queries concurrently; on real
+// QEMU guests (a running persistent one with autostart, a transient one, a
+// shut-off one) and several in one command string, virtsh prints what virsh
+// prints, security model and label included.
+func TestLabDominfoMatchesVirsh(t *testing.T) {
+	run := newLabGuest(t, labGuestOpts{Prefix: "dinfo", Start: true})
+	if err := run.Dom.SetAutostart(true); err != nil {
+		t.Fatal(err)
+	}
+	tr := newLabGuest(t, labGuestOpts{Prefix: "dinfo", Transient: true})
+	off := newLabGuest(t, labGuestOpts{Prefix: "dinfo"})
+	bin := virtshBinary(t)
+	for _, c := range []string{"dominfo " + run.Name, "dominfo " + tr.Name, "dominfo " + off.Name,
+		"dominfo " + run.Name + "; dominfo " + tr.Name + "; dominfo " + off.Name + "; dominfo " + run.Name,
+		"dominfo vt-dinfo-nosuch; dominfo " + tr.Name} {
+		for _, q := range [][]string{nil, {"-q"}} {
+			binaryMatchesVirsh(t, bin, append(append([]string{"-c", labURI()}, q...), c)...)
 		}
 	}
 }

@@ -189,7 +189,7 @@ func collectDomains(conn *libvirt.Connect, base libvirt.ConnectListAllDomainsFla
 		doms, err := conn.ListAllDomains(base | b.flag)
 		if err != nil {
 			freeListed(out)
-			return nil, shellErr("Failed to list domains", err)
+			return nil, msgThenCause("Failed to list domains", err)
 		}
 		var saved map[string]bool
 		if managed && b.state == libvirt.DOMAIN_SHUTOFF && len(doms) > 0 {
@@ -198,7 +198,7 @@ func collectDomains(conn *libvirt.Connect, base libvirt.ConnectListAllDomainsFla
 			if err != nil {
 				freeDomains(doms)
 				freeListed(out)
-				return nil, shellErr("Failed to list domains", err)
+				return nil, msgThenCause("Failed to list domains", err)
 			}
 			for i := range sdoms {
 				if n, err := sdoms[i].GetName(); err == nil {
@@ -334,7 +334,7 @@ func runList(env *Env, o *listOpts) error {
 				v.ID = &id
 			}
 			if v.UUID, err = d.dom.GetUUIDString(); err != nil {
-				return shellErr("Failed to get domain's UUID", err)
+				return msgThenCause("Failed to get domain's UUID", err)
 			}
 			if o.title {
 				t, err := domainTitle(&d.dom)
@@ -354,7 +354,7 @@ func runList(env *Env, o *listOpts) error {
 			if o.uuid {
 				u, err := d.dom.GetUUIDString()
 				if err != nil {
-					return shellErr("Failed to get domain's UUID", err)
+					return msgThenCause("Failed to get domain's UUID", err)
 				}
 				parts = append(parts, u)
 			}
@@ -469,8 +469,8 @@ type dominfoAnswers struct {
 // (once per connection: the session keeps it), since whether the guest's
 // label is asked depends on it. In a script or the REPL the others are asked
 // all at once: each is a round trip to the daemon and none depends on
-// another, and one after another (as virsh asks them) they were most of a
-// dominfo's time: six sequential round trips per guest (issue 8). virConnect is thread-safe and
+// another, and one after another (as virsh asks them) six sequential round
+// trips per guest are most of a dominfo's time. virConnect is thread-safe and
 // the remote driver multiplexes concurrent calls over its one socket;
 // dominfoLines puts the answers in virsh's order, whatever order they came
 // in.
@@ -489,9 +489,7 @@ func askDominfo(env *Env, d *libvirt.Domain) *dominfoAnswers {
 	}
 	// A one-shot process asks one after another, as virsh does: starting
 	// the threads the concurrent calls run on costs more than the round
-	// trips they save (one-shot dominfo 19.10 ms concurrent, 18.37 ms
-	// sequential, virsh 18.26; medians of 8 alternating rounds of 30; two
-	// halves on two goroutines, 15.06 against 15.19 sequential, is noise).
+	// trips they save, and two halves on two goroutines gain nothing.
 	var wg sync.WaitGroup
 	if env.Sess.Opts.OneShot {
 		for _, q := range queries {
@@ -700,14 +698,13 @@ func newDomstateCmd(env *Env) *spec.Command {
 
 // minProcs is the fewest Ps virtsh runs concurrent libvirt calls with. A
 // goroutine blocked in a libvirt C call (a round trip to the daemon) keeps
-// its P until sysmon takes it back, 20 µs later at best, so on a 2-CPU
-// machine (GOMAXPROCS 2) dominfo's third query waited for a P and the
-// queries mostly ran one after another again. With 8, 500 piped
-// domstate/dominfo took 277 ms instead of 312 ms (issue 8). The Ps add no CPU
-// work: CPU-bound Go code is a small part of virtsh's time. It is raised at
-// the first concurrent call, not at start: more Ps mean more threads and
-// per-P caches, ~1 MiB more peak RSS for a one-shot `list --all` that has no
-// use for them. A GOMAXPROCS in the environment still wins.
+// its P until sysmon takes it back, so on a 2-CPU machine (GOMAXPROCS 2)
+// dominfo's third query would wait for a P and the queries would mostly run
+// one after another again. The Ps add no CPU work: CPU-bound Go code is a
+// small part of virtsh's time. It is raised at the first concurrent call,
+// not at start: more Ps mean more threads and per-P caches, more peak RSS
+// for a one-shot `list --all` that has no use for them. A GOMAXPROCS in the
+// environment still wins.
 const minProcs = 8
 
 var procsOnce sync.Once

@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,9 +9,6 @@ import (
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
-
-	"github.com/virtsh/virtsh/format"
-	"github.com/virtsh/virtsh/shell"
 )
 
 // testNodeXML is a private test-driver node: guests in every state the
@@ -73,67 +68,8 @@ const testNodeXML = `<node>
 </node>
 `
 
-// testNodeURI writes testNodeXML into a temp dir and returns its URI. Each
-// connection opened on it starts from the file, so a test's changes stay
-// private to the connection that made them.
-func testNodeURI(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "node.xml")
-	if err := os.WriteFile(p, []byte(testNodeXML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return "test://" + p
-}
-
-// testShell is one virtsh session run in-process the way Main runs it, kept
-// open so the test can ask libvirt, over the session's own connection, what
-// the commands left behind. (A second connection to a custom test:///file
-// would see a fresh copy of the file, not the session's changes.)
-type testShell struct {
-	t      *testing.T
-	sess   *shell.Session
-	runner *shell.Runner
-	in     *strings.Reader
-	out    bytes.Buffer
-	errb   bytes.Buffer
-}
-
-func newTestShell(t *testing.T, uri string) *testShell {
-	t.Helper()
-	ts := &testShell{t: t, in: strings.NewReader("")}
-	io := &format.IO{In: ts.in, Out: &ts.out, Err: &ts.errb, Quiet: true, Output: "table"}
-	ts.sess = shell.NewSession(io, shell.Options{URI: uri})
-	ts.runner = NewRunner(ts.sess)
-	t.Cleanup(ts.sess.Close)
-	return ts
-}
-
-// run runs a command string (quiet) and returns stdout, stderr and whether
-// the last command succeeded.
-func (ts *testShell) run(line string) (string, string, bool) {
-	ts.out.Reset()
-	ts.errb.Reset()
-	res := ts.runner.RunString(context.Background(), line)
-	return ts.out.String(), ts.errb.String(), res.OK
-}
-
-func (ts *testShell) mustRun(line string) string {
-	ts.t.Helper()
-	out, errS, ok := ts.run(line)
-	if !ok || errS != "" {
-		ts.t.Fatalf("%q failed: %q", line, errS)
-	}
-	return out
-}
-
-func (ts *testShell) conn() *libvirt.Connect {
-	ts.t.Helper()
-	c, err := ts.sess.Conn()
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return c
-}
+// testNodeURI is a private copy of testNodeXML (see nodeURI).
+func testNodeURI(t *testing.T) string { return nodeURI(t, testNodeXML) }
 
 // state returns what libvirt holds for name: state, reason, or ok=false
 // when there is no such domain.

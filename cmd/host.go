@@ -21,7 +21,7 @@ func newURICmd(env *Env) *spec.Command {
 		}
 		uri, err := conn.GetURI()
 		if err != nil {
-			return shellErr("failed to get URI", err)
+			return msgThenCause("failed to get URI", err)
 		}
 		if env.IO.Structured() {
 			return env.IO.Encode(struct {
@@ -44,7 +44,7 @@ func newHostnameCmd(env *Env) *spec.Command {
 		}
 		h, err := conn.GetHostname()
 		if err != nil {
-			return shellErr("failed to get hostname", err)
+			return msgThenCause("failed to get hostname", err)
 		}
 		if env.IO.Structured() {
 			return env.IO.Encode(struct {
@@ -73,20 +73,20 @@ func newVersionCmd(env *Env) *spec.Command {
 		}
 		lib, err := libvirt.GetVersion()
 		if err != nil {
-			return shellErr("failed to get the library version", err)
+			return msgThenCause("failed to get the library version", err)
 		}
 		typ, err := conn.GetType()
 		if err != nil {
-			return shellErr("failed to get hypervisor type", err)
+			return msgThenCause("failed to get hypervisor type", err)
 		}
 		hv, err := conn.GetVersion()
 		if err != nil {
-			return shellErr("failed to get the hypervisor version", err)
+			return msgThenCause("failed to get the hypervisor version", err)
 		}
 		var dv uint32
 		if daemon {
 			if dv, err = conn.GetLibVersion(); err != nil {
-				return shellErr("failed to get the daemon version", err)
+				return msgThenCause("failed to get the daemon version", err)
 			}
 		}
 		if env.IO.Structured() {

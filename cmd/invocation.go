@@ -79,5 +79,6 @@ func outputOption(c *spec.Command, io *format.IO) *spec.Option {
 	return o.Complete(spec.Output)
 }
 
-// shellErr is virsh's "own message, then libvirt's" error.
-func shellErr(msg string, cause error) error { return shell.Errorf2(msg, cause) }
+// msgThenCause is virsh's "own message, then libvirt's" error
+// (shell.MsgThenCause).
+func msgThenCause(msg string, cause error) error { return shell.MsgThenCause(msg, cause) }

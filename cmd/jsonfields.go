@@ -1,8 +1,8 @@
 package cmd
 
-// jsonFields documents, per command, the fields -o json|yaml prints (issue 2:
-// stable, lower_snake_case, documented in the man page). man/gen prints them
-// in each command's page and in virtsh(1). TestJSONFieldsDocumented fails when
+// jsonFields documents, per command, the fields -o json|yaml prints (they
+// are stable, lower_snake_case, documented in the man page). man/gen prints
+// them in each command's page and in virtsh(1). TestJSONFieldsDocumented fails when
 // a command that takes -o has no entry, and, for the commands the test driver
 // runs, when the output has a key not listed here. "a[].b" is field b of each
 // element of list a; "?" marks fields present only when they apply.

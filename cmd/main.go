@@ -187,7 +187,7 @@ func runScript(ctx context.Context, r *shell.Runner, in io.Reader) int {
 				// event loop must run, for keepalive and for virsh's
 				// "Disconnected from ..." as soon as the daemon goes away. A
 				// script whose lines are all there (piped from a file) never
-				// waits here and spares the loop's cost (issue 8).
+				// waits here and spares the loop's cost.
 				r.Sess.StartEventLoop()
 				<-q.ready
 			}
@@ -269,13 +269,12 @@ virtsh [options]... <command> [args...]
 
 // oneShotGC lowers the heap growth that triggers a collection to 50% for a
 // one-shot command (argv or a single command string). Such a command's live
-// heap is small (about 1 MiB while `list --all` renders 1,000 guests), but
-// Go lets the heap reach 4 MiB before its first collection, so its peak
-// memory is mostly garbage: GOGC=50 takes ~1 MiB off the peak RSS of that
-// `list --all` for ~4 ms of collection on the other core (elapsed time
-// unchanged; README "Benchmarks"). Scripts and the REPL keep Go's default:
-// over 500 piped commands the extra collections cost 270 -> 345 ms. GOGC in
-// the environment always wins.
+// heap is small, even while `list --all` renders many guests, but Go lets
+// the heap reach 4 MiB before its first collection, so its peak
+// memory is mostly garbage: collecting earlier lowers the peak RSS, and the
+// collections run on the other core (README "Benchmarks"). Scripts and the
+// REPL keep Go's default: over many commands the extra collections cost
+// more time than the memory is worth. GOGC in the environment always wins.
 func oneShotGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)

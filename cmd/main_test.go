@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// The virshtest quoting and multiple-command cases (virsh-reference.md §7,
-// §8), virsh's option-parser and global-option errors, and URI precedence,
+// virshtest's quoting and multiple-command cases, virsh's option-parser and
+// global-option errors, and URI precedence,
 // run against the built virtsh AND /usr/bin/virsh: both must print the same
 // bytes and exit the same way.
 func TestSideBySideWithVirsh(t *testing.T) {
@@ -24,7 +24,7 @@ func TestSideBySideWithVirsh(t *testing.T) {
 		env  []string
 		args []string
 	}{
-		// §8 rows 1-6: tokenizer and echo.
+		// Tokenizer and echo.
 		{"blanks-collapse", nil, []string{"-c", "test:///default", "echo a \t b"}},
 		{"blanks-kept-in-quotes", nil, []string{"-c", "test:///default", "echo \"a \t b\""}},
 		{"escapes-and-semicolon", nil, []string{"-c", "test:///default", `echo \' \" \\;echo` + "\ta"}},
@@ -101,7 +101,7 @@ func TestSideBySideWithVirsh(t *testing.T) {
 		{"g-dash-dash", nil, []string{"-q", "--", "echo", "a"}},
 		{"g-error-before-version", nil, []string{"-d", "x", "-v"}},
 		{"g-readonly-uri", nil, []string{"-r", "-c", "test:///default", "uri"}},
-		// §8 row 19 and URI precedence: -c > VIRSH(VIRTSH)_DEFAULT_CONNECT_URI > LIBVIRT_DEFAULT_URI.
+		// URI precedence: -c > VIRSH(VIRTSH)_DEFAULT_CONNECT_URI > LIBVIRT_DEFAULT_URI.
 		{"uri-libvirt-default", []string{"LIBVIRT_DEFAULT_URI=test:///default?good_uri"}, []string{"uri; connect; uri"}},
 		{"uri-default-connect-wins", []string{"LIBVIRT_DEFAULT_URI=bogus:///x", "@DEFAULT_CONNECT_URI=test:///default"}, []string{"uri"}},
 		{"uri-param-wins", []string{"@DEFAULT_CONNECT_URI=bogus:///x"}, []string{"-c", "test:///default", "uri"}},
@@ -224,8 +224,7 @@ func TestLogFile(t *testing.T) {
 // virtsh connects lazily even with -c, where virsh connects at start: a
 // command that needs no host (echo) runs, and the first one that needs it
 // fails with virsh's own lines. This is the one deliberate difference in
-// global-option handling (issues 2 and 8: no connection for help, echo,
-// completion).
+// global-option handling (help, echo and completion need no connection).
 func TestLazyConnectWithC(t *testing.T) {
 	bin := virtshBinary(t)
 	cases := []struct {

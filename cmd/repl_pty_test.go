@@ -131,6 +131,18 @@ func (s *ptySession) wait() int {
 	return 0
 }
 
+// leave types keys that end the shell (quit, exit, Ctrl-D) and fails the
+// test unless virtsh exits with status 0 and leaves the terminal in cooked
+// mode.
+func (s *ptySession) leave(keys string) {
+	s.t.Helper()
+	s.send(keys)
+	if code := s.wait(); code != 0 {
+		s.t.Errorf("after %q: exit status %d, want 0; output:\n%q", keys, code, s.screen())
+	}
+	s.cooked()
+}
+
 // alive fails the test if virtsh has exited.
 func (s *ptySession) alive() {
 	s.t.Helper()
@@ -194,11 +206,7 @@ func TestREPLSessionThroughPTY(t *testing.T) {
 
 	s.send("uri\r")
 	s.expect("test:///default\n\nvirtsh # ")
-	s.send("quit\r")
-	if code := s.wait(); code != 0 {
-		t.Errorf("quit: exit status %d, want 0", code)
-	}
-	s.cooked()
+	s.leave("quit\r")
 
 	// Every line typed is in the history file, in order, quit included
 	// (virsh's history keeps it too); the file is private.
@@ -249,11 +257,7 @@ func TestREPLCtrlCThroughPTY(t *testing.T) {
 	}
 
 	// Ctrl-D leaves with status 0, a newline, the terminal restored.
-	s.send("\x04")
-	if code := s.wait(); code != 0 {
-		t.Errorf("Ctrl-D: exit status %d, want 0", code)
-	}
-	s.cooked()
+	s.leave("\x04")
 	if got := readHistory(t, cache); strings.Join(got, "|") != "echo after" {
 		t.Errorf("history = %q, want only the line that ran", got)
 	}
@@ -267,11 +271,7 @@ func TestREPLReadOnlyPromptThroughPTY(t *testing.T) {
 	s.expect("virtsh # ")
 	s.send("connect --readonly\r")
 	s.expect("virtsh > ")
-	s.send("exit\r")
-	if code := s.wait(); code != 0 {
-		t.Errorf("exit: status %d", code)
-	}
-	s.cooked()
+	s.leave("exit\r")
 }
 
 func TestREPLSignalsThroughPTY(t *testing.T) {

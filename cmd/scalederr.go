@@ -20,7 +20,7 @@ import (
 func scaledErr(opt, val string, defScale, max uint64) error {
 	msg := fmt.Sprintf("Scaled numeric value '%s' for <%s> option is malformed or out of range", val, opt)
 	if second := scaleIntegerError(val, defScale, max); second != "" {
-		return shellErr(msg, fmt.Errorf("%s", second))
+		return msgThenCause(msg, fmt.Errorf("%s", second))
 	}
 	return fmt.Errorf("%s", msg)
 }

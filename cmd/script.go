@@ -15,8 +15,7 @@ import (
 // thread, runtime.wakep) once per line, for nothing: the reader had the next
 // lines in its buffer already. Here the reader fills the queue up to
 // maxQueued lines and is woken again only when the runner has taken it down
-// to lowQueued, and the runner is woken only when it waits for a line
-// (issue 8).
+// to lowQueued, and the runner is woken only when it waits for a line.
 type scriptLines struct {
 	mu      sync.Mutex
 	lines   []string

@@ -12,7 +12,7 @@ import (
 // libvirt does (the password never reaches a read-only client).
 func TestNoSecretsOnScreen(t *testing.T) {
 	const pw = "s3cr3t-vnc-pw"
-	ts := newTestShell(t, relNodeURI(t))
+	ts := newTestShell(t, badInputNodeURI(t))
 	ts.mustRun("checkpoint-create-as sec c1")
 	hidden := []string{
 		"dumpxml sec", "dumpxml sec --inactive", "dumpxml sec -o json", "dumpxml sec -o yaml",
@@ -38,7 +38,7 @@ func TestNoSecretsOnScreen(t *testing.T) {
 	for cmd, want := range map[string]string{
 		"dumpxml sec --security-info": "error: operation forbidden: virDomainGetXMLDesc with secure flag\n",
 	} {
-		out, errS, code := runMain(t, "", "-r", "-q", "-c", relNodeURI(t), cmd)
+		out, errS, code := runMain(t, "", "-r", "-q", "-c", badInputNodeURI(t), cmd)
 		if out != "" || errS != want || code != 1 {
 			t.Errorf("-r %s = (%q, %q, %d), want (\"\", %q, 1)", cmd, out, errS, code, want)
 		}

@@ -276,7 +276,7 @@ func newSnapshotDeleteCmd(env *Env) *spec.Command {
 			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY
 		}
 		if err := sn.Delete(flags); err != nil {
-			return shellErr(fmt.Sprintf("Failed to delete snapshot %s", name), err)
+			return msgThenCause(fmt.Sprintf("Failed to delete snapshot %s", name), err)
 		}
 		if o.childrenOnly {
 			env.IO.Extra("Domain snapshot %s children deleted\n", name)

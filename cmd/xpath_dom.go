@@ -11,9 +11,9 @@ import (
 
 // A small XML tree for --xpath, navigated by github.com/antchfx/xpath.
 // It replaces github.com/antchfx/xmlquery, whose package imports net/http
-// and golang.org/x/text encodings: their package initialisation cost every
-// one-shot virtsh command ~0.6 ms and ~2.6 MB of memory although only
-// dumpxml --xpath needs a tree. The tree follows libxml2 (what virsh uses)
+// and golang.org/x/text encodings: their package initialisation ran in
+// every virtsh process, in time and memory, although only dumpxml --xpath
+// needs a tree. The tree follows libxml2 (what virsh uses)
 // where xmlquery differed: no synthetic <?xml?> node under the document,
 // namespace declarations are not attributes and are written before them,
 // and the string-value of a node includes CDATA.

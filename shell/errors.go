@@ -20,8 +20,10 @@ type LinesError struct {
 func (e *LinesError) Error() string { return strings.Join(e.Lines, "\n") }
 func (e *LinesError) Unwrap() error { return e.Cause }
 
-// Errorf2 makes a two-line error: virsh's own message, then the cause's.
-func Errorf2(msg string, cause error) error {
+// MsgThenCause makes virsh's usual failure: its own message, then the
+// cause's lines (vshError, then the libvirt error reported after it). A nil
+// cause leaves msg alone.
+func MsgThenCause(msg string, cause error) error {
 	if cause == nil {
 		return &LinesError{Lines: []string{msg}}
 	}

@@ -7,9 +7,9 @@ import (
 )
 
 // hostFacts are answers about the host that do not change while a connection
-// is open; they are asked once per connection. dominfo asked the host's
-// security model on every call: one round trip in ten of every dominfo of a
-// script (issue 8).
+// is open; they are asked once per connection. dominfo needs the host's
+// security model on every call, and asking it each time would add a round
+// trip to every dominfo of a script.
 type hostFacts struct {
 	conn     *libvirt.Connect // the connection the answers came from
 	secModel *libvirt.NodeSecurityModel

@@ -13,7 +13,7 @@ var (
 )
 
 // Split breaks a command string into commands and their words, following
-// virsh's vshCommandStringGetArg exactly (virsh-reference.md §7.1):
+// virsh's vshCommandStringGetArg exactly:
 //   - blanks (space, tab) separate words; backslash-newline between words is skipped;
 //   - an unquoted ';' or newline ends a command;
 //   - a word that starts with an unquoted '#' starts a comment to the end of the

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// Cases from virsh-reference.md §7.1 and virshtest's echo-quote-removal,
-// echo-escaping and multiple-commands groups; expected splits are what virsh
-// 9.0 hands to its option parser.
+// Cases for each of Split's rules (virsh's vshCommandStringGetArg) and from
+// virshtest's echo-quote-removal, echo-escaping and multiple-commands groups;
+// expected splits are what virsh 9.0 hands to its option parser.
 func TestSplit(t *testing.T) {
 	cases := []struct {
 		in   string

@@ -188,7 +188,7 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		if s.disconnected.Load() {
 			first = "Failed to reconnect to the hypervisor"
 		}
-		return Errorf2(first, err)
+		return MsgThenCause(first, err)
 	}
 	if early {
 		s.Logf("connected to '%s' (opened while virtsh started)", uri)

@@ -10,9 +10,9 @@ import (
 // The runner's signals (SIGINT, SIGTERM, SIGHUP) are taken with one os/signal
 // registration for the life of the process, not one per command. Each
 // signal.Notify/Stop pair enables and disables the signals through the
-// runtime's signal thread, a goroutine locked to its own thread: perf on 500
-// piped commands showed runtime.startlockedm/stoplockedm hand-offs (futex
-// wake-ups) as the largest part of the scheduler's samples (issue 8).
+// runtime's signal thread, a goroutine locked to its own thread, so a pair
+// per command would cost every command of a script two
+// runtime.startlockedm/stoplockedm hand-offs (futex wake-ups).
 //
 // While a command runs, its handler gets the signal. Between commands the
 // signal does what it did before the relay existed: outside the REPL it ends
@@ -32,9 +32,9 @@ var relaySignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 // armSignals installs the relay's signal.Notify registration, once per
 // process. It is done lazily, not before every one-shot command: the
 // registration starts the runtime's signal-handling thread (ensureSigM, a
-// goroutine locked to a thread of its own) and os/signal's loop, which cost a
-// one-shot domstate 0.34 ms (16.02 -> 15.68 ms, medians of 12 alternating
-// rounds of 40 runs; issue 8). It is armed by the REPL at once, and by
+// goroutine locked to a thread of its own) and os/signal's loop, which a
+// one-shot command that neither waits nor can be interrupted mid-way has no
+// use for. It is armed by the REPL at once, and by
 // startEventLoop: by every command that waits or may be interrupted (they
 // start the event loop before they register for events or start a job), and
 // by the runner once a command has run EventLoopDelay. Until then a signal

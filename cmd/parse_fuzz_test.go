@@ -1,34 +1,51 @@
 package cmd
 
 import (
+	"bytes"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/spec"
 )
 
-// FuzzSnapshotDiskspec: snapshot-create-as's --diskspec parser never panics,
-// never accepts a spec without a disk name, and a file source it accepts is
-// the text after "file=" (commas un-doubled).
-func FuzzSnapshotDiskspec(f *testing.F) {
-	for _, s := range []string{"vda", "vda,snapshot=external,file=/a,,b.qcow2", "vda,stype=block,file=/dev/x", "vda,stype=net,file=x", ",file=/x", "", ",", "vda,bogus", "vda,file="} {
+// virshParseErr is every message virsh's vshCommandParse can give, plus
+// virtsh's -o check; parseWords must never say anything else (or panic).
+var virshParseErr = regexp.MustCompile(`(?s)^(command '[^']*' doesn't support option --.*|expected syntax: --\S+ <(string|number)>|invalid '=' after option --.*|option --\S+ already seen|unexpected data '(?s:.*)'|command '[^']*' requires (<\S+>|--\S+) option|unknown output format '(?s:.*)': use table, json or yaml)$`)
+
+// FuzzParseWords feeds command strings through virsh's tokenizer and then the
+// option parser of the real command tree (built-ins, host commands and any
+// command registered in this build).
+func FuzzParseWords(f *testing.F) {
+	for _, s := range []string{
+		"echo --shell a", "echo -- -- --shell", "echo --shell=x", "echo --hi --str a --hi",
+		"connect --name", "connect a b", "connect --name=x --readonly --readonly",
+		"help echo extra", "uri -o json", "uri --output=xml", "version --daemon -o yaml extra",
+		"pwd --x", "cd", "echo --prefix", `echo --s\h'e'"l"l`, "echo ''", "help --command=",
+	} {
 		f.Add(s)
 	}
+	sess := shell.NewSession(&format.IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, Output: "table"}, shell.Options{})
 	f.Fuzz(func(t *testing.T, s string) {
-		d, _, err := parseDiskspec(s)
+		cmds, err := shell.Split(s)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "unable to parse diskspec: ") && !strings.HasPrefix(err.Error(), "Unknown storage type: ") {
-				t.Fatalf("odd error for %q: %v", s, err)
-			}
 			return
 		}
-		if d.Name == "" {
-			t.Fatalf("%q accepted without a disk name", s)
-		}
-		if d.Source != nil && d.Source.File != nil && !strings.Contains(strings.ReplaceAll(s, ",,", ","), "file="+d.Source.File.File) {
-			t.Fatalf("%q gave file %q", s, d.Source.File.File)
+		for _, words := range cmds {
+			c := declaration(sess, words[0])
+			if c == nil {
+				continue
+			}
+			err := c.Parse(words[1:])
+			if err == nil || err == spec.ErrHelp {
+				continue
+			}
+			if !virshParseErr.MatchString(err.Error()) {
+				t.Fatalf("Parse(%s, %q) = %q: not a virsh message", words[0], words[1:], err)
+			}
 		}
 	})
 }

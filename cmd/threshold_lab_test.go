@@ -1,0 +1,92 @@
+//go:build lab
+
+package cmd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A 50% threshold crossed by a guest write: --wait and event both report it
+// with the right node name, and libvirt clears it afterwards.
+func TestLabThresholdWaitAndEvent(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "thr", Disks: 2, DiskMiB: 8, Start: true})
+	ls := newLabSession(t)
+	e := ls.dump(t, g.Name).Domains[0]
+	vdaNode, vdbNode := e.Disks[0].Chain[0].StorageNode, e.Disks[1].Chain[0].StorageNode
+
+	// --wait in one session while the guest writes 6 MiB into an 8 MiB disk.
+	type result struct {
+		out, err string
+		ok       bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		o, er, ok := ls.run("domblkthreshold " + g.Name + " vda 50% --wait --timeout 60 -o json")
+		done <- result{o, er, ok}
+	}()
+	waitArmed(t, g, "vda", 4<<20)
+	g.GuestWrite(t, "vda", 0xcd, "0", "6M")
+	r := <-done
+	if !r.ok {
+		t.Fatalf("domblkthreshold --wait: %s", r.err)
+	}
+	var ev thresholdEventView
+	if err := json.Unmarshal([]byte(r.out), &ev); err != nil {
+		t.Fatalf("--wait output: %v\n%s", err, r.out)
+	}
+	if ev.NodeName != vdaNode || ev.Threshold != 4<<20 || ev.Path != g.Disks[0] || !strings.HasPrefix(ev.Dev, "vda") {
+		t.Fatalf("--wait reported %+v, want node %s threshold %d path %s", ev, vdaNode, 4<<20, g.Disks[0])
+	}
+
+	// event in a second session, threshold on vdb set from the first.
+	ls2 := newLabSession(t)
+	evDone := make(chan result, 1)
+	go func() {
+		o, er, ok := ls2.run("event --event block-threshold --domain " + g.Name + " --timeout 60 -o json")
+		evDone <- result{o, er, ok}
+	}()
+	time.Sleep(2 * time.Second) // let it register
+	ls.mustRun(t, "domblkthreshold "+g.Name+" 'vdb[1]' 50%")
+	g.GuestWrite(t, "vdb", 0xab, "0", "6M")
+	r = <-evDone
+	if !r.ok {
+		t.Fatalf("event: %s", r.err)
+	}
+	var line domEvent
+	if err := json.Unmarshal([]byte(strings.TrimSpace(r.out)), &line); err != nil {
+		t.Fatalf("event -o json: %v\n%s", err, r.out)
+	}
+	if line.Event != "block-threshold" || line.Details["dev"] != "vdb[1]" || line.Details["node_name"] != vdbNode {
+		t.Fatalf("event reported %+v, want vdb[1] on %s", line, vdbNode)
+	}
+
+	// One-shot: nothing is armed any more.
+	out := ls.mustRun(t, "domblkthreshold "+g.Name+" -o json")
+	if strings.TrimSpace(out) != "[]" {
+		t.Fatalf("thresholds after the events: %s", out)
+	}
+}
+
+func TestLabThresholdBadInput(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "thrbad", Disks: 1, DiskMiB: 8, Start: true})
+	off := newLabGuest(t, labGuestOpts{Prefix: "throff", Disks: 1, DiskMiB: 8})
+	ls := newLabSession(t)
+	for _, c := range []struct{ line, want string }{
+		{"domblkthreshold " + g.Name + " vdz 1M", "error: invalid argument: failed to find disk 'vdz'\n"},
+		{"domblkthreshold " + g.Name + " vda[99] 1M", "error: invalid argument: failed to find disk 'vda[99]'\n"},
+		{"domblkthreshold " + g.Name + " vda 150%", "error: Scaled numeric value '150%' for <threshold> option is malformed or out of range\n"},
+		{"domblkthreshold " + g.Name + " vda -1", "error: Scaled numeric value '-1' for <threshold> option is malformed or out of range\n"},
+		{"domblkthreshold " + off.Name + " vda 1M", "error: Requested operation is not valid: domain is not running\n"},
+	} {
+		_, errs, ok := ls.run(c.line)
+		if ok || errs != c.want {
+			t.Errorf("%s: ok=%v stderr %q, want %q", c.line, ok, errs, c.want)
+		}
+	}
+	if out := ls.mustRun(t, "domblkthreshold "+g.Name+" -o json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("bad input armed something: %s", out)
+	}
+}
