@@ -1,5 +1,5 @@
 // Package blocknodes is virtsh's cache of QEMU block node names, per
-// connection and running guest (../shared/node-names.md §6).
+// connection and running guest.
 //
 // libvirt 9.0 always uses -blockdev and names every QEMU block node itself:
 // libvirt-<index>-format and libvirt-<index>-storage, where index is the

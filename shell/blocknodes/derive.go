@@ -51,7 +51,7 @@ func layerOf(s domain.Source) Layer {
 	l.FormatNode = fmt.Sprintf("libvirt-%d-format", s.Index)
 	l.StorageNode = fmt.Sprintf("libvirt-%d-storage", s.Index)
 	// A raw slice becomes offset/size on the format node; other formats get
-	// a slice-sto layer between format and storage (node-names.md §2).
+	// a slice-sto layer between format and storage (libvirt names it libvirt-<index>-slice-sto).
 	if s.StorageSlice && s.Format != "raw" {
 		l.SliceNode = fmt.Sprintf("libvirt-%d-slice-sto", s.Index)
 	}
