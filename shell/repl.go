@@ -111,6 +111,10 @@ func openHistory(size int, errw io.Writer) string {
 // during a command once the command has been cancelled; either way readline
 // is closed, which puts the terminal back as it was.
 //
+// Only a line the user entered runs or reaches history: a line still being
+// typed when input ends (a hangup, a failing read, SIGTERM/SIGHUP at the
+// prompt) is dropped (inputGuard).
+//
 // History: readline appends each entered line to the history file as it is
 // entered, so history survives every way out, signals included.
 func (r *REPL) Run(ctx context.Context) error {
@@ -128,7 +132,8 @@ func (r *REPL) Run(ctx context.Context) error {
 	if in == nil {
 		in = os.Stdin
 	}
-	stdin := readline.NewCancelableStdin(in)
+	stdin := &replInput{r: readline.NewCancelableStdin(in)}
+	guard := &inputGuard{in: stdin}
 	cfg := &readline.Config{
 		Prompt:          r.prompt(),
 		InterruptPrompt: "^C",
@@ -137,6 +142,8 @@ func (r *REPL) Run(ctx context.Context) error {
 		Stdout:          r.Stdout,
 		Stderr:          r.Stdout,
 		HistoryLimit:    -1,
+
+		FuncFilterInputRune: guard.filter,
 	}
 	if path := openHistory(histSize, sess.IO.Err); path != "" {
 		cfg.HistoryFile = path
@@ -157,6 +164,8 @@ func (r *REPL) Run(ctx context.Context) error {
 		})
 	}
 	defer closeRL()
+	guard.ended = closeRL
+	guard.rl.Store(rl)
 
 	var (
 		term    atomic.Value // os.Signal: SIGTERM/SIGHUP received
@@ -204,7 +213,7 @@ func (r *REPL) Run(ctx context.Context) error {
 		if errors.Is(err, readline.ErrInterrupt) {
 			continue
 		}
-		if err != nil { // io.EOF: Ctrl-D
+		if err != nil { // io.EOF: Ctrl-D, or the input ended
 			fmt.Fprintln(sess.IO.Out)
 			return nil
 		}
