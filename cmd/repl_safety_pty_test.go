@@ -213,3 +213,38 @@ func sendSignal(sig syscall.Signal) func(*testing.T, *ptySession) {
 func typeKeys(k string) func(*testing.T, *ptySession) {
 	return func(t *testing.T, s *ptySession) { s.send(k) }
 }
+
+// Ctrl-C always leaves an empty line: also when Tab has a listing up, when
+// Tab is cycling through it, and in a Ctrl-R search.
+func TestREPLCtrlCClearsLineThroughPTY(t *testing.T) {
+	cases := []struct {
+		name, keys, shown string
+	}{
+		{"listing", "blockc\t\t", "blockcopy"},
+		{"cycling", "blockc\t\t\t", "blockcopy"},
+		{"search", "\x12ech", "bck-i-search: ech"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cache := t.TempDir()
+			s := startPTY(t, cache, nil, "-q", "-c", "test:///default")
+			s.expect("virtsh # ")
+			s.send("echo one\r")
+			s.expect("\nonevirtsh # ")
+			s.send(c.keys)
+			s.expect(c.shown)
+			s.send("\x03")
+			s.expect("^C\nvirtsh # ")
+			s.send("echo two\r")
+			s.expect("\ntwovirtsh # ")
+			if scr := s.screen(); strings.Contains(scr, "unknown command") {
+				t.Errorf("Ctrl-C left text in the line:\n%q", scr)
+			}
+			s.send("quit\r")
+			s.wait()
+			if got := readHistory(t, cache); strings.Join(got, "|") != "echo one|echo two|quit" {
+				t.Errorf("history = %q", got)
+			}
+		})
+	}
+}

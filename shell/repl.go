@@ -113,7 +113,7 @@ func openHistory(size int, errw io.Writer) string {
 //
 // Only a line the user entered runs or reaches history: a line still being
 // typed when input ends (a hangup, a failing read, SIGTERM/SIGHUP at the
-// prompt) is dropped (inputGuard).
+// prompt) is dropped, and Ctrl-C always empties the line (inputGuard).
 //
 // History: readline appends each entered line to the history file as it is
 // entered, so history survives every way out, signals included.

@@ -23,6 +23,11 @@ import (
 // that input has ended before readline can know, and the key filter
 // (FuncFilterInputRune, called with every key before readline acts on it)
 // tells end of input from a NUL key by that note.
+//
+// The same filter makes Ctrl-C clear the line whatever mode readline is in:
+// with a Tab listing up, while Tab cycles through it, or in a Ctrl-R search,
+// readline's own Ctrl-C only leaves that mode and keeps the text, which the
+// next command typed is then appended to.
 type inputGuard struct {
 	in *replInput
 	rl atomic.Pointer[readline.Instance]
@@ -50,6 +55,16 @@ func (g *inputGuard) filter(r rune) (rune, bool) {
 		// read would be rune 0 again.
 		g.ended()
 		select {}
+	case readline.CharInterrupt:
+		op := rl.Operation
+		if op.IsSearchMode() {
+			op.ExitSearchMode(true)
+		}
+		if op.IsInCompleteMode() {
+			op.ExitCompleteMode(true)
+		}
+		// Back in the line editor's normal mode, where Ctrl-C drops the
+		// line and Readline returns ErrInterrupt.
 	}
 	return r, true
 }
