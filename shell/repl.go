@@ -7,9 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,35 +35,6 @@ const banner = "Welcome to virtsh, the virtualization interactive terminal.\n\n"
 	"Type:  'help' for help with commands\n" +
 	"       'quit' to quit\n\n"
 
-// HistoryPath is $XDG_CACHE_HOME/virtsh/history (~/.cache/virtsh/history).
-func HistoryPath() string {
-	dir := os.Getenv("XDG_CACHE_HOME")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(dir, "virtsh", "history")
-}
-
-// HistorySize reads VIRTSH_HISTSIZE: default 500, 0..500000, parsed as
-// virsh parses VIRSH_HISTSIZE (leading blanks and a sign allowed). A bad value
-// is reported with virsh's words and no history is kept, as virsh does.
-func HistorySize() (int, error) {
-	v, ok := os.LookupEnv("VIRTSH_HISTSIZE")
-	if !ok {
-		return 500, nil
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimLeft(v, " \t\n\v\f\r"), "+"))
-	if err != nil {
-		//lint:ignore ST1005 virsh's exact words
-		return -1, errors.New("Bad $VIRTSH_HISTSIZE value.")
-	}
-	if n < 0 || n > 500000 {
-		return -1, errors.New("$VIRTSH_HISTSIZE value should be between 0 and 500000")
-	}
-	return n, nil
-}
-
 func (r *REPL) prompt() string {
 	if r.Runner.Sess.ReadOnly() {
 		return "virtsh > "
@@ -80,26 +48,6 @@ type SignalExit struct{ Signal os.Signal }
 
 func (e *SignalExit) Error() string { return "terminated by " + e.Signal.String() }
 
-// openHistory makes $XDG_CACHE_HOME/virtsh (0755) and the history file
-// (0600) and returns the path, or "" when history is off or cannot be kept.
-func openHistory(size int, errw io.Writer) string {
-	if size <= 0 {
-		return ""
-	}
-	path := HistoryPath()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		fmt.Fprintf(errw, "error: Failed to create '%s': %v\n", filepath.Dir(path), err)
-		return ""
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
-	if err != nil {
-		fmt.Fprintf(errw, "error: Failed to open history file '%s': %v\n", path, err)
-		return ""
-	}
-	_ = f.Close()
-	return path
-}
-
 // Run reads lines until quit, exit, Ctrl-D or SIGTERM/SIGHUP.
 //
 // Signals: at the prompt readline holds the terminal in raw mode, so Ctrl-C
@@ -111,8 +59,12 @@ func openHistory(size int, errw io.Writer) string {
 // during a command once the command has been cancelled; either way readline
 // is closed, which puts the terminal back as it was.
 //
-// History: readline appends each entered line to the history file as it is
-// entered, so history survives every way out, signals included.
+// Only a line the user entered runs or reaches history: a line still being
+// typed when input ends (a hangup, a failing read, SIGTERM/SIGHUP at the
+// prompt) is dropped, and Ctrl-C always empties the line (inputGuard).
+//
+// History: each entered line is appended to the history file (History)
+// before it runs, so history survives every way out, signals included.
 func (r *REPL) Run(ctx context.Context) error {
 	sess := r.Runner.Sess
 	sess.Interactive = true
@@ -128,7 +80,8 @@ func (r *REPL) Run(ctx context.Context) error {
 	if in == nil {
 		in = os.Stdin
 	}
-	stdin := readline.NewCancelableStdin(in)
+	stdin := &replInput{r: readline.NewCancelableStdin(in)}
+	guard := &inputGuard{in: stdin}
 	cfg := &readline.Config{
 		Prompt:          r.prompt(),
 		InterruptPrompt: "^C",
@@ -137,9 +90,20 @@ func (r *REPL) Run(ctx context.Context) error {
 		Stdout:          r.Stdout,
 		Stderr:          r.Stdout,
 		HistoryLimit:    -1,
+		// The REPL writes history itself (History), and only for lines that
+		// were entered; readline keeps the list in memory, no file.
+		DisableAutoSaveHistory: true,
+		FuncFilterInputRune:    guard.filter,
 	}
-	if path := openHistory(histSize, sess.IO.Err); path != "" {
-		cfg.HistoryFile = path
+	var (
+		hist    *History
+		entries []string
+	)
+	if histSize > 0 {
+		hist, entries = OpenHistory(HistoryPath(), histSize, sess.IO.Err)
+		defer func() { _ = hist.Close() }()
+		// Refused or not, the file does not stop Up and Ctrl-R from working
+		// on this session's lines.
 		cfg.HistoryLimit = histSize
 	}
 	if r.Completer != nil {
@@ -149,6 +113,9 @@ func (r *REPL) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, e := range entries {
+		_ = rl.SaveHistory(e) // memory only: there is no HistoryFile
+	}
 	var closeOnce sync.Once
 	closeRL := func() {
 		closeOnce.Do(func() {
@@ -157,6 +124,8 @@ func (r *REPL) Run(ctx context.Context) error {
 		})
 	}
 	defer closeRL()
+	guard.ended = closeRL
+	guard.rl.Store(rl)
 
 	var (
 		term    atomic.Value // os.Signal: SIGTERM/SIGHUP received
@@ -204,9 +173,13 @@ func (r *REPL) Run(ctx context.Context) error {
 		if errors.Is(err, readline.ErrInterrupt) {
 			continue
 		}
-		if err != nil { // io.EOF: Ctrl-D
+		if err != nil { // io.EOF: Ctrl-D, or the input ended
 			fmt.Fprintln(sess.IO.Out)
 			return nil
+		}
+		if histSize > 0 {
+			_ = rl.SaveHistory(line)
+			hist.Add(line)
 		}
 		running.Store(true)
 		res := r.Runner.RunString(ctx, line)
