@@ -328,8 +328,8 @@ func TestREPLHistSize(t *testing.T) {
 				}
 				return
 			}
-			// Two kept: readline trims the file to the limit when it next
-			// loads it; the lines are all there now, the last ones last.
+			// Two kept: the file holds only the last lines while the
+			// session writes it, the last one last.
 			got := readHistory(t, cache)
 			if got[len(got)-1] != "echo three" {
 				t.Errorf("history = %q", got)
