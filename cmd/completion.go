@@ -154,8 +154,6 @@ func runComplete(args []string, stdout io.Writer) int {
 		defer func() {
 			if !c.TimedOut() {
 				closeHost()
-				// One opened while virtsh started that no query took.
-				shell.DiscardPreconnected()
 			}
 		}()
 		switch {
@@ -256,12 +254,9 @@ func readOnlyHost(uri string) (host func() (completion.Host, error), closeHost f
 		if h != nil {
 			return *h, nil
 		}
-		conn := shell.TakePreconnectedReadOnly(uri)
-		if conn == nil {
-			var err error
-			if conn, err = libvirt.NewConnectReadOnly(uri); err != nil {
-				return nil, err
-			}
+		conn, err := libvirt.NewConnectReadOnly(uri)
+		if err != nil {
+			return nil, err
 		}
 		h = &completion.LibvirtHost{Conn: conn}
 		return *h, nil
