@@ -4,6 +4,7 @@ package main
 
 import (
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,31 +15,54 @@ import (
 	"testing"
 )
 
-// TestLinkOrder builds virtsh with and without linkorder.go and checks that
-// the order is in effect (the executable names linkorder.go's libraries
-// first) and that it is safe: the same libraries load, and every one of the
-// ~17,600 symbol references the dynamic loader resolves at start binds to the
-// same library as with libvirt's own order. A reordered scope could otherwise
-// let an earlier library interpose a symbol another one defines.
+// TestLinkOrder generates a link order with scripts/link-order, as
+// scripts/build does, builds virtsh with it (-tags virtsh_linkorder, the
+// generated file laid into the package by -overlay, so the tree is left as
+// it is) and without it, and checks that the order is in effect (the
+// executable names the generated list's libraries first) and that it is
+// safe: the same libraries load, and every one of the ~17,600 symbol
+// references the dynamic loader resolves at start binds to the same library
+// as with libvirt's own order. A reordered scope could otherwise let an
+// earlier library interpose a symbol another one defines. The script makes
+// the same comparison before it writes the file; this checks its claim.
 func TestLinkOrder(t *testing.T) {
 	dir := t.TempDir()
+	gen := filepath.Join(dir, "linkorder_gen.go")
+	if b, err := exec.Command("scripts/link-order", gen).CombinedOutput(); err != nil {
+		t.Fatalf("scripts/link-order: %v\n%s", err, b)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay := filepath.Join(dir, "overlay.json")
+	o, err := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(wd, "linkorder_gen.go"): gen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(overlay, o, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ordered := filepath.Join(dir, "ordered")
 	plain := filepath.Join(dir, "plain")
-	build := func(out string, tags ...string) {
+	build := func(out string, flags ...string) {
 		t.Helper()
-		args := append([]string{"build", "-o", out}, tags...)
+		args := append([]string{"build", "-o", out}, flags...)
 		b, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
-			t.Fatalf("go build %v: %v\n%s", tags, err, b)
+			t.Fatalf("go build %v: %v\n%s", flags, err, b)
 		}
 	}
-	build(ordered)
-	build(plain, "-tags", "virtsh_nolinkorder")
+	build(ordered, "-tags", "virtsh_linkorder", "-overlay", overlay)
+	build(plain)
 
-	want := linkOrderLibs(t)
+	want := linkOrderLibs(t, gen)
 	got := neededLibs(t, ordered)
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
-		t.Fatalf("the executable's DT_NEEDED does not start with linkorder.go's list:\n got %v\nwant %v", got, want)
+		t.Fatalf("the executable's DT_NEEDED does not start with the generated list:\n got %v\nwant %v", got, want)
+	}
+	if p := neededLibs(t, plain); len(p) >= len(want) && slices.Equal(p[:len(want)], want) {
+		t.Fatalf("the default build names the generated list first too: the order proves nothing\n%v", p)
 	}
 
 	bo, lo := bindings(t, ordered), bindings(t, plain)
@@ -65,10 +89,10 @@ func TestLinkOrder(t *testing.T) {
 	}
 }
 
-// linkOrderLibs reads the -l:NAME list from linkorder.go's cgo directive.
-func linkOrderLibs(t *testing.T) []string {
+// linkOrderLibs reads the -l:NAME list from a generated file's cgo directive.
+func linkOrderLibs(t *testing.T, file string) []string {
 	t.Helper()
-	src, err := os.ReadFile("linkorder.go")
+	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +101,7 @@ func linkOrderLibs(t *testing.T) []string {
 		libs = append(libs, m[1])
 	}
 	if len(libs) == 0 {
-		t.Fatal("linkorder.go names no library")
+		t.Fatalf("%s names no library", file)
 	}
 	return libs
 }

@@ -31,20 +31,12 @@ static int virtshStartEventLoop(void) { return virtsh_start_thread(virtshEventLo
 
 int virtsh_event_impl_register(void);
 int virtsh_event_impl_early(void);
-virConnectPtr virtsh_preconnect_take(const char *uri, int ro);
-void virtsh_preconnect_discard(void);
-int virtsh_preconnect_planned(void);
-int virtsh_preconnect_skips(const char *cmd);
-int virtsh_preconnect_decide(int argc, char **argv, const char **uri_out, int *ro_out);
 */
 import "C"
 
 import (
 	"sync"
 	"time"
-	"unsafe"
-
-	"libvirt.org/go/libvirt"
 )
 
 var (
@@ -61,46 +53,6 @@ func registerEventImpl() {
 	eventImplOnce.Do(func() {
 		eventImplOK = C.virtsh_event_impl_register() == 0
 	})
-}
-
-// takePreconnected returns the connection earlyinit.c opened while Go
-// started, if this process's command line asked for one and it was opened
-// to uri (libvirt's default for "") with the same read-only flag: a one-shot
-// command, or a completion, then finds its connection made. Anything else is
-// closed, and nil returned; the caller opens the connection itself, the
-// usual way.
-func takePreconnected(uri string, readOnly bool) *libvirt.Connect {
-	var cs *C.char
-	if uri != "" {
-		cs = C.CString(uri)
-		defer C.free(unsafe.Pointer(cs))
-	}
-	ro := C.int(0)
-	if readOnly {
-		ro = 1
-	}
-	p := C.virtsh_preconnect_take(cs, ro)
-	if p == nil {
-		return nil
-	}
-	return adoptConnect(unsafe.Pointer(p))
-}
-
-// TakePreconnectedReadOnly is takePreconnected for completion's read-only
-// connection (cmd's readOnlyHost).
-func TakePreconnectedReadOnly(uri string) *libvirt.Connect { return takePreconnected(uri, true) }
-
-// DiscardPreconnected closes an early connection nobody took (Session.Close
-// does it too; completion, which has no session to close, calls this).
-func DiscardPreconnected() { C.virtsh_preconnect_discard() }
-
-// adoptConnect wraps a virConnectPtr opened in C as the binding's Connect.
-// libvirt.org/go/libvirt has no constructor for that; its Connect is one
-// pointer field (v1.12007.0, pinned), which TestAdoptConnect checks by
-// size and by use, so a binding that changes it fails the tests, not users.
-func adoptConnect(p unsafe.Pointer) *libvirt.Connect {
-	type connectLayout struct{ ptr unsafe.Pointer }
-	return (*libvirt.Connect)(unsafe.Pointer(&connectLayout{ptr: p}))
 }
 
 // earlyEventImpl reports whether the registration ran on earlyinit.c's thread.
@@ -136,38 +88,3 @@ const EventLoopDelay = 50 * time.Millisecond
 // StartEventLoop starts libvirt's event loop thread now, if it is not
 // running: the REPL calls it, and so may a command that needs events at once.
 func (s *Session) StartEventLoop() { startEventLoop() }
-
-// PreconnectSkips reports whether earlyinit.c leaves a one-shot command
-// named name without an early connection (it never needs one).
-func PreconnectSkips(name string) bool {
-	cs := C.CString(name)
-	defer C.free(unsafe.Pointer(cs))
-	return C.virtsh_preconnect_skips(cs) != 0
-}
-
-func preconnectPlanned() bool { return C.virtsh_preconnect_planned() != 0 }
-
-// preconnectDecision is earlyinit.c's decision for the command line args
-// (args[0] the program): whether a connection is opened early, to which URI
-// (uriSet false: libvirt's default), read-only or not. For tests and fuzzing:
-// this C code reads every virtsh command line before Go runs.
-func preconnectDecision(args []string) (want bool, uri string, uriSet, ro bool) {
-	if len(args) == 0 {
-		return false, "", false, false
-	}
-	argv := C.malloc(C.size_t(len(args)+1) * C.size_t(unsafe.Sizeof(uintptr(0))))
-	defer C.free(argv)
-	ptrs := unsafe.Slice((**C.char)(argv), len(args)+1)
-	for i, a := range args {
-		ptrs[i] = C.CString(a)
-		defer C.free(unsafe.Pointer(ptrs[i]))
-	}
-	ptrs[len(args)] = nil
-	var cu *C.char
-	var cro C.int
-	w := C.virtsh_preconnect_decide(C.int(len(args)), (**C.char)(argv), &cu, &cro)
-	if cu != nil {
-		uri, uriSet = C.GoString(cu), true
-	}
-	return w != 0, uri, uriSet, cro != 0
-}

@@ -182,7 +182,7 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		uri = name
 	}
 	start := time.Now()
-	conn, early, err := s.open(uri, readOnly)
+	conn, err := s.open(uri, readOnly)
 	if err != nil {
 		first := "failed to connect to the hypervisor"
 		if s.disconnected.Load() {
@@ -190,11 +190,7 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		}
 		return MsgThenCause(first, err)
 	}
-	if early {
-		s.Logf("connected to '%s' (opened while virtsh started)", uri)
-	} else {
-		s.Logf("connected to '%s' in %s", uri, time.Since(start))
-	}
+	s.Logf("connected to '%s' in %s", uri, time.Since(start))
 	if name != "" {
 		s.uri = name
 	}
@@ -229,18 +225,16 @@ func (s *Session) Nodes() *blocknodes.Cache {
 	return s.nodes
 }
 
-// open opens uri; early says the connection was the one earlyinit.c opened
-// while virtsh started (see takePreconnected).
-func (s *Session) open(uri string, readOnly bool) (conn *libvirt.Connect, early bool, err error) {
+// open opens uri and sets up keepalive on the connection.
+func (s *Session) open(uri string, readOnly bool) (*libvirt.Connect, error) {
 	registerEventImpl() // before any connection: see registerEventImpl
 	var flags libvirt.ConnectFlags
 	if readOnly {
 		flags |= libvirt.CONNECT_RO
 	}
-	if conn = takePreconnected(uri, readOnly); conn != nil {
-		early = true
-	} else if conn, err = libvirt.NewConnectWithAuthDefault(uri, flags); err != nil {
-		return nil, false, err
+	conn, err := libvirt.NewConnectWithAuthDefault(uri, flags)
+	if err != nil {
+		return nil, err
 	}
 	if s.Opts.KeepaliveInterval > 0 {
 		if kerr := conn.SetKeepAlive(s.Opts.KeepaliveInterval, s.Opts.KeepaliveCount); kerr != nil && s.Opts.KeepaliveSet {
@@ -248,10 +242,10 @@ func (s *Session) open(uri string, readOnly bool) (conn *libvirt.Connect, early 
 			// hypervisor", then libvirt's reason (the keepalive error).
 			_, _ = conn.Close()
 			fmt.Fprintln(s.IO.Err, "error: Cannot setup keepalive on connection as requested, disconnecting")
-			return nil, false, kerr
+			return nil, kerr
 		}
 	}
-	return conn, early, nil
+	return conn, nil
 }
 
 // onClose is virshCatchDisconnect: it runs on the event-loop goroutine when the
@@ -361,7 +355,6 @@ func (s *Session) ExplainError(err error) error {
 func (s *Session) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	DiscardPreconnected()
 	if s.conn != nil {
 		_ = s.conn.UnregisterCloseCallback()
 		_, _ = s.conn.Close()
