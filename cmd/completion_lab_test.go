@@ -16,10 +16,10 @@ import (
 
 // A completion closes its connection: libvirtd logs every client that goes
 // away without closing ("End of file while reading data"), which was one
-// error line in the daemon's log per Tab press. So does a one-shot command
-// that fails before using the connection opened for it while virtsh
-// started. The control (a process that exits with its connection open)
-// shows the log would catch it.
+// error line in the daemon's log per Tab press. So does a one-shot command,
+// whether it used its connection or failed before it. The control (a
+// process that exits with its connection open) shows the log would catch
+// it.
 func TestLabCompletionClosesItsConnection(t *testing.T) {
 	if uri := os.Getenv("VIRTSH_TEST_OPEN_AND_EXIT"); uri != "" {
 		if _, err := libvirt.NewConnect(uri); err != nil {
