@@ -267,12 +267,7 @@ for the options shown as \fB<name>\fR in a synopsis, as bare words in order.
 \fB\-\-\fR ends the options. \fB\-\-help\fR anywhere prints the command's help.
 .PP
 The connection is opened by the first command that needs one, even with
-\fB\-c\fR: help, echo and completion never wait for a host. A one\-shot
-command line of the form \fBvirtsh\fR [\fB\-q\fR] [\fB\-c\fR \fIURI\fR] \fIcommand\fR ...,
-whose command needs a connection to a local URI (one without a remote
-transport, from \fB\-c\fR or the environment), has it opened while virtsh
-starts, which saves about a millisecond (completion's read\-only connection
-too); \fBVIRTSH_NO_PRECONNECT\fR turns that off.
+\fB\-c\fR: help, echo and completion never wait for a host.
 .SH OPTIONS
 `)
 	for _, o := range cmd.GlobalOptions() {
@@ -359,15 +354,14 @@ Default debug level and log file, as \fB\-d\fR and \fB\-l\fR.
 .B VIRTSH_COMPLETION_TIMEOUT
 How long completion waits for the host (a duration such as \fB500ms\fR;
 default \fB2s\fR).
-.TP
-.B VIRTSH_NO_PRECONNECT
-When set, a one\-shot command does not open its connection while virtsh
-starts (see \fBCONNECTION\fR) but when the command first needs it.
 .SH FILES
 .TP
 .I $XDG_CACHE_HOME/virtsh/history
 History of the interactive shell (\fI~/.cache/virtsh/history\fR by default),
-appended as each line is entered.
+appended as each line is entered, before it runs; at most \fBVIRTSH_HISTSIZE\fR
+lines (plus a tenth), mode 0600. A history path that is a symbolic link, not a
+regular file, or not the user's own is refused with one error line, and the
+shell keeps its history in memory only.
 .TP
 .IR /etc/libvirt/libvirt.conf ", " $XDG_CONFIG_HOME/libvirt/libvirt.conf
 libvirt client configuration: \fBuri_default\fR and \fBuri_aliases\fR

@@ -161,7 +161,7 @@ func TestPagesShowPlaceholdersCommandsAndExamples(t *testing.T) {
 		t.Errorf("%d commands but %d pages", n, len(pages))
 	}
 	for _, want := range []string{"-c URI, --connect=URI", "LIBVIRT_DEFAULT_URI", "VIRTSH_DEFAULT_CONNECT_URI",
-		"VIRSH_DEFAULT_CONNECT_URI", "VIRTSH_HISTSIZE", "VIRTSH_NO_PRECONNECT", "VISUAL", "EDITOR", "XDG_CACHE_HOME",
+		"VIRSH_DEFAULT_CONNECT_URI", "VIRTSH_HISTSIZE", "VISUAL", "EDITOR", "XDG_CACHE_HOME",
 		"EXIT STATUS", "OUTPUT FORMATS", "virtsh/history", "virtsh completion bash"} {
 		if !strings.Contains(mainText, want) {
 			t.Errorf("virtsh(1) lacks %q", want)
