@@ -15,37 +15,7 @@ import (
 // secrets tests: a running guest with two disks, a shut-off one, and one
 // whose VNC graphics carry a password (a secure field: hidden unless
 // --security-info).
-const badInputNodeXML = `<node>
-  <domain type='test'>
-    <name>test</name>
-    <uuid>6695eb01-f6a4-8304-79aa-97f2502e1931</uuid>
-    <memory unit='KiB'>1048576</memory>
-    <vcpu>2</vcpu>
-    <os><type arch='i686'>hvm</type></os>
-    <devices>
-      <disk type='file' device='disk'><source file='/guest/d1'/><target dev='vda' bus='virtio'/></disk>
-      <disk type='file' device='disk'><source file='/guest/d2'/><target dev='vdb' bus='virtio'/></disk>
-    </devices>
-  </domain>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>off</name>
-    <uuid>6695eb01-f6a4-8304-79aa-97f2502e1932</uuid>
-    <memory unit='KiB'>524288</memory>
-    <os><type arch='i686'>hvm</type></os>
-    <test:runstate>5</test:runstate>
-  </domain>
-  <domain type='test'>
-    <name>sec</name>
-    <uuid>6695eb01-f6a4-8304-79aa-97f2502e1933</uuid>
-    <memory unit='KiB'>524288</memory>
-    <os><type arch='i686'>hvm</type></os>
-    <devices>
-      <disk type='file' device='disk'><source file='/guest/d3'/><target dev='vda' bus='virtio'/></disk>
-      <graphics type='vnc' port='-1' autoport='yes' passwd='s3cr3t-vnc-pw'/>
-    </devices>
-  </domain>
-</node>
-`
+var badInputNodeXML = readTestdata("badinput-node.xml")
 
 // virsh as a case's want means: what /usr/bin/virsh prints for the same input.
 const virsh = ""

@@ -17,26 +17,7 @@ import (
 
 // ckptNodeXML is a private test-driver node: one running domain "test" with
 // two disks, so diskspecs can name a known and an unknown disk.
-const ckptNodeXML = `<node>
-  <domain type='test'>
-    <name>test</name>
-    <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
-    <memory unit='KiB'>8388608</memory>
-    <vcpu>2</vcpu>
-    <os><type arch='i686'>hvm</type></os>
-    <devices>
-      <disk type='file' device='disk'>
-        <source file='/guest/diskimage1'/>
-        <target dev='vda' bus='virtio'/>
-      </disk>
-      <disk type='file' device='disk'>
-        <source file='/guest/diskimage2'/>
-        <target dev='vdb' bus='virtio'/>
-      </disk>
-    </devices>
-  </domain>
-</node>
-`
+var ckptNodeXML = readTestdata("checkpoint-node.xml")
 
 // ckptURI is a private copy of ckptNodeXML (see nodeURI).
 func ckptURI(t *testing.T) string { return nodeURI(t, ckptNodeXML) }

@@ -14,59 +14,7 @@ import (
 // testNodeXML is a private test-driver node: guests in every state the
 // listing distinguishes (running with a title and three disks, paused,
 // shut off, shut off with a managed save image, transient, crashed).
-const testNodeXML = `<node>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>alpha</name>
-    <uuid>11111111-2222-3333-4444-000000000001</uuid>
-    <title>Alpha guest</title>
-    <memory>1048576</memory>
-    <vcpu>1</vcpu>
-    <os><type>hvm</type></os>
-    <devices>
-      <disk type='file' device='disk'><source file='/guest/alpha.img'/><target dev='vda' bus='virtio'/></disk>
-      <disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>
-      <disk type='block' device='disk'><source dev='/dev/sdz'/><target dev='vdb' bus='virtio'/></disk>
-    </devices>
-  </domain>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>Beta</name>
-    <uuid>11111111-2222-3333-4444-000000000002</uuid>
-    <memory>524288</memory>
-    <vcpu>2</vcpu>
-    <os><type>hvm</type></os>
-    <test:runstate>3</test:runstate>
-  </domain>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>gamma</name>
-    <uuid>11111111-2222-3333-4444-000000000003</uuid>
-    <memory>524288</memory>
-    <os><type>hvm</type></os>
-    <test:runstate>5</test:runstate>
-  </domain>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>delta</name>
-    <uuid>11111111-2222-3333-4444-000000000004</uuid>
-    <memory>524288</memory>
-    <os><type>hvm</type></os>
-    <test:runstate>5</test:runstate>
-    <test:hasmanagedsave/>
-  </domain>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>eps</name>
-    <uuid>11111111-2222-3333-4444-000000000005</uuid>
-    <memory>524288</memory>
-    <os><type>hvm</type></os>
-    <test:transient/>
-  </domain>
-  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>zeta</name>
-    <uuid>11111111-2222-3333-4444-000000000006</uuid>
-    <memory>524288</memory>
-    <os><type>hvm</type></os>
-    <test:runstate>6</test:runstate>
-  </domain>
-</node>
-`
+var testNodeXML = readTestdata("domains-node.xml")
 
 // testNodeURI is a private copy of testNodeXML (see nodeURI).
 func testNodeURI(t *testing.T) string { return nodeURI(t, testNodeXML) }

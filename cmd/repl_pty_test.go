@@ -47,6 +47,13 @@ func startPTY(t *testing.T, cache string, extraEnv []string, args ...string) *pt
 	if err != nil {
 		t.Fatalf("starting virtsh on a pty: %v", err)
 	}
+	return watchPTY(t, c, ptmx)
+}
+
+// watchPTY follows virtsh c started on the pty master ptmx: a reader keeps
+// what it prints, a waiter records how it ended, and the test's cleanup kills
+// it if it is still running.
+func watchPTY(t *testing.T, c *exec.Cmd, ptmx *os.File) *ptySession {
 	s := &ptySession{t: t, cmd: c, ptmx: ptmx, done: make(chan struct{})}
 	go func() {
 		buf := make([]byte, 4096)

@@ -15,14 +15,7 @@ import (
 
 // safetyNodeXML is a private test-driver host with one running guest, so a
 // `suspend test` that wrongly ran would change nothing outside the test.
-const safetyNodeXML = `<node>
-  <domain type='test'>
-    <name>test</name>
-    <memory>524288</memory>
-    <os><type>hvm</type></os>
-  </domain>
-</node>
-`
+var safetyNodeXML = readTestdata("safety-node.xml")
 
 // startPTYHangable is startPTY on a master that closing really hangs up.
 // startPTY's master is in blocking mode (pty.Setsize took its Fd), so its
@@ -53,33 +46,7 @@ func startPTYHangable(t *testing.T, cache string, ctty bool, args ...string) *pt
 		t.Fatalf("duplicating the pty master: %v", err)
 	}
 	ptmx := os.NewFile(uintptr(fd), "/dev/ptmx")
-	s := &ptySession{t: t, cmd: c, ptmx: ptmx, done: make(chan struct{})}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(buf)
-			s.mu.Lock()
-			s.out.Write(buf[:n])
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		s.err = c.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = c.Process.Kill()
-			<-s.done
-		}
-		_ = ptmx.Close()
-	})
-	return s
+	return watchPTY(t, c, ptmx)
 }
 
 // exitCode is how virtsh ended: its exit status, or 128+N if it died of

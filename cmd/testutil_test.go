@@ -194,3 +194,12 @@ func (ts *testShell) conn() *libvirt.Connect {
 	}
 	return c
 }
+
+// readTestdata is a file of testdata/: node and domain XML the tests define.
+func readTestdata(name string) string {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}

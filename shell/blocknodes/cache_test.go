@@ -1,6 +1,8 @@
 package blocknodes
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,19 +13,7 @@ import (
 
 // A live XML as libvirt 9.0 writes it (trimmed): vda a 3-deep chain with a
 // block-copy mirror, vdb copy-on-read, an empty cdrom, a qcow2 slice.
-const liveXML = `<domain type='qemu'><name>nn</name><devices>
-<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
-  <source file='/i/top.qcow2' index='2'/>
-  <backingStore type='file' index='3'><format type='qcow2'/><source file='/i/mid.qcow2'/>
-    <backingStore type='file' index='4'><format type='qcow2'/><source file='/i/base.qcow2'/><backingStore/></backingStore>
-  </backingStore>
-  <mirror type='file' job='copy' ready='yes'><format type='qcow2'/><source file='/i/copy.qcow2' index='6'/></mirror>
-  <target dev='vda' bus='virtio'/><alias name='virtio-disk0'/></disk>
-<disk type='file' device='disk'><driver name='qemu' type='qcow2' copy_on_read='on'/>
-  <source file='/i/b.qcow2' index='1'><slices><slice type='storage' offset='1048576' size='4194304'/></slices></source>
-  <backingStore/><target dev='vdb' bus='virtio'/><alias name='virtio-disk1'/></disk>
-<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source index='5'/><target dev='hdc' bus='ide'/><alias name='ide0-1-0'/></disk>
-</devices></domain>`
+var liveXML = readTestdata("live-chain.xml")
 
 func nodeList(e *Entry) string {
 	var got []string
@@ -336,4 +326,13 @@ func TestCacheAfterReconnect(t *testing.T) {
 	if _, sto, ok := c.NodeName(e.UUID, "vda", 3); !ok || sto != "libvirt-3-storage" {
 		t.Fatalf("names after the reconnect: %q %v", sto, ok)
 	}
+}
+
+// readTestdata is a file of testdata/: node and domain XML the tests define.
+func readTestdata(name string) string {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

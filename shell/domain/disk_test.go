@@ -11,21 +11,7 @@ import (
 
 // kindsXML has a disk of every source kind virsh names differently. It is a
 // test-driver node file too, so virsh can be asked what it shows for them.
-const kindsXML = `<node><domain type='test'><name>kinds</name><memory>65536</memory>
-<os><type arch='x86_64'>hvm</type></os><devices>
-<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/img/a.qcow2'/><target dev='vda' bus='virtio'/></disk>
-<disk type='block' device='disk'><source dev='/dev/sdz'/><target dev='vdb' bus='virtio'/></disk>
-<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='pool1' volume='vol1.img'/><target dev='vdc' bus='virtio'/></disk>
-<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nbd' name='export1'><host name='nbd.example' port='10809'/></source><target dev='vdd' bus='virtio'/></disk>
-<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='rbd' name='rbdpool/image2'><host name='mon1' port='6789'/></source><target dev='vde' bus='virtio'/></disk>
-<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='nbd'><host name='nbd.example' port='10809'/></source><target dev='vdf' bus='virtio'/></disk>
-<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='iscsi' name='iqn.2013-07.com.example:pool/1'><host name='iscsi.example' port='3260'/></source><target dev='vdg' bus='virtio'/></disk>
-<disk type='nvme' device='disk'><driver name='qemu' type='raw'/><source type='pci' managed='yes' namespace='1'><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source><target dev='vdh' bus='virtio'/></disk>
-<disk type='vhostuser' device='disk'><driver name='qemu' type='raw'/><source type='unix' path='/tmp/vhost.sock'><reconnect enabled='yes' timeout='10'/></source><target dev='vdi' bus='virtio'/></disk>
-<disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>
-<disk type='network' device='cdrom'><driver name='qemu' type='raw'/><source protocol='http' name='/isos/x.iso'><host name='web.example' port='80'/></source><target dev='sdb' bus='sata'/><readonly/></disk>
-<disk type='dir' device='disk'><driver name='qemu' type='fat'/><source dir='/srv/dir'/><target dev='hdb' bus='ide'/><readonly/></disk>
-</devices></domain></node>`
+var kindsXML = readTestdata("disk-kinds-node.xml")
 
 // What each disk's source is called, and how it is read.
 var kindsWant = []struct{ target, kind, name, protocol, pool string }{
@@ -110,23 +96,7 @@ func TestSourceNameMatchesVirsh(t *testing.T) {
 // A live XML as libvirt 9.0 writes it (trimmed): vda a 3-deep chain with a
 // block-copy mirror, vdb copy-on-read with a storage slice, an ejected cdrom
 // that still took an index, a network disk over a file backing store.
-const liveXML = `<domain type='qemu'><name>nn</name><devices>
-<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
-  <source file='/i/top.qcow2' index='2'/>
-  <backingStore type='file' index='3'><format type='qcow2'/><source file='/i/mid.qcow2'/>
-    <backingStore type='block' index='4'><format type='raw'/><source dev='/dev/base'/><backingStore/></backingStore>
-  </backingStore>
-  <mirror type='file' job='copy' ready='yes'><format type='qcow2'/><source file='/i/copy.qcow2' index='6'/></mirror>
-  <target dev='vda' bus='virtio'/><alias name='virtio-disk0'/></disk>
-<disk type='file' device='disk'><driver name='qemu' type='qcow2' copy_on_read='on'/>
-  <source file='/i/b.qcow2' index='1'><slices><slice type='storage' offset='1048576' size='4194304'/></slices></source>
-  <backingStore/><target dev='vdb' bus='virtio'/><alias name='virtio-disk1'/></disk>
-<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source index='5'/><target dev='hdc' bus='ide'/><readonly/><alias name='ide0-1-0'/></disk>
-<disk type='network' device='disk'><driver name='qemu' type='qcow2'/>
-  <source protocol='nbd' name='exp' index='7'><host name='h' port='10809'/></source>
-  <backingStore type='volume' index='8'><format type='raw'/><source pool='p' volume='v'/></backingStore>
-  <target dev='vdc' bus='virtio'/><alias name='virtio-disk2'/></disk>
-</devices></domain>`
+var liveXML = readTestdata("live-chain.xml")
 
 func chainString(d Disk) string {
 	var parts []string
@@ -191,4 +161,13 @@ func TestDisksInactiveChain(t *testing.T) {
 	if d, err := Disks("<domain/>"); err != nil || len(d) != 0 {
 		t.Errorf("no devices: %v %v", d, err)
 	}
+}
+
+// readTestdata is a file of testdata/: node and domain XML the tests define.
+func readTestdata(name string) string {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
