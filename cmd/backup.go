@@ -51,14 +51,19 @@ func newBackupBeginCmd(env *Env) *spec.Command {
 	f = c.String(&o.incremental, "incremental", "with --target-dir: back up only what changed since this checkpoint (virtsh)", spec.Named, false)
 	f.Complete(spec.Checkpoint)
 	c.String(&o.ckpt, "checkpoint", "with --target-dir: create this checkpoint in the same call (virtsh)", spec.Named, false).Complete(spec.Nothing)
+	c.Exclusive("target-dir", "backupxml")
+	c.Exclusive("target-dir", "checkpointxml")
+	c.Requires("incremental", "target-dir")
+	c.Requires("checkpoint", "target-dir")
 	c.Run = func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) }
 	return c
 }
 
 func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpts) error {
 	flagSet := func(n string) bool { return c.Given(n) }
-	if err := requires(o.verbose, "verbose", o.wait || flagSet("timeout"), "wait"); err != nil {
-		return err
+	// --timeout implies --wait, so this is no plain Requires rule.
+	if o.verbose && !o.wait && !flagSet("timeout") {
+		return errors.New("Option --wait is required by option --verbose")
 	}
 	var timeout time.Duration
 	if flagSet("timeout") {
@@ -70,18 +75,6 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 		o.wait = true
 	}
 	short := flagSet("target-dir")
-	if err := exclusive(short, "target-dir", o.backupXML != "", "backupxml"); err != nil {
-		return err
-	}
-	if err := exclusive(short, "target-dir", o.checkpointXML != "", "checkpointxml"); err != nil {
-		return err
-	}
-	if err := requires(flagSet("incremental"), "incremental", short, "target-dir"); err != nil {
-		return err
-	}
-	if err := requires(flagSet("checkpoint"), "checkpoint", short, "target-dir"); err != nil {
-		return err
-	}
 	dom, err := env.lookupDomain(o.dom)
 	if err != nil {
 		return err
@@ -505,10 +498,8 @@ func newDomjobinfoCmd(env *Env) *spec.Command {
 	c.Bool(&anystats, "anystats", "print statistics for any kind of job (even failed ones)")
 	c.Bool(&rawstats, "rawstats", "print the raw data returned by libvirt")
 	outputOption(c, env.IO)
+	c.Requires("keep-completed", "completed")
 	c.Run = func(ctx context.Context) error {
-		if err := requires(keep, "keep-completed", completed, "completed"); err != nil {
-			return err
-		}
 		var flags libvirt.DomainGetJobStatsFlags
 		if completed {
 			flags |= libvirt.DOMAIN_JOB_STATS_COMPLETED

@@ -76,15 +76,13 @@ func newBlockJobCmd(env *Env) *spec.Command {
 	// Listing and --info are read-only (virsh -r blockjob --info works);
 	// only the control flags are refused on a read-only connection.
 	c.MutatingOptions("abort", "async", "pivot", "bandwidth")
+	for _, ex := range [][2]string{{"raw", "abort"}, {"raw", "pivot"}, {"raw", "async"}, {"raw", "bandwidth"},
+		{"info", "abort"}, {"info", "pivot"}, {"info", "async"}, {"info", "bandwidth"},
+		{"bytes", "abort"}, {"bytes", "pivot"}, {"bytes", "async"}} {
+		c.Exclusive(ex[0], ex[1])
+	}
 	c.Run = func(ctx context.Context) error {
 		bandwidth := c.Given("bandwidth")
-		for _, ex := range [][2]string{{"raw", "abort"}, {"raw", "pivot"}, {"raw", "async"}, {"raw", "bandwidth"},
-			{"info", "abort"}, {"info", "pivot"}, {"info", "async"}, {"info", "bandwidth"},
-			{"bytes", "abort"}, {"bytes", "pivot"}, {"bytes", "async"}} {
-			if c.Given(ex[0]) && c.Given(ex[1]) {
-				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
-			}
-		}
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err

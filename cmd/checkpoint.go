@@ -89,10 +89,8 @@ func newCheckpointCreateCmd(env *Env) *spec.Command {
 	c.Bool(&o.redefine, "redefine", "redefine metadata for existing checkpoint")
 	c.Bool(&o.validate, "redefine-validate", "validate the redefined checkpoint")
 	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
+	c.Requires("redefine-validate", "redefine")
 	c.Run = func(ctx context.Context) error {
-		if err := requires(o.validate, "redefine-validate", o.redefine, "redefine"); err != nil {
-			return err
-		}
 		var flags libvirt.DomainCheckpointCreateFlags
 		if o.redefine {
 			flags |= libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE
@@ -535,8 +533,9 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 	c.Bool(&size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
 	outputOption(c, env.IO)
 	c.Run = func(ctx context.Context) error {
-		if err := requires(size, "size", details || env.IO.Structured(), "details"); err != nil {
-			return err
+		// -o json|yaml shows the details too, so this is no plain Requires rule.
+		if size && !details && !env.IO.Structured() {
+			return errors.New("Option --details is required by option --size")
 		}
 		d, err := env.lookupDomain(dom)
 		if err != nil {
@@ -789,23 +788,12 @@ func newCheckpointListCmd(env *Env) *spec.Command {
 	c.Bool(&o.details, "details", "one row per disk: bitmap and the QEMU node holding it (virtsh)")
 	c.Bool(&o.size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
 	outputOption(c, env.IO)
+	for _, ex := range [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"},
+		{"roots", "from"}, {"details", "tree"}, {"details", "name"}} {
+		c.Exclusive(ex[0], ex[1])
+	}
 	c.Run = func(ctx context.Context) error {
 		from := c.Given("from")
-		for _, p := range []struct {
-			a  bool
-			an string
-			b  bool
-			bn string
-		}{
-			{o.tree, "tree", o.name, "name"}, {o.parent, "parent", o.roots, "roots"},
-			{o.parent, "parent", o.tree, "tree"}, {o.roots, "roots", o.tree, "tree"},
-			{o.roots, "roots", from, "from"},
-			{o.details, "details", o.tree, "tree"}, {o.details, "details", o.name, "name"},
-		} {
-			if err := exclusive(p.a, p.an, p.b, p.bn); err != nil {
-				return err
-			}
-		}
 		var flags libvirt.DomainCheckpointListFlags
 		for _, fl := range []struct {
 			on   bool
@@ -831,8 +819,9 @@ func newCheckpointListCmd(env *Env) *spec.Command {
 			}
 			flags |= libvirt.DOMAIN_CHECKPOINT_LIST_DESCENDANTS
 		}
-		if err := requires(o.size, "size", o.details || env.IO.Structured(), "details"); err != nil {
-			return err
+		// -o json|yaml shows the details too, so this is no plain Requires rule.
+		if o.size && !o.details && !env.IO.Structured() {
+			return errors.New("Option --details is required by option --size")
 		}
 		d, err := env.lookupDomain(o.dom)
 		if err != nil {

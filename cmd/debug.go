@@ -60,12 +60,10 @@ dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
 	outputOption(c, env.IO)
 	// qemu-monitor-command is refused on a read-only connection.
 	c.MutatingOptions("scrape", "verify")
+	c.Exclusive("scrape", "verify")
 	c.Run = func(ctx context.Context) error {
 		if o.topic != "node-names" {
 			return fmt.Errorf("unknown debug topic '%s': use %s", o.topic, strings.Join(debugTopics, ", "))
-		}
-		if err := exclusive(o.scrape, "scrape", o.verify, "verify"); err != nil {
-			return err
 		}
 		if c.Given("scrape-mode") {
 			return setScrapeMode(env, o.mode, o.dom, o.scrape || o.verify)

@@ -220,16 +220,10 @@ func newUndefineCmd(env *Env) *spec.Command {
 	c.Bool(&o.tpm, "tpm", "remove TPM state")
 	c.Bool(&o.keepTpm, "keep-tpm", "keep TPM state")
 	c.Alias("delete-snapshots", "delete-storage-volume-snapshots")
+	c.Exclusive("nvram", "keep-nvram")
+	c.Exclusive("tpm", "keep-tpm")
+	c.Requires("delete-storage-volume-snapshots", "remove-all-storage")
 	c.Run = func(ctx context.Context) error {
-		if err := exclusive(o.nvram, "nvram", o.keepNvram, "keep-nvram"); err != nil {
-			return err
-		}
-		if err := exclusive(o.tpm, "tpm", o.keepTpm, "keep-tpm"); err != nil {
-			return err
-		}
-		if err := requires(o.delSnaps, "delete-storage-volume-snapshots", o.removeAll, "remove-all-storage"); err != nil {
-			return err
-		}
 		if c.Given("storage") || o.removeAll || o.wipe || o.delSnaps {
 			// Deleting storage volumes goes through the storage pool API,
 			// which virtsh does not drive yet; refuse before changing

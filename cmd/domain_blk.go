@@ -120,10 +120,8 @@ func newDomblkinfoCmd(env *Env) *spec.Command {
 	c.Bool(&human, "human", "Human readable output")
 	c.Bool(&all, "all", "display all block devices info")
 	outputOption(c, env.IO)
+	c.Exclusive("all", "device")
 	c.Run = func(ctx context.Context) error {
-		if err := exclusive(all, "all", c.Given("device"), "device"); err != nil {
-			return err
-		}
 		d, err := env.lookupDomain(dom)
 		if err != nil {
 			return err

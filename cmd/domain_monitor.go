@@ -112,6 +112,9 @@ func newListCmd(env *Env) *spec.Command {
 	c.Bool(&o.managed, "managed-save", "mark inactive domains with managed save state")
 	c.Bool(&o.title, "title", "show domain title")
 	outputOption(c, env.IO)
+	c.Exclusive("table", "name")
+	c.Exclusive("table", "uuid")
+	c.Exclusive("table", "id")
 	c.Run = func(ctx context.Context) error { return runList(env, &o) }
 	return c
 }
@@ -286,15 +289,6 @@ func domainTitle(d *libvirt.Domain) (string, error) {
 }
 
 func runList(env *Env, o *listOpts) error {
-	if err := exclusive(o.table, "table", o.name, "name"); err != nil {
-		return err
-	}
-	if err := exclusive(o.table, "table", o.uuid, "uuid"); err != nil {
-		return err
-	}
-	if err := exclusive(o.table, "table", o.id, "id"); err != nil {
-		return err
-	}
 	conn, err := env.Sess.Conn()
 	if err != nil {
 		return err

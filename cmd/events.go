@@ -52,24 +52,15 @@ func newEventCmd(env *Env) *spec.Command {
 	c.Bool(&o.list, "list", "list valid event types")
 	c.Bool(&o.stamp, "timestamp", "show timestamp for each printed event")
 	outputOption(c, env.IO)
+	c.Exclusive("all", "event")
+	c.Exclusive("list", "all")
+	c.Exclusive("list", "event")
 	c.Run = func(ctx context.Context) error {
-		if err := exclusive(o.all, "all", c.Given("event"), "event"); err != nil {
-			return err
-		}
-		if err := exclusive(o.list, "list", o.all, "all"); err != nil {
-			return err
-		}
-		if err := exclusive(o.list, "list", c.Given("event"), "event"); err != nil {
-			return err
-		}
 		if o.list {
 			for _, n := range eventNames {
 				env.IO.Printf("%s\n", n)
 			}
 			return nil
-		}
-		if c.Given("event") && o.event == "" {
-			return errors.New("Failed to get option 'event': Option argument is empty")
 		}
 		if o.event == "" && !o.all {
 			return errors.New("one of --list, --all, or --event <type> is required")

@@ -339,12 +339,10 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 	c.Bool(&o.name, "name", "list snapshot names only")
 	c.Bool(&o.topo, "topological", "sort list topologically rather than by name")
 	outputOption(c, env.IO)
+	for _, ex := range [][2]string{{"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"tree", "name"}, {"parent", "name"}} {
+		c.Exclusive(ex[0], ex[1])
+	}
 	c.Run = func(ctx context.Context) error {
-		for _, ex := range [][2]string{{"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"tree", "name"}, {"parent", "name"}} {
-			if c.Given(ex[0]) && c.Given(ex[1]) {
-				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
-			}
-		}
 		dom, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err

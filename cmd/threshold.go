@@ -71,13 +71,11 @@ with the QEMU node the threshold was on.`,
 	outputOption(c, env.IO)
 	// Arming a threshold changes the guest; listing does not.
 	c.MutatingOptions("threshold")
+	c.Requires("timeout", "wait")
 	c.Run = func(ctx context.Context) error {
 		listing := !c.Given("threshold")
-		if listing && (o.wait || c.Given("timeout")) {
+		if listing && o.wait {
 			return errors.New("Option --wait requires <threshold>")
-		}
-		if c.Given("timeout") && !o.wait {
-			return errors.New("Option --wait is required by option --timeout")
 		}
 		timeout, err := optTimeout(c, "timeout", o.timeout)
 		if err != nil {

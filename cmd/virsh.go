@@ -53,16 +53,10 @@ func newEchoCmd(env *Env) *spec.Command {
 	c.Argv(&o.str, "string", "arguments to echo", spec.Opt, false).Complete(spec.Nothing)
 	c.Alias("str", "string")
 	c.Alias("hi", "string=hello")
+	c.Exclusive("shell", "xml")
+	c.Exclusive("shell", "split")
+	c.Exclusive("xml", "split")
 	c.Run = func(ctx context.Context) error {
-		if err := exclusive(o.shell, "shell", o.xml, "xml"); err != nil {
-			return err
-		}
-		if err := exclusive(o.shell, "shell", o.split, "split"); err != nil {
-			return err
-		}
-		if err := exclusive(o.xml, "xml", o.split, "split"); err != nil {
-			return err
-		}
 		var b strings.Builder
 		if o.prefix != "" {
 			b.WriteString(o.prefix + " ")
@@ -94,22 +88,6 @@ func newEchoCmd(env *Env) *spec.Command {
 		return nil
 	}
 	return c
-}
-
-// exclusive returns virsh's message for two options that cannot go together.
-func exclusive(a bool, an string, b bool, bn string) error {
-	if a && b {
-		return fmt.Errorf("Options --%s and --%s are mutually exclusive", an, bn)
-	}
-	return nil
-}
-
-// requires returns virsh's message for an option that needs another.
-func requires(given bool, name string, needed bool, neededName string) error {
-	if given && !needed {
-		return fmt.Errorf("Option --%s is required by option --%s", neededName, name)
-	}
-	return nil
 }
 
 // escapeShell quotes s for a POSIX shell as virsh's virBufferEscapeShell does.
