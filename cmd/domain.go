@@ -220,9 +220,9 @@ func newUndefineCmd(env *Env) *spec.Command {
 	c.Bool(&o.tpm, "tpm", "remove TPM state")
 	c.Bool(&o.keepTpm, "keep-tpm", "keep TPM state")
 	c.Alias("delete-snapshots", "delete-storage-volume-snapshots")
+	c.Requires("delete-storage-volume-snapshots", "remove-all-storage")
 	c.Exclusive("nvram", "keep-nvram")
 	c.Exclusive("tpm", "keep-tpm")
-	c.Requires("delete-storage-volume-snapshots", "remove-all-storage")
 	c.Run = func(ctx context.Context) error {
 		if c.Given("storage") || o.removeAll || o.wipe || o.delSnaps {
 			// Deleting storage volumes goes through the storage pool API,

@@ -339,7 +339,7 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 	c.Bool(&o.name, "name", "list snapshot names only")
 	c.Bool(&o.topo, "topological", "sort list topologically rather than by name")
 	outputOption(c, env.IO)
-	for _, ex := range [][2]string{{"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"tree", "name"}, {"parent", "name"}} {
+	for _, ex := range [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"parent", "name"}} {
 		c.Exclusive(ex[0], ex[1])
 	}
 	c.Run = func(ctx context.Context) error {
