@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -348,27 +346,6 @@ func libvirtStyleXMLEdit(doc string, edit func(path string, n *styledElem)) (str
 
 // ---------------------------------------------------------------- edit
 
-// editFile runs the user's editor on path: $VISUAL, else $EDITOR, else vi,
-// through sh so that "emacs -nw" works, as virsh's virEditFile does.
-func editFile(env *Env, path string) error {
-	editor := os.Getenv("VISUAL")
-	if editor == "" {
-		editor = os.Getenv("EDITOR")
-	}
-	if editor == "" {
-		editor = "vi"
-	}
-	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "editor", path)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.IO.In, env.IO.Out, env.IO.Err
-	if f, ok := env.IO.In.(*os.File); ok {
-		cmd.Stdin = f
-	}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: command failed: %v", editor, err)
-	}
-	return nil
-}
-
 func newCheckpointEditCmd(env *Env) *spec.Command {
 	var dom, name string
 	c := &spec.Command{Short: "edit XML for a checkpoint", Long: "Edit the domain checkpoint XML for a named checkpoint"}
@@ -387,54 +364,47 @@ func newCheckpointEditCmd(env *Env) *spec.Command {
 		}
 		defer cp.Free()
 		name, _ = cp.GetName()
-		fail := func(err error) error { return causeThenMsg("Failed to update "+name, err) }
-		orig, err := cp.GetXMLDesc(libvirt.DOMAIN_CHECKPOINT_XML_SECURE)
-		if err != nil {
-			return fail(err)
+		if err := editCheckpoint(env, d, cp, name); err != nil {
+			// Whatever failed, virsh ends with this line.
+			if errors.Is(err, shell.ErrSilent) {
+				err = nil
+			}
+			return causeThenMsg("Failed to update "+name, err)
 		}
-		tmp, err := os.CreateTemp("", "virtshXXXXXX.xml")
-		if err != nil {
-			return fail(err)
-		}
-		defer os.Remove(tmp.Name())
-		if _, err := tmp.WriteString(orig); err != nil {
-			tmp.Close()
-			return fail(err)
-		}
-		tmp.Close()
-		for {
-			if err := editFile(env, tmp.Name()); err != nil {
-				return fail(err)
-			}
-			edited, err := readXMLFile(tmp.Name())
-			if err != nil {
-				return fail(err)
-			}
-			if edited == orig {
-				env.IO.Extra("Checkpoint %s XML configuration not changed.\n", name)
-				return nil
-			}
-			ncp, err := d.CreateCheckpointXML(edited, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE)
-			if err != nil {
-				// virsh asks "Failed. Try again? [y,n,f,?]:" only on a terminal.
-				if format.IsTerminal(env.IO.In) && reeditAgain(env) {
-					continue
-				}
-				return fail(err)
-			}
-			defer ncp.Free()
-			newName, _ := ncp.GetName()
-			if newName != name {
-				if err := ncp.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY); err != nil {
-					return causeThenMsg("Failed to clean up "+newName+"\nFailed to update "+name, err)
-				}
-				return causeThenMsg(fmt.Sprintf("Cannot rename checkpoint %s to %s\nFailed to update %s", name, newName, name), nil)
-			}
-			env.IO.Extra("Checkpoint %s edited.\n", name)
-			return nil
-		}
+		return nil
 	}
 	return c
+}
+
+// editCheckpoint is virsh's cmdCheckpointEdit: the XML with secrets,
+// redefined; an edit that renamed the checkpoint is undone (the redefined
+// copy's metadata deleted) and refused.
+func editCheckpoint(env *Env, d *libvirt.Domain, cp *libvirt.DomainCheckpoint, name string) error {
+	var edited *libvirt.DomainCheckpoint
+	defer func() {
+		if edited != nil {
+			_ = edited.Free()
+		}
+	}()
+	return editXML(env, xmlEdit{
+		get: func() (string, error) { return cp.GetXMLDesc(libvirt.DOMAIN_CHECKPOINT_XML_SECURE) },
+		define: func(doc string) (err error) {
+			edited, err = d.CreateCheckpointXML(doc, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE)
+			return err
+		},
+		unchanged: fmt.Sprintf("Checkpoint %s XML configuration not changed.\n", name),
+		done: func() error {
+			newName, _ := edited.GetName()
+			if newName == name {
+				env.IO.Extra("Checkpoint %s edited.\n", name)
+				return nil
+			}
+			if err := edited.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY); err != nil {
+				return causeThenMsg("Failed to clean up "+newName, err)
+			}
+			return fmt.Errorf("Cannot rename checkpoint %s to %s", name, newName)
+		},
+	})
 }
 
 // ---------------------------------------------------------------- info / parent / dumpxml / delete
@@ -1044,12 +1014,4 @@ func encodeCheckpointList(env *Env, d *libvirt.Domain, list []chkEntry, size boo
 		views = append(views, v)
 	}
 	return env.IO.Encode(views)
-}
-
-// reeditAgain asks virsh's "Try again?" after libvirt refused an edited
-// checkpoint; checkpoints have no "turn off validation" choice, and force
-// cannot help a redefine, so only "y" edits again.
-func reeditAgain(env *Env) bool {
-	ans, err := askReedit(env, "Failed.", false)
-	return err == nil && ans == 'y'
 }

@@ -1,14 +1,8 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -379,178 +373,43 @@ func newEditCmd(env *Env) *spec.Command {
 			return err
 		}
 		defer d.Free()
-		return runEdit(env, d, skipValidate)
+		return editDomain(env, d, skipValidate)
 	}
 	return c
 }
 
-// editor returns the user's editor as virsh picks it: $VISUAL, $EDITOR, vi.
-func editor() string {
-	for _, v := range []string{"VISUAL", "EDITOR"} {
-		if e := os.Getenv(v); e != "" {
-			return e
-		}
-	}
-	return "vi"
-}
-
-// runEditor runs the editor on path through sh, so "$EDITOR" may carry
-// arguments ("emacs -nw"), as virsh's vshEditFile does.
-func runEditor(env *Env, path string) error {
-	ed := editor()
-	cmd := exec.Command("sh", "-c", ed+" "+escapeShell(path))
-	if f, ok := env.IO.In.(*os.File); ok {
-		cmd.Stdin = f
-	}
-	cmd.Stdout, cmd.Stderr = env.IO.Out, env.IO.Err
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return fmt.Errorf("%s: command '%s %s' had exit status %d", ed, ed, path, ee.ExitCode())
-		}
-		return fmt.Errorf("unable to run editor '%s': %v", ed, err)
-	}
-	return nil
-}
-
-// readAnswer reads one line from in a byte at a time, so that nothing after
-// the answer is taken from a stream others read too.
-func readAnswer(in io.Reader) (string, error) {
-	var line []byte
-	buf := make([]byte, 1)
-	for {
-		n, err := in.Read(buf)
-		if n == 1 {
-			if buf[0] == '\n' {
-				return string(line), nil
-			}
-			line = append(line, buf[0])
-		}
-		if err != nil {
-			if len(line) > 0 {
-				return string(line), nil
-			}
-			return "", err
-		}
-	}
-}
-
-// runEdit is virsh-edit.c: dump the inactive XML (with secrets) to a
-// temporary file, run the editor, and redefine when it changed. When libvirt
-// rejects the new XML, or someone else changed the domain meanwhile, it asks
-// like virsh "Failed. Try again? [y,n,i,f,?]:" — y edits again, n gives up,
-// i turns validation off and retries, f retries as is — reading the answer
-// from the command's input. With no answer to read it gives up.
-func runEdit(env *Env, d *libvirt.Domain, skipValidate bool) error {
+// editDomain is virsh's cmdEdit: the inactive XML with secrets, defined
+// with validation unless --skip-validate or the "i" answer turned it off.
+func editDomain(env *Env, d *libvirt.Domain, skipValidate bool) error {
 	conn, err := env.Sess.Conn()
 	if err != nil {
 		return err
 	}
-	const xmlFlags = libvirt.DOMAIN_XML_SECURE | libvirt.DOMAIN_XML_INACTIVE
-	orig, err := d.GetXMLDesc(xmlFlags)
-	if err != nil {
-		return err
-	}
 	name, _ := d.GetName()
-	dir, err := os.MkdirTemp("", "virtsh-edit-")
-	if err != nil {
-		return fmt.Errorf("unable to create a temporary file: %v", err)
-	}
-	defer os.RemoveAll(dir)
-	tmp := filepath.Join(dir, name+".xml")
-	if err := os.WriteFile(tmp, []byte(orig), 0o600); err != nil {
-		return fmt.Errorf("unable to write temporary file '%s': %v", tmp, err)
-	}
 	defineFlags := libvirt.DOMAIN_DEFINE_VALIDATE
-	relax := true
 	if skipValidate {
-		defineFlags, relax = 0, false
+		defineFlags = 0
 	}
-	reedit := true
-	var edited []byte
-	for {
-		if reedit {
-			if err := runEditor(env, tmp); err != nil {
-				return err
-			}
-			if edited, err = os.ReadFile(tmp); err != nil {
-				return fmt.Errorf("unable to read temporary file '%s': %v", tmp, err)
-			}
-			if bytes.Equal(edited, []byte(orig)) {
-				env.IO.Extra("Domain '%s' XML configuration not changed.\n", name)
-				return nil
-			}
+	var edited *libvirt.Domain
+	defer func() {
+		if edited != nil {
+			_ = edited.Free()
 		}
-		var msg string
-		var cause error
-		now, err := d.GetXMLDesc(xmlFlags)
-		if err != nil {
+	}()
+	return editXML(env, xmlEdit{
+		get: func() (string, error) {
+			return d.GetXMLDesc(libvirt.DOMAIN_XML_SECURE | libvirt.DOMAIN_XML_INACTIVE)
+		},
+		define: func(doc string) error {
+			edited, err = conn.DomainDefineXMLFlags(doc, defineFlags)
 			return err
-		}
-		if now != orig {
-			msg = "The XML configuration was changed by another user."
-			orig = now
-		} else {
-			nd, err := conn.DomainDefineXMLFlags(string(edited), defineFlags)
-			if err == nil {
-				newName, _ := nd.GetName()
-				_ = nd.Free()
-				env.IO.Extra("Domain '%s' XML configuration edited.\n", newName)
-				return nil
-			}
-			msg, cause = "Failed.", err
-		}
-		if cause != nil {
-			for _, l := range shell.MessageLines(cause) {
-				env.IO.Errorf("error: %s\n", l)
-			}
-		}
-		choice, err := askReedit(env, msg, relax)
-		if err != nil {
-			return errors.New(msg)
-		}
-		switch choice {
-		case 'y':
-			reedit = true
-		case 'f':
-			reedit = false
-		case 'i':
-			defineFlags &^= libvirt.DOMAIN_DEFINE_VALIDATE
-			relax, reedit = false, false
-		default: // 'n'
-			return shell.ErrSilent
-		}
-	}
-}
-
-// askReedit is vshAskReedit, line-based: it prompts on stdout and reads an
-// answer line from the command's input until it gets y, n, f (or i while
-// validation can still be turned off); "?" prints the help.
-func askReedit(env *Env, msg string, relax bool) (byte, error) {
-	choices := "[y,n,f,?]"
-	if relax {
-		choices = "[y,n,i,f,?]"
-	}
-	for {
-		env.IO.Printf("%s Try again? %s: ", msg, choices)
-		ans, err := readAnswer(env.IO.In)
-		if err != nil {
-			env.IO.Printf("\n")
-			return 0, err
-		}
-		ans = strings.ToLower(strings.TrimSpace(ans))
-		if ans == "" {
-			continue
-		}
-		switch c := ans[0]; {
-		case c == '?':
-			env.IO.Printf("\ny - yes, start editor again\nn - no, throw away my changes\n")
-			if relax {
-				env.IO.Printf("i - turn off validation and try to redefine again\n")
-			}
-			env.IO.Printf("f - force, try to redefine again\n? - print this help\n")
-		case c == 'y' || c == 'n' || c == 'f' || relax && c == 'i':
-			return c, nil
-		}
-	}
+		},
+		relax:     func() { defineFlags &^= libvirt.DOMAIN_DEFINE_VALIDATE },
+		unchanged: fmt.Sprintf("Domain '%s' XML configuration not changed.\n", name),
+		done: func() error {
+			newName, _ := edited.GetName()
+			env.IO.Extra("Domain '%s' XML configuration edited.\n", newName)
+			return nil
+		},
+	})
 }
