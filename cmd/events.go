@@ -183,12 +183,6 @@ func (s eventSink) emit(d *libvirt.Domain, name string, details map[string]any, 
 	s.emitText(d, name, details, fmt.Sprintf("event '%s' for domain '%s'", name, dname)+fmt.Sprintf(format, args...))
 }
 
-// emitRaw is emit for the formats where the domain name is followed by
-// " disk ..." rather than ": ...".
-func (s eventSink) emitRaw(d *libvirt.Domain, name string, details map[string]any, format string, args ...any) {
-	s.emit(d, name, details, format, args...)
-}
-
 func (s eventSink) emitText(d *libvirt.Domain, name string, details map[string]any, text string) {
 	dname, _ := d.GetName()
 	uuid, _ := d.GetUUIDString()
@@ -266,46 +260,75 @@ func registerEvents(conn *libvirt.Connect, dom *libvirt.Domain, names []string, 
 	return ids, nil
 }
 
+// registerEvent registers the callback of the event type called name.
 func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s eventSink) (int, error) {
-	generic := func(_ *libvirt.Connect, d *libvirt.Domain) { s.emit(d, name, nil, "\n") }
-	switch name {
-	case "lifecycle":
-		return conn.DomainEventLifecycleRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventLifecycle) {
+	reg, ok := eventRegistrars[name]
+	if !ok {
+		return -1, fmt.Errorf("unknown event type %s", name)
+	}
+	return reg(conn, dom, eventOut{s, name})
+}
+
+// eventOut is where one event type's callback sends what it receives: the
+// sink, with the type's name.
+type eventOut struct {
+	sink eventSink
+	name string
+}
+
+// emit sends an event printed as virsh prints it: "event 'NAME' for domain
+// 'DOM'" followed by format.
+func (o eventOut) emit(d *libvirt.Domain, details map[string]any, format string, args ...any) {
+	o.sink.emit(d, o.name, details, format, args...)
+}
+
+// bare sends an event that carries nothing but its domain.
+func (o eventOut) bare(d *libvirt.Domain) { o.emit(d, nil, "\n") }
+
+// alias sends an event about one device, named by its alias.
+func (o eventOut) alias(d *libvirt.Domain, alias string) {
+	o.emit(d, map[string]any{"alias": alias}, ": %s\n", alias)
+}
+
+// eventRegistrar registers one event type's callback on conn (dom nil:
+// every domain).
+type eventRegistrar func(conn *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error)
+
+// eventRegistrars holds every type of eventNames, each with its callback and
+// virsh's wording for it (virsh-domain-event.c).
+var eventRegistrars = map[string]eventRegistrar{
+	"lifecycle": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventLifecycleRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventLifecycle) {
 			ev := label(lifecycleEvents, int(e.Event), "unknown")
 			det := "unknown"
 			if int(e.Event) < len(lifecycleDetail) {
 				det = label(lifecycleDetail[e.Event], e.Detail, "unknown")
 			}
-			s.emit(d, name, map[string]any{"event": ev, "detail": det, "event_code": int(e.Event), "detail_code": e.Detail}, ": %s %s\n", ev, det)
+			o.emit(d, map[string]any{"event": ev, "detail": det, "event_code": int(e.Event), "detail_code": e.Detail}, ": %s %s\n", ev, det)
 		})
-	case "reboot":
-		return conn.DomainEventRebootRegister(dom, generic)
-	case "control-error":
-		return conn.DomainEventControlErrorRegister(dom, generic)
-	case "rtc-change":
-		return conn.DomainEventRTCChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventRTCChange) {
-			s.emit(d, name, map[string]any{"utcoffset": e.Utcoffset}, ": %d\n", e.Utcoffset)
+	},
+	"reboot": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventRebootRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain) { o.bare(d) })
+	},
+	"rtc-change": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventRTCChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventRTCChange) {
+			o.emit(d, map[string]any{"utcoffset": e.Utcoffset}, ": %d\n", e.Utcoffset)
 		})
-	case "watchdog":
-		return conn.DomainEventWatchdogRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventWatchdog) {
+	},
+	"watchdog": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventWatchdogRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventWatchdog) {
 			a := label(watchdogActions, int(e.Action), "unknown")
-			s.emit(d, name, map[string]any{"action": a}, ": %s\n", a)
+			o.emit(d, map[string]any{"action": a}, ": %s\n", a)
 		})
-	case "io-error":
-		return conn.DomainEventIOErrorRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventIOError) {
+	},
+	"io-error": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventIOErrorRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventIOError) {
 			a := label(ioErrorActions, int(e.Action), "unknown")
-			s.emit(d, name, map[string]any{"path": e.SrcPath, "alias": e.DevAlias, "action": a}, ": %s (%s) %s\n", e.SrcPath, e.DevAlias, a)
+			o.emit(d, map[string]any{"path": e.SrcPath, "alias": e.DevAlias, "action": a}, ": %s (%s) %s\n", e.SrcPath, e.DevAlias, a)
 		})
-	case "io-error-reason":
-		return conn.DomainEventIOErrorReasonRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventIOErrorReason) {
-			a := label(ioErrorActions, int(e.Action), "unknown")
-			// virsh prints this one under the 'io-error' name.
-			dname, _ := d.GetName()
-			s.emitText(d, name, map[string]any{"path": e.SrcPath, "alias": e.DevAlias, "action": a, "reason": e.Reason},
-				fmt.Sprintf("event 'io-error' for domain '%s': %s (%s) %s due to %s\n", dname, e.SrcPath, e.DevAlias, a, e.Reason))
-		})
-	case "graphics":
-		return conn.DomainEventGraphicsRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventGraphics) {
+	},
+	"graphics": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventGraphicsRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventGraphics) {
 			var b strings.Builder
 			fmt.Fprintf(&b, ": %s local[%s %s %s] remote[%s %s %s] %s\n", label(graphicsPhases, int(e.Phase), "unknown"),
 				label(graphicsFamily, int(e.Local.Family), "unknown"), e.Local.Node, e.Local.Service,
@@ -313,72 +336,86 @@ func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s ev
 			for _, id := range e.Subject {
 				fmt.Fprintf(&b, "\t%s=%s\n", id.Type, id.Name)
 			}
-			s.emit(d, name, map[string]any{"phase": label(graphicsPhases, int(e.Phase), "unknown"), "auth_scheme": e.AuthScheme}, "%s", b.String())
+			o.emit(d, map[string]any{"phase": label(graphicsPhases, int(e.Phase), "unknown"), "auth_scheme": e.AuthScheme}, "%s", b.String())
 		})
-	case "block-job", "block-job-2":
-		cb := func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockJob) {
-			typ := label(blockJobLabels, int(e.Type), "Unknown job")
-			st := label(blockJobStatus, int(e.Status), "unknown")
-			s.emit(d, name, map[string]any{"disk": e.Disk, "type": typ, "status": st}, ": %s for %s %s\n", typ, e.Disk, st)
-		}
-		if name == "block-job" {
-			return conn.DomainEventBlockJobRegister(dom, cb)
-		}
-		return conn.DomainEventBlockJob2Register(dom, cb)
-	case "disk-change":
-		return conn.DomainEventDiskChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDiskChange) {
+	},
+	"io-error-reason": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventIOErrorReasonRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventIOErrorReason) {
+			a := label(ioErrorActions, int(e.Action), "unknown")
+			// virsh prints this one under the 'io-error' name.
+			dname, _ := d.GetName()
+			o.sink.emitText(d, o.name, map[string]any{"path": e.SrcPath, "alias": e.DevAlias, "action": a, "reason": e.Reason},
+				fmt.Sprintf("event 'io-error' for domain '%s': %s (%s) %s due to %s\n", dname, e.SrcPath, e.DevAlias, a, e.Reason))
+		})
+	},
+	"control-error": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventControlErrorRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain) { o.bare(d) })
+	},
+	"block-job": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventBlockJobRegister(dom, o.blockJob)
+	},
+	"disk-change": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventDiskChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDiskChange) {
 			r := label([]string{"changed", "dropped"}, int(e.Reason), "unknown")
-			s.emitRaw(d, name, map[string]any{"alias": e.DevAlias, "old_source": e.OldSrcPath, "new_source": e.NewSrcPath, "reason": r},
+			o.emit(d, map[string]any{"alias": e.DevAlias, "old_source": e.OldSrcPath, "new_source": e.NewSrcPath, "reason": r},
 				" disk %s: %s -> %s: %s\n", e.DevAlias, nullStr(e.OldSrcPath), nullStr(e.NewSrcPath), r)
 		})
-	case "tray-change":
-		return conn.DomainEventTrayChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventTrayChange) {
+	},
+	"tray-change": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventTrayChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventTrayChange) {
 			r := label([]string{"opened", "closed"}, int(e.Reason), "unknown")
-			s.emitRaw(d, name, map[string]any{"alias": e.DevAlias, "reason": r}, " disk %s: %s\n", e.DevAlias, r)
+			o.emit(d, map[string]any{"alias": e.DevAlias, "reason": r}, " disk %s: %s\n", e.DevAlias, r)
 		})
-	case "pm-wakeup":
-		return conn.DomainEventPMWakeupRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMWakeup) { generic(nil, d) })
-	case "pm-suspend":
-		return conn.DomainEventPMSuspendRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMSuspend) { generic(nil, d) })
-	case "pm-suspend-disk":
-		return conn.DomainEventPMSuspendDiskRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMSuspendDisk) { generic(nil, d) })
-	case "balloon-change":
-		return conn.DomainEventBalloonChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBalloonChange) {
-			s.emit(d, name, map[string]any{"actual_kib": e.Actual}, ": %dKiB\n", e.Actual)
+	},
+	"pm-wakeup": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventPMWakeupRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMWakeup) { o.bare(d) })
+	},
+	"pm-suspend": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventPMSuspendRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMSuspend) { o.bare(d) })
+	},
+	"balloon-change": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventBalloonChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBalloonChange) {
+			o.emit(d, map[string]any{"actual_kib": e.Actual}, ": %dKiB\n", e.Actual)
 		})
-	case "device-removed":
-		return conn.DomainEventDeviceRemovedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceRemoved) {
-			s.emit(d, name, map[string]any{"alias": e.DevAlias}, ": %s\n", e.DevAlias)
+	},
+	"pm-suspend-disk": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventPMSuspendDiskRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventPMSuspendDisk) { o.bare(d) })
+	},
+	"device-removed": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventDeviceRemovedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceRemoved) {
+			o.alias(d, e.DevAlias)
 		})
-	case "device-added":
-		return conn.DomainEventDeviceAddedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceAdded) {
-			s.emit(d, name, map[string]any{"alias": e.DevAlias}, ": %s\n", e.DevAlias)
-		})
-	case "device-removal-failed":
-		return conn.DomainEventDeviceRemovalFailedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceRemovalFailed) {
-			s.emit(d, name, map[string]any{"alias": e.DevAlias}, ": %s\n", e.DevAlias)
-		})
-	case "tunable":
-		return conn.DomainEventTunableRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventTunable) {
+	},
+	"block-job-2": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventBlockJob2Register(dom, o.blockJob)
+	},
+	"tunable": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventTunableRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventTunable) {
 			var b strings.Builder
 			b.WriteString(":\n")
 			if e.BlkdevDiskSet {
 				fmt.Fprintf(&b, "\tblkdeviotune.disk: %s\n", e.BlkdevDisk)
 			}
-			s.emit(d, name, nil, "%s", b.String())
+			o.emit(d, nil, "%s", b.String())
 		})
-	case "agent-lifecycle":
-		return conn.DomainEventAgentLifecycleRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventAgentLifecycle) {
+	},
+	"agent-lifecycle": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventAgentLifecycleRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventAgentLifecycle) {
 			st := label(agentStates, int(e.State), "unsupported value")
 			r := label(agentReasons, int(e.Reason), "unsupported value")
-			s.emit(d, name, map[string]any{"state": st, "reason": r}, ": state: '%s' reason: '%s'\n", st, r)
+			o.emit(d, map[string]any{"state": st, "reason": r}, ": state: '%s' reason: '%s'\n", st, r)
 		})
-	case "migration-iteration":
-		return conn.DomainEventMigrationIterationRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMigrationIteration) {
-			s.emit(d, name, map[string]any{"iteration": e.Iteration}, ": iteration: '%d'\n", e.Iteration)
+	},
+	"device-added": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventDeviceAddedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceAdded) { o.alias(d, e.DevAlias) })
+	},
+	"migration-iteration": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventMigrationIterationRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMigrationIteration) {
+			o.emit(d, map[string]any{"iteration": e.Iteration}, ": iteration: '%d'\n", e.Iteration)
 		})
-	case "job-completed":
-		return conn.DomainEventJobCompletedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventJobCompleted) {
+	},
+	"job-completed": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventJobCompletedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventJobCompleted) {
 			var b strings.Builder
 			b.WriteString(":\n")
 			details := map[string]any{}
@@ -386,19 +423,27 @@ func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s ev
 				fmt.Fprintf(&b, "\t%s: %d\n", p.name, p.val)
 				details[p.name] = p.val
 			}
-			s.emit(d, name, details, "%s", b.String())
+			o.emit(d, details, "%s", b.String())
 		})
-	case "metadata-change":
-		return conn.DomainEventMetadataChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMetadataChange) {
+	},
+	"device-removal-failed": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventDeviceRemovalFailedRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventDeviceRemovalFailed) {
+			o.alias(d, e.DevAlias)
+		})
+	},
+	"metadata-change": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventMetadataChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMetadataChange) {
 			t := label(metadataTypes, int(e.Type), "unsupported value")
-			s.emit(d, name, map[string]any{"type": t, "uri": e.NSURI}, ": type %s, uri %s\n", t, nullStr(e.NSURI))
+			o.emit(d, map[string]any{"type": t, "uri": e.NSURI}, ": type %s, uri %s\n", t, nullStr(e.NSURI))
 		})
-	case "block-threshold":
-		return conn.DomainEventBlockThresholdRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) {
-			s.emit(d, name, thresholdDetails(d, e), ": dev: %s(%s) %d %d\n", e.Dev, nullStr(e.Path), e.Threshold, e.Excess)
+	},
+	"block-threshold": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventBlockThresholdRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockThreshold) {
+			o.emit(d, thresholdDetails(d, e), ": dev: %s(%s) %d %d\n", e.Dev, nullStr(e.Path), e.Threshold, e.Excess)
 		})
-	case "memory-failure":
-		return conn.DomainEventMemoryFailureRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMemoryFailure) {
+	},
+	"memory-failure": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventMemoryFailureRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMemoryFailure) {
 			r := label(memFailRecip, int(e.Recipient), "unsupported value")
 			a := label(memFailAction, int(e.Action), "unsupported value")
 			b2i := func(b bool) int {
@@ -409,14 +454,22 @@ func registerEvent(conn *libvirt.Connect, dom *libvirt.Domain, name string, s ev
 			}
 			req := b2i(e.Flags&libvirt.DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED != 0)
 			rec := b2i(e.Flags&libvirt.DOMAIN_MEMORY_FAILURE_RECURSIVE != 0)
-			s.emit(d, name, map[string]any{"recipient": r, "action": a}, ":\nrecipient: %s\naction: %s\nflags:\n\taction required: %d\n\trecursive: %d\n", r, a, req, rec)
+			o.emit(d, map[string]any{"recipient": r, "action": a}, ":\nrecipient: %s\naction: %s\nflags:\n\taction required: %d\n\trecursive: %d\n", r, a, req, rec)
 		})
-	case "memory-device-size-change":
-		return conn.DomainEventMemoryDeviceSizeChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMemoryDeviceSizeChange) {
-			s.emit(d, name, map[string]any{"alias": e.Alias, "size": e.Size}, ":\nalias: %s\nsize: %d\n", e.Alias, e.Size)
+	},
+	"memory-device-size-change": func(c *libvirt.Connect, dom *libvirt.Domain, o eventOut) (int, error) {
+		return c.DomainEventMemoryDeviceSizeChangeRegister(dom, func(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventMemoryDeviceSizeChange) {
+			o.emit(d, map[string]any{"alias": e.Alias, "size": e.Size}, ":\nalias: %s\nsize: %d\n", e.Alias, e.Size)
 		})
-	}
-	return -1, fmt.Errorf("unknown event type %s", name)
+	},
+}
+
+// blockJob is the callback of block-job and block-job-2, which differ only
+// in how they name the disk.
+func (o eventOut) blockJob(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockJob) {
+	typ := label(blockJobLabels, int(e.Type), "Unknown job")
+	st := label(blockJobStatus, int(e.Status), "unknown")
+	o.emit(d, map[string]any{"disk": e.Disk, "type": typ, "status": st}, ": %s for %s %s\n", typ, e.Disk, st)
 }
 
 // thresholdDetails is the JSON of a block-threshold event; the QEMU node is
