@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -101,11 +102,8 @@ func newBlockCommitCmd(env *Env) *spec.Command {
 			return err
 		}
 		blocking = blocking || timeout > 0
-		if !blocking && o.verbose {
-			return errors.New("--verbose requires at least one of --timeout, --wait, --pivot, or --keep-overlay")
-		}
-		if !blocking && o.async {
-			return errors.New("--async requires at least one of --timeout, --wait, --pivot, or --keep-overlay")
+		if err := needWaiting(blocking, o.verbose, o.async, "--timeout, --wait, --pivot, or --keep-overlay"); err != nil {
+			return err
 		}
 		dom, err := lookupJobDomain(env, o.dom, blocking)
 		if err != nil {
@@ -139,30 +137,55 @@ func newBlockCommitCmd(env *Env) *spec.Command {
 		if err := jobOutcome(env, w, st, "Commit", job, o.dom); err != nil {
 			return err
 		}
-		status, msg := "completed", "Commit complete"
-		if active {
-			abortFlags := libvirt.DomainBlockJobAbortFlags(0)
-			if o.async {
-				abortFlags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
-			}
-			switch {
-			case o.pivot:
-				if err := dom.BlockJobAbort(o.path, abortFlags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
-					return msgThenCause(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
-				}
-				status, msg = "pivoted", "Successfully pivoted"
-			case o.keepOverlay:
-				if err := dom.BlockJobAbort(o.path, abortFlags); err != nil {
-					return msgThenCause(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
-				}
-				status, msg = "finished", "Commit complete, overlay image kept"
-			default:
-				status, msg = "ready", "Now in synchronized phase"
-			}
+		if !active {
+			return jobDone(env, w, job, o.dom, "completed", "Commit complete")
 		}
+		status, err := endMirror(dom, o.path, o.pivot, o.keepOverlay, o.async)
+		if err != nil {
+			return err
+		}
+		msg := map[string]string{"pivoted": "Successfully pivoted", "finished": "Commit complete, overlay image kept",
+			"ready": "Now in synchronized phase"}[status]
 		return jobDone(env, w, job, o.dom, status, msg)
 	}
 	return c
+}
+
+// needWaiting is virsh's check that --verbose and --async come with one of
+// the options that wait for the job (listed in waiters).
+func needWaiting(blocking, verbose, async bool, waiters string) error {
+	switch {
+	case blocking:
+	case verbose:
+		return fmt.Errorf("--verbose requires at least one of %s", waiters)
+	case async:
+		return fmt.Errorf("--async requires at least one of %s", waiters)
+	}
+	return nil
+}
+
+// endMirror ends a waited copy or active commit that reached its ready
+// phase as virsh does: pivot switches the disk to the new image, finish
+// (--finish, --keep-overlay) leaves the disk as it was, neither keeps the
+// job mirroring. It returns the outcome for -o: pivoted, finished or ready.
+func endMirror(dom *libvirt.Domain, path string, pivot, finish, async bool) (string, error) {
+	var flags libvirt.DomainBlockJobAbortFlags
+	if async {
+		flags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
+	}
+	switch {
+	case pivot:
+		if err := dom.BlockJobAbort(path, flags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
+			return "", msgThenCause(fmt.Sprintf("failed to pivot job for disk %s", path), err)
+		}
+		return "pivoted", nil
+	case finish:
+		if err := dom.BlockJobAbort(path, flags); err != nil {
+			return "", msgThenCause(fmt.Sprintf("failed to finish job for disk %s", path), err)
+		}
+		return "finished", nil
+	}
+	return "ready", nil
 }
 
 // jobStarted reports a job started without waiting.
@@ -267,12 +290,15 @@ func newBlockPullCmd(env *Env) *spec.Command {
 	return c
 }
 
+// blockCopyOpts are blockcopy's options.
+type blockCopyOpts struct {
+	dom, path, dest, bandwidth, timeout, xml, format, granularity, bufSize string
+	shallow, reuse, blockdev, wait, verbose, pivot, finish, async, bytes   bool
+	transient, syncWrites, printXML                                        bool
+}
+
 func newBlockCopyCmd(env *Env) *spec.Command {
-	var o struct {
-		dom, path, dest, bandwidth, timeout, xml, format, granularity, bufSize string
-		shallow, reuse, blockdev, wait, verbose, pivot, finish, async, bytes   bool
-		transient, syncWrites, printXML                                        bool
-	}
+	var o blockCopyOpts
 	c := &spec.Command{Short: "Start a block copy operation.", Long: "Copy a disk backing image chain to dest.", Example: "  blockcopy vm1 vda /var/lib/libvirt/images/copy.qcow2 --format qcow2 --transient-job --wait --pivot --verbose"}
 	c.Domain(&o.dom, "running")
 	diskOpt(c, &o.path, "fully-qualified path of source disk")
@@ -297,171 +323,181 @@ func newBlockCopyCmd(env *Env) *spec.Command {
 	c.Bool(&o.syncWrites, "synchronous-writes", "the copy job forces guest writes to be synchronously written to the destination")
 	c.Bool(&o.printXML, "print-xml", "print the XML used to start the copy job instead of starting the job")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		bw, err := parseBandwidth(o.bandwidth, o.bytes)
-		if err != nil {
-			return err
-		}
-		var gran uint64
-		if o.granularity != "" {
-			if gran, err = strconv.ParseUint(o.granularity, 10, 32); err != nil {
-				return fmt.Errorf("Numeric value '%s' for <granularity> option is malformed or out of range", o.granularity)
-			}
-		}
-		var bufSize uint64
-		if o.bufSize != "" {
-			if bufSize, err = strconv.ParseUint(o.bufSize, 10, 64); err != nil {
-				return fmt.Errorf("Numeric value '%s' for <buf-size> option is malformed or out of range", o.bufSize)
-			}
-		}
-		var flags libvirt.DomainBlockCopyFlags
-		if o.shallow {
-			flags |= libvirt.DOMAIN_BLOCK_COPY_SHALLOW
-		}
-		if o.reuse {
-			flags |= libvirt.DOMAIN_BLOCK_COPY_REUSE_EXT
-		}
-		if o.transient {
-			flags |= libvirt.DOMAIN_BLOCK_COPY_TRANSIENT_JOB
-		}
-		if o.syncWrites {
-			flags |= libvirt.DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES
-		}
-		timeout, err := parseTimeout(o.timeout, c.Given("timeout"))
-		if err != nil {
-			return err
-		}
-		blocking := o.wait || o.finish || o.pivot || timeout > 0
-		// Not declared rules: virsh checks these pairs only after reading
-		// the numbers and strings above (--dest a --xml b --granularity x
-		// reports the granularity).
-		for _, ex := range [][2]string{{"dest", "xml"}, {"format", "xml"}, {"blockdev", "xml"}, {"pivot", "finish"}} {
-			if c.Given(ex[0]) && c.Given(ex[1]) {
-				return fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
-			}
-		}
-		if o.dest == "" && o.xml == "" {
-			return errors.New("need either --dest or --xml")
-		}
-		if !blocking && o.verbose {
-			return errors.New("--verbose requires at least one of --timeout, --wait, --pivot, or --finish")
-		}
-		if !blocking && o.async {
-			return errors.New("--async requires at least one of --timeout, --wait, --pivot, or --finish")
-		}
-		dom, err := lookupJobDomain(env, o.dom, blocking)
-		if err != nil {
-			return err
-		}
-		defer dom.Free()
-		var xmlstr string
-		if o.xml != "" {
-			b, err := os.ReadFile(o.xml)
-			if err != nil {
-				return fmt.Errorf("Failed to open file '%s': %s", o.xml, errnoText(err))
-			}
-			xmlstr = string(b)
-		}
-		newAPI := gran != 0 || bufSize != 0 || (o.format != "" && o.format != "raw") || o.xml != "" ||
-			o.transient || o.syncWrites || o.printXML
-		if newAPI && xmlstr == "" {
-			disk := libvirtxml.DomainDisk{Source: &libvirtxml.DomainDiskSource{}}
-			if o.blockdev {
-				disk.Source.Block = &libvirtxml.DomainDiskSourceBlock{Dev: o.dest}
-			} else {
-				disk.Source.File = &libvirtxml.DomainDiskSourceFile{File: o.dest}
-			}
-			if o.format != "" {
-				disk.Driver = &libvirtxml.DomainDiskDriver{Type: o.format}
-			}
-			raw, err := disk.Marshal()
-			if err != nil {
-				return err
-			}
-			// The document virsh builds (and sends): <source> before
-			// <driver>, virBuffer style, so --print-xml is byte-identical.
-			if xmlstr, err = libvirtStyleXMLEdit(raw, copyDestStyle); err != nil {
-				return err
-			}
-		}
-		if o.printXML {
-			// virsh prints the document as it is, --xml file included.
-			env.IO.Printf("%s", xmlstr)
-			return nil
-		}
-		var w *blockWaiter
-		if blocking {
-			if w, err = newBlockWaiter(env, dom, o.path, "Block Copy", o.verbose, timeout, o.async); err != nil {
-				return err
-			}
-			defer w.close()
-		}
-		if newAPI {
-			var params libvirt.DomainBlockCopyParameters
-			if bw != 0 {
-				if !o.bytes {
-					const limit = ^uint64(0) >> 20
-					if bw > limit {
-						return fmt.Errorf("bandwidth must be less than %d", limit)
-					}
-					bw <<= 20
-				}
-				params.BandwidthSet, params.Bandwidth = true, bw
-			}
-			if gran != 0 {
-				params.GranularitySet, params.Granularity = true, uint(gran)
-			}
-			if bufSize != 0 {
-				params.BufSizeSet, params.BufSize = true, bufSize
-			}
-			err = dom.BlockCopy(o.path, xmlstr, &params, flags)
-		} else {
-			rflags := libvirt.DomainBlockRebaseFlags(flags) | libvirt.DOMAIN_BLOCK_REBASE_COPY
-			if o.blockdev {
-				rflags |= libvirt.DOMAIN_BLOCK_REBASE_COPY_DEV
-			}
-			if o.format == "raw" {
-				rflags |= libvirt.DOMAIN_BLOCK_REBASE_COPY_RAW
-			}
-			if o.bytes {
-				rflags |= libvirt.DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES
-			}
-			err = dom.BlockRebase(o.path, o.dest, bw, rflags)
-		}
-		if err != nil {
-			return copyStartError(dom, err, o.transient)
-		}
-		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
-		if !blocking {
-			return jobStarted(env, dom, o.path, "copy", "Block Copy started")
-		}
-		st, err := w.wait(ctx)
-		if err != nil {
-			return err
-		}
-		if err := jobOutcome(env, w, st, "Copy", "copy", o.dom); err != nil {
-			return err
-		}
-		abortFlags := libvirt.DomainBlockJobAbortFlags(0)
-		if o.async {
-			abortFlags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
-		}
-		status, msg := "ready", "Now in mirroring phase"
-		switch {
-		case o.pivot:
-			if err := dom.BlockJobAbort(o.path, abortFlags|libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT); err != nil {
-				return msgThenCause(fmt.Sprintf("failed to pivot job for disk %s", o.path), err)
-			}
-			status, msg = "pivoted", "Successfully pivoted"
-		case o.finish:
-			if err := dom.BlockJobAbort(o.path, abortFlags); err != nil {
-				return msgThenCause(fmt.Sprintf("failed to finish job for disk %s", o.path), err)
-			}
-			status, msg = "finished", "Successfully copied"
-		}
-		return jobDone(env, w, "copy", o.dom, status, msg)
-	}
+	c.Run = func(ctx context.Context) error { return runBlockCopy(ctx, env, c, &o) }
 	return c
+}
+
+// blockCopyJob is a blockcopy's options read as virsh reads them.
+type blockCopyJob struct {
+	bandwidth, granularity, bufSize uint64
+	timeout                         time.Duration
+	flags                           libvirt.DomainBlockCopyFlags
+	blocking                        bool
+}
+
+// read converts the options as virsh's cmdBlockCopy does, then checks the
+// pairs of options that cannot go together.
+func (o *blockCopyOpts) read(c *spec.Command) (j blockCopyJob, err error) {
+	if j.bandwidth, err = parseBandwidth(o.bandwidth, o.bytes); err != nil {
+		return j, err
+	}
+	if o.granularity != "" {
+		if j.granularity, err = strconv.ParseUint(o.granularity, 10, 32); err != nil {
+			return j, fmt.Errorf("Numeric value '%s' for <granularity> option is malformed or out of range", o.granularity)
+		}
+	}
+	if o.bufSize != "" {
+		if j.bufSize, err = strconv.ParseUint(o.bufSize, 10, 64); err != nil {
+			return j, fmt.Errorf("Numeric value '%s' for <buf-size> option is malformed or out of range", o.bufSize)
+		}
+	}
+	for _, f := range []struct {
+		on   bool
+		flag libvirt.DomainBlockCopyFlags
+	}{{o.shallow, libvirt.DOMAIN_BLOCK_COPY_SHALLOW}, {o.reuse, libvirt.DOMAIN_BLOCK_COPY_REUSE_EXT},
+		{o.transient, libvirt.DOMAIN_BLOCK_COPY_TRANSIENT_JOB}, {o.syncWrites, libvirt.DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES}} {
+		if f.on {
+			j.flags |= f.flag
+		}
+	}
+	if j.timeout, err = parseTimeout(o.timeout, c.Given("timeout")); err != nil {
+		return j, err
+	}
+	j.blocking = o.wait || o.finish || o.pivot || j.timeout > 0
+	// Not declared rules: virsh checks these pairs only after reading
+	// the numbers and strings above (--dest a --xml b --granularity x
+	// reports the granularity).
+	for _, ex := range [][2]string{{"dest", "xml"}, {"format", "xml"}, {"blockdev", "xml"}, {"pivot", "finish"}} {
+		if c.Given(ex[0]) && c.Given(ex[1]) {
+			return j, fmt.Errorf("Options --%s and --%s are mutually exclusive", ex[0], ex[1])
+		}
+	}
+	if o.dest == "" && o.xml == "" {
+		return j, errors.New("need either --dest or --xml")
+	}
+	return j, needWaiting(j.blocking, o.verbose, o.async, "--timeout, --wait, --pivot, or --finish")
+}
+
+// newAPI reports whether the copy needs virDomainBlockCopy (a destination
+// XML and typed parameters) rather than the older virDomainBlockRebase.
+func (o *blockCopyOpts) newAPI(j blockCopyJob) bool {
+	return j.granularity != 0 || j.bufSize != 0 || (o.format != "" && o.format != "raw") || o.xml != "" ||
+		o.transient || o.syncWrites || o.printXML
+}
+
+// destXML is the destination document: the --xml file as it is, or, for
+// the newer API, the <disk> virsh builds from --dest, --blockdev and
+// --format (<source> before <driver>, virBuffer style, so that --print-xml
+// is byte-identical).
+func (o *blockCopyOpts) destXML(j blockCopyJob) (string, error) {
+	if o.xml != "" {
+		b, err := os.ReadFile(o.xml)
+		if err != nil {
+			return "", fmt.Errorf("Failed to open file '%s': %s", o.xml, errnoText(err))
+		}
+		return string(b), nil
+	}
+	if !o.newAPI(j) {
+		return "", nil
+	}
+	disk := libvirtxml.DomainDisk{Source: &libvirtxml.DomainDiskSource{}}
+	if o.blockdev {
+		disk.Source.Block = &libvirtxml.DomainDiskSourceBlock{Dev: o.dest}
+	} else {
+		disk.Source.File = &libvirtxml.DomainDiskSourceFile{File: o.dest}
+	}
+	if o.format != "" {
+		disk.Driver = &libvirtxml.DomainDiskDriver{Type: o.format}
+	}
+	raw, err := disk.Marshal()
+	if err != nil {
+		return "", err
+	}
+	return libvirtStyleXMLEdit(raw, copyDestStyle)
+}
+
+// start starts the copy through whichever API its options need.
+func (o *blockCopyOpts) start(dom *libvirt.Domain, j blockCopyJob, xmlstr string) error {
+	if !o.newAPI(j) {
+		rflags := libvirt.DomainBlockRebaseFlags(j.flags) | libvirt.DOMAIN_BLOCK_REBASE_COPY
+		if o.blockdev {
+			rflags |= libvirt.DOMAIN_BLOCK_REBASE_COPY_DEV
+		}
+		if o.format == "raw" {
+			rflags |= libvirt.DOMAIN_BLOCK_REBASE_COPY_RAW
+		}
+		if o.bytes {
+			rflags |= libvirt.DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES
+		}
+		return dom.BlockRebase(o.path, o.dest, j.bandwidth, rflags)
+	}
+	var params libvirt.DomainBlockCopyParameters
+	if bw := j.bandwidth; bw != 0 {
+		if !o.bytes {
+			const limit = ^uint64(0) >> 20
+			if bw > limit {
+				return fmt.Errorf("bandwidth must be less than %d", limit)
+			}
+			bw <<= 20
+		}
+		params.BandwidthSet, params.Bandwidth = true, bw
+	}
+	if j.granularity != 0 {
+		params.GranularitySet, params.Granularity = true, uint(j.granularity)
+	}
+	if j.bufSize != 0 {
+		params.BufSizeSet, params.BufSize = true, j.bufSize
+	}
+	return dom.BlockCopy(o.path, xmlstr, &params, j.flags)
+}
+
+// runBlockCopy is virsh's cmdBlockCopy.
+func runBlockCopy(ctx context.Context, env *Env, c *spec.Command, o *blockCopyOpts) error {
+	j, err := o.read(c)
+	if err != nil {
+		return err
+	}
+	dom, err := lookupJobDomain(env, o.dom, j.blocking)
+	if err != nil {
+		return err
+	}
+	defer dom.Free()
+	xmlstr, err := o.destXML(j)
+	if err != nil {
+		return err
+	}
+	if o.printXML {
+		// virsh prints the document as it is, --xml file included.
+		env.IO.Printf("%s", xmlstr)
+		return nil
+	}
+	var w *blockWaiter
+	if j.blocking {
+		if w, err = newBlockWaiter(env, dom, o.path, "Block Copy", o.verbose, j.timeout, o.async); err != nil {
+			return err
+		}
+		defer w.close()
+	}
+	if err := o.start(dom, j, xmlstr); err != nil {
+		return copyStartError(dom, err, o.transient)
+	}
+	env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonBlockJob)
+	if !j.blocking {
+		return jobStarted(env, dom, o.path, "copy", "Block Copy started")
+	}
+	st, err := w.wait(ctx)
+	if err != nil {
+		return err
+	}
+	if err := jobOutcome(env, w, st, "Copy", "copy", o.dom); err != nil {
+		return err
+	}
+	status, err := endMirror(dom, o.path, o.pivot, o.finish, o.async)
+	if err != nil {
+		return err
+	}
+	msg := map[string]string{"pivoted": "Successfully pivoted", "finished": "Successfully copied", "ready": "Now in mirroring phase"}[status]
+	return jobDone(env, w, "copy", o.dom, status, msg)
 }
 
 // copyDestStyle puts blockcopy's destination <disk> children in virsh's

@@ -552,15 +552,9 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 		if env.IO.Structured() {
 			return env.IO.Encode(v)
 		}
-		dash := func(s string) string {
-			if s == "" {
-				return "-"
-			}
-			return s
-		}
 		env.IO.Printf("%-15s %s\n", "Name:", v.Name)
 		env.IO.Printf("%-15s %s\n", "Domain:", v.Domain)
-		env.IO.Printf("%-15s %s\n", "Parent:", dash(v.Parent))
+		env.IO.Printf("%-15s %s\n", "Parent:", dashIfEmpty(v.Parent))
 		if noSupport {
 			return nil
 		}
@@ -568,9 +562,9 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 		env.IO.Printf("%-15s %d\n", "Descendants:", v.Descendants)
 		if details {
 			for _, dv := range v.Disks {
-				line := fmt.Sprintf("%s %s", dv.Checkpoint, dash(dv.Bitmap))
+				line := fmt.Sprintf("%s %s", dv.Checkpoint, dashIfEmpty(dv.Bitmap))
 				if dv.Checkpoint == "bitmap" {
-					line += " on " + dash(dv.Node)
+					line += " on " + dashIfEmpty(dv.Node)
 					if dv.Size != nil {
 						line += fmt.Sprintf(", %d bytes dirty", *dv.Size)
 					}
@@ -736,12 +730,15 @@ type chkEntry struct {
 	hasPar bool
 }
 
+// checkpointListOpts are checkpoint-list's options.
+type checkpointListOpts struct {
+	dom, from                                          string
+	parent, roots, leaves, noLeaves, tree, descendants bool
+	name, topological, details, size                   bool
+}
+
 func newCheckpointListCmd(env *Env) *spec.Command {
-	var o struct {
-		dom, from                                          string
-		parent, roots, leaves, noLeaves, tree, descendants bool
-		name, topological, details, size                   bool
-	}
+	var o checkpointListOpts
 	c := &spec.Command{Short: "List checkpoints for a domain", Long: "Checkpoint List"}
 	c.Example = "checkpoint-list vm --tree\ncheckpoint-list vm --parent --topological\ncheckpoint-list vm --details --size   # per disk bitmap, node, dirty bytes\ncheckpoint-list vm -o json"
 	c.Domain(&o.dom, "has-checkpoint")
@@ -762,137 +759,163 @@ func newCheckpointListCmd(env *Env) *spec.Command {
 		{"roots", "from"}, {"details", "tree"}, {"details", "name"}} {
 		c.Exclusive(ex[0], ex[1])
 	}
-	c.Run = func(ctx context.Context) error {
-		from := c.Given("from")
-		var flags libvirt.DomainCheckpointListFlags
-		for _, fl := range []struct {
-			on   bool
-			name string
-			flag libvirt.DomainCheckpointListFlags
-		}{{o.leaves, "leaves", libvirt.DOMAIN_CHECKPOINT_LIST_LEAVES}, {o.noLeaves, "no-leaves", libvirt.DOMAIN_CHECKPOINT_LIST_NO_LEAVES}} {
-			if fl.on {
-				if o.tree {
-					return fmt.Errorf("--%s and --tree are mutually exclusive", fl.name)
-				}
-				flags |= fl.flag
+	c.Run = func(ctx context.Context) error { return runCheckpointList(env, c, &o) }
+	return c
+}
+
+// listFlags are the libvirt flags of the options, with virsh's checks of
+// the filters that do not go with --tree or need --from.
+func (o *checkpointListOpts) listFlags(from bool) (libvirt.DomainCheckpointListFlags, error) {
+	var flags libvirt.DomainCheckpointListFlags
+	for _, fl := range []struct {
+		on   bool
+		name string
+		flag libvirt.DomainCheckpointListFlags
+	}{{o.leaves, "leaves", libvirt.DOMAIN_CHECKPOINT_LIST_LEAVES}, {o.noLeaves, "no-leaves", libvirt.DOMAIN_CHECKPOINT_LIST_NO_LEAVES}} {
+		if fl.on {
+			if o.tree {
+				return 0, fmt.Errorf("--%s and --tree are mutually exclusive", fl.name)
 			}
+			flags |= fl.flag
 		}
-		if o.topological {
-			flags |= libvirt.DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL
+	}
+	if o.topological {
+		flags |= libvirt.DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL
+	}
+	if o.roots {
+		flags |= libvirt.DOMAIN_CHECKPOINT_LIST_ROOTS
+	}
+	if o.descendants {
+		if !from {
+			return 0, errors.New("--descendants requires --from")
 		}
-		if o.roots {
-			flags |= libvirt.DOMAIN_CHECKPOINT_LIST_ROOTS
-		}
-		if o.descendants {
-			if !from {
-				return errors.New("--descendants requires --from")
-			}
-			flags |= libvirt.DOMAIN_CHECKPOINT_LIST_DESCENDANTS
-		}
-		// -o json|yaml shows the details too, so this is no plain Requires rule.
-		if o.size && !o.details && !env.IO.Structured() {
-			return errors.New("Option --details is required by option --size")
-		}
-		d, err := env.lookupDomain(o.dom)
-		if err != nil {
+		flags |= libvirt.DOMAIN_CHECKPOINT_LIST_DESCENDANTS
+	}
+	return flags, nil
+}
+
+// runCheckpointList is virsh's cmdCheckpointList, with virtsh's --details,
+// --size and -o.
+func runCheckpointList(env *Env, c *spec.Command, o *checkpointListOpts) error {
+	from := c.Given("from")
+	flags, err := o.listFlags(from)
+	if err != nil {
+		return err
+	}
+	// -o json|yaml shows the details too, so this is no plain Requires rule.
+	if o.size && !o.details && !env.IO.Structured() {
+		return errors.New("Option --details is required by option --size")
+	}
+	d, err := env.lookupDomain(o.dom)
+	if err != nil {
+		return err
+	}
+	defer d.Free()
+	var start *libvirt.DomainCheckpoint
+	if from {
+		if start, err = lookupCheckpoint(d, o.from, "from"); err != nil {
 			return err
 		}
-		defer d.Free()
-		var start *libvirt.DomainCheckpoint
-		if from {
-			if start, err = lookupCheckpoint(d, o.from, "from"); err != nil {
+		defer start.Free()
+	}
+	list, err := collectCheckpoints(d, start, flags, o.tree)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, e := range list {
+			_ = e.cp.Free()
+		}
+	}()
+	switch {
+	case env.IO.Structured():
+		return encodeCheckpointList(env, d, list, o.size)
+	case o.tree:
+		for i, e := range list {
+			if !e.hasPar {
+				printTree(env.IO, list, i)
+			}
+		}
+		return nil
+	case o.name:
+		for _, e := range list {
+			env.IO.Printf("%s\n", e.name)
+		}
+		return nil
+	}
+	return printCheckpointTable(env, d, list, o)
+}
+
+// printCheckpointTable is checkpoint-list's table: name, creation time and
+// maybe the parent; with --details one row per disk.
+func printCheckpointTable(env *Env, d *libvirt.Domain, list []chkEntry, o *checkpointListOpts) error {
+	header := []string{"Name", "Creation Time"}
+	if o.parent {
+		header = append(header, "Parent")
+	}
+	var nodes map[string]string
+	if o.details {
+		header = append(header, "Disk", "Checkpoint", "Bitmap", "Node")
+		if o.size {
+			header = append(header, "Size")
+		}
+		nodes = topNodes(d)
+	}
+	var rows [][]string
+	for _, e := range list {
+		x, err := checkpointXML(e.cp, o.size)
+		if err != nil {
+			if o.size {
 				return err
 			}
-			defer start.Free()
+			continue // virsh skips a checkpoint whose XML it cannot read
 		}
-		list, err := collectCheckpoints(d, start, flags, o.tree)
+		secs, err := strconv.ParseInt(x.CreationTime, 10, 64)
 		if err != nil {
-			return err
+			continue
 		}
-		defer func() {
-			for _, e := range list {
-				_ = e.cp.Free()
-			}
-		}()
-		if env.IO.Structured() {
-			return encodeCheckpointList(env, d, list, o.size)
-		}
-		if o.tree {
-			for i, e := range list {
-				if !e.hasPar {
-					printTree(env.IO, list, i)
-				}
-			}
-			return nil
-		}
-		if o.name {
-			for _, e := range list {
-				env.IO.Printf("%s\n", e.name)
-			}
-			return nil
-		}
-		header := []string{"Name", "Creation Time"}
+		row := []string{e.name, time.Unix(secs, 0).Format("2006-01-02 15:04:05 -0700")}
 		if o.parent {
-			header = append(header, "Parent")
+			p := ""
+			if x.Parent != nil {
+				p = x.Parent.Name
+			}
+			row = append(row, p)
 		}
-		var nodes map[string]string
-		if o.details {
-			header = append(header, "Disk", "Checkpoint", "Bitmap", "Node")
-			if o.size {
-				header = append(header, "Size")
-			}
-			nodes = topNodes(d)
+		if !o.details {
+			rows = append(rows, row)
+			continue
 		}
-		var rows [][]string
-		for _, e := range list {
-			x, err := checkpointXML(e.cp, o.size)
-			if err != nil {
-				if o.size {
-					return err
-				}
-				continue // virsh skips a checkpoint whose XML it cannot read
-			}
-			secs, err := strconv.ParseInt(x.CreationTime, 10, 64)
-			if err != nil {
-				continue
-			}
-			row := []string{e.name, time.Unix(secs, 0).Format("2006-01-02 15:04:05 -0700")}
-			if o.parent {
-				p := ""
-				if x.Parent != nil {
-					p = x.Parent.Name
-				}
-				row = append(row, p)
-			}
-			if !o.details {
-				rows = append(rows, row)
-				continue
-			}
-			disks := diskViews(x, nodes, o.size)
-			if len(disks) == 0 {
-				disks = []checkpointDiskView{{Disk: "-", Checkpoint: "-"}}
-			}
-			for i, dv := range disks {
-				r := append([]string(nil), row...)
-				if i > 0 {
-					for j := range r {
-						r[j] = ""
-					}
-				}
-				r = append(r, dv.Disk, dv.Checkpoint, dashIfEmpty(dv.Bitmap), dashIfEmpty(dv.Node))
-				if o.size {
-					if dv.Size != nil {
-						r = append(r, strconv.FormatUint(*dv.Size, 10))
-					} else {
-						r = append(r, "-")
-					}
-				}
-				rows = append(rows, r)
-			}
-		}
-		return format.Table(env.IO.Out, env.IO.Quiet, header, rows)
+		rows = append(rows, checkpointDiskRows(row, diskViews(x, nodes, o.size), o.size)...)
 	}
-	return c
+	return format.Table(env.IO.Out, env.IO.Quiet, header, rows)
+}
+
+// checkpointDiskRows are one checkpoint's --details rows: row's columns on
+// the first, blank on the others, then one disk each.
+func checkpointDiskRows(row []string, disks []checkpointDiskView, size bool) [][]string {
+	if len(disks) == 0 {
+		disks = []checkpointDiskView{{Disk: "-", Checkpoint: "-"}}
+	}
+	var rows [][]string
+	for i, dv := range disks {
+		r := append([]string(nil), row...)
+		if i > 0 {
+			for j := range r {
+				r[j] = ""
+			}
+		}
+		r = append(r, dv.Disk, dv.Checkpoint, dashIfEmpty(dv.Bitmap), dashIfEmpty(dv.Node))
+		if size {
+			if dv.Size != nil {
+				r = append(r, strconv.FormatUint(*dv.Size, 10))
+			} else {
+				r = append(r, "-")
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 func dashIfEmpty(s string) string {
