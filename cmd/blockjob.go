@@ -27,10 +27,14 @@ func diskOpt(c *spec.Command, p *string, help string) {
 	f.Complete(spec.Disk)
 }
 
-// jobOutcome prints what virsh prints when a waited job did not reach its
-// goal ("\nCommit aborted" on stdout; "\nCommit failed" as an error) and
-// returns the command's error (exit 1).
-func jobOutcome(env *Env, w *blockWaiter, st jobStatus, kind, job, domName string) error {
+// waitJob waits for the job, then prints what virsh prints when it did not
+// reach its goal ("\nCommit aborted" on stdout; "\nCommit failed" as an
+// error) and returns the command's error (exit 1).
+func waitJob(ctx context.Context, env *Env, w *blockWaiter, kind, job, domName string) error {
+	st, err := w.wait(ctx)
+	if err != nil {
+		return err
+	}
 	switch st {
 	case libvirt.DOMAIN_BLOCK_JOB_CANCELED:
 		if env.IO.Structured() {
@@ -130,11 +134,7 @@ func newBlockCommitCmd(env *Env) *spec.Command {
 		if !blocking {
 			return jobStarted(env, dom, o.path, job, map[bool]string{true: "Active Block Commit started", false: "Block Commit started"}[active])
 		}
-		st, err := w.wait(ctx)
-		if err != nil {
-			return err
-		}
-		if err := jobOutcome(env, w, st, "Commit", job, o.dom); err != nil {
+		if err := waitJob(ctx, env, w, "Commit", job, o.dom); err != nil {
 			return err
 		}
 		if !active {
@@ -278,11 +278,7 @@ func newBlockPullCmd(env *Env) *spec.Command {
 		if !o.wait {
 			return jobStarted(env, dom, o.path, "pull", "Block Pull started")
 		}
-		st, err := w.wait(ctx)
-		if err != nil {
-			return err
-		}
-		if err := jobOutcome(env, w, st, "Pull", "pull", o.dom); err != nil {
+		if err := waitJob(ctx, env, w, "Pull", "pull", o.dom); err != nil {
 			return err
 		}
 		return jobDone(env, w, "pull", o.dom, "completed", "Pull complete")
@@ -485,11 +481,7 @@ func runBlockCopy(ctx context.Context, env *Env, c *spec.Command, o *blockCopyOp
 	if !j.blocking {
 		return jobStarted(env, dom, o.path, "copy", "Block Copy started")
 	}
-	st, err := w.wait(ctx)
-	if err != nil {
-		return err
-	}
-	if err := jobOutcome(env, w, st, "Copy", "copy", o.dom); err != nil {
+	if err := waitJob(ctx, env, w, "Copy", "copy", o.dom); err != nil {
 		return err
 	}
 	status, err := endMirror(dom, o.path, o.pivot, o.finish, o.async)

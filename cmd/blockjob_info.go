@@ -13,37 +13,19 @@ import (
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
-// virsh's labels for block job types (virshDomainBlockJob enum).
+// Block job types (DOMAIN_BLOCK_JOB_TYPE_*, by value): virsh's labels (its
+// virshDomainBlockJob enum) and virtsh's names for -o.
+var (
+	blockJobLabels = []string{"Unknown job", "Block Pull", "Block Copy", "Block Commit", "Active Block Commit", "Backup"}
+	blockJobNames  = []string{"unknown", "pull", "copy", "commit", "active_commit", "backup"}
+)
+
 func blockJobTypeLabel(t libvirt.DomainBlockJobType) string {
-	switch t {
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_PULL:
-		return "Block Pull"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COPY:
-		return "Block Copy"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COMMIT:
-		return "Block Commit"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT:
-		return "Active Block Commit"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_BACKUP:
-		return "Backup"
-	}
-	return "Unknown job"
+	return label(blockJobLabels, int(t), "Unknown job")
 }
 
 func blockJobTypeName(t libvirt.DomainBlockJobType) string {
-	switch t {
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_PULL:
-		return "pull"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COPY:
-		return "copy"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_COMMIT:
-		return "commit"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT:
-		return "active_commit"
-	case libvirt.DOMAIN_BLOCK_JOB_TYPE_BACKUP:
-		return "backup"
-	}
-	return "unknown"
+	return label(blockJobNames, int(t), "unknown")
 }
 
 // blockJobView is one disk's job for -o json|yaml.

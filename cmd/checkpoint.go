@@ -47,6 +47,19 @@ func checkpointArg(d *libvirt.Domain, name string) (*libvirt.DomainCheckpoint, e
 	return lookupCheckpoint(d, name, "checkpointname")
 }
 
+// openCheckpoint is how the commands on one checkpoint start: the domain,
+// then its <checkpointname>. release frees both.
+func openCheckpoint(env *Env, dom, name string) (d *libvirt.Domain, cp *libvirt.DomainCheckpoint, release func(), err error) {
+	if d, err = env.lookupDomain(dom); err != nil {
+		return nil, nil, nil, err
+	}
+	if cp, err = checkpointArg(d, name); err != nil {
+		_ = d.Free()
+		return nil, nil, nil, err
+	}
+	return d, cp, func() { _ = cp.Free(); _ = d.Free() }, nil
+}
+
 // checkpointParent is virshGetCheckpointParent: "" with no error for a root.
 func checkpointParent(cp *libvirt.DomainCheckpoint) (string, error) {
 	p, err := cp.GetParent(0)
@@ -353,16 +366,11 @@ func newCheckpointEditCmd(env *Env) *spec.Command {
 	c.Domain(&dom, "has-checkpoint")
 	checkpointNameOpt(c, &name, "checkpoint name")
 	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
+		d, cp, release, err := openCheckpoint(env, dom, name)
 		if err != nil {
 			return err
 		}
-		defer d.Free()
-		cp, err := checkpointArg(d, name)
-		if err != nil {
-			return err
-		}
-		defer cp.Free()
+		defer release()
 		name, _ = cp.GetName()
 		if err := editCheckpoint(env, d, cp, name); err != nil {
 			// Whatever failed, virsh ends with this line.
@@ -507,16 +515,11 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 		if size && !details && !env.IO.Structured() {
 			return errors.New("Option --details is required by option --size")
 		}
-		d, err := env.lookupDomain(dom)
+		d, cp, release, err := openCheckpoint(env, dom, name)
 		if err != nil {
 			return err
 		}
-		defer d.Free()
-		cp, err := checkpointArg(d, name)
-		if err != nil {
-			return err
-		}
-		defer cp.Free()
+		defer release()
 		name, _ = cp.GetName()
 		domName, _ := d.GetName()
 		parent, err := checkpointParent(cp)
@@ -590,16 +593,11 @@ func newCheckpointParentCmd(env *Env) *spec.Command {
 	checkpointNameOpt(c, &name, "find parent of checkpoint name")
 	outputOption(c, env.IO)
 	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
+		_, cp, release, err := openCheckpoint(env, dom, name)
 		if err != nil {
 			return err
 		}
-		defer d.Free()
-		cp, err := checkpointArg(d, name)
-		if err != nil {
-			return err
-		}
-		defer cp.Free()
+		defer release()
 		name, _ = cp.GetName()
 		parent, err := checkpointParent(cp)
 		if err != nil {
@@ -677,16 +675,11 @@ func newCheckpointDeleteCmd(env *Env) *spec.Command {
 	c.Bool(&childrenOnly, "children-only", "delete children but not checkpoint")
 	c.Bool(&metadata, "metadata", "delete only libvirt metadata, leaving checkpoint contents behind")
 	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
+		d, cp, release, err := openCheckpoint(env, dom, name)
 		if err != nil {
 			return err
 		}
-		defer d.Free()
-		cp, err := checkpointArg(d, name)
-		if err != nil {
-			return err
-		}
-		defer cp.Free()
+		defer release()
 		name, _ = cp.GetName()
 		var flags libvirt.DomainCheckpointDeleteFlags
 		if children {

@@ -214,7 +214,6 @@ var (
 		{"Memory", "Disk"},
 		{"Panicked", "Crashloaded"},
 	}
-	blockJobLabels  = []string{"Unknown job", "Block Pull", "Block Copy", "Block Commit", "Active Block Commit", "Backup"}
 	blockJobStatus  = []string{"completed", "failed", "canceled", "ready"}
 	watchdogActions = []string{"none", "pause", "reset", "poweroff", "shutdown", "debug", "inject-nmi"}
 	ioErrorActions  = []string{"none", "pause", "report"}
@@ -467,7 +466,7 @@ var eventRegistrars = map[string]eventRegistrar{
 // blockJob is the callback of block-job and block-job-2, which differ only
 // in how they name the disk.
 func (o eventOut) blockJob(_ *libvirt.Connect, d *libvirt.Domain, e *libvirt.DomainEventBlockJob) {
-	typ := label(blockJobLabels, int(e.Type), "Unknown job")
+	typ := blockJobTypeLabel(e.Type)
 	st := label(blockJobStatus, int(e.Status), "unknown")
 	o.emit(d, map[string]any{"disk": e.Disk, "type": typ, "status": st}, ": %s for %s %s\n", typ, e.Disk, st)
 }
