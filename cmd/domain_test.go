@@ -303,8 +303,8 @@ func TestBadInput(t *testing.T) {
 		{"suspend", "error: command 'suspend' requires <domain> option\n"},
 		{"suspend alpha extra", "error: unexpected data 'extra'\n"},
 		{"define " + missing, "error: Failed to open file '" + missing + "': No such file or directory\n"},
-		{"define " + bad, "error: Failed to define domain from " + bad + "\nerror: (domain_definition):1: Opening and ending tag mismatch: name line 1 and nam\n"},
-		{"create " + bad, "error: Failed to create domain from " + bad + "\nerror: (domain_definition):1: Opening and ending tag mismatch: name line 1 and nam\n"},
+		{"define " + bad, "error: Failed to define domain from " + bad + "\nerror: " + xmlErrorAt(t, 1) + "Opening and ending tag mismatch: name line 1 and nam\n"},
+		{"create " + bad, "error: Failed to create domain from " + bad + "\nerror: " + xmlErrorAt(t, 1) + "Opening and ending tag mismatch: name line 1 and nam\n"},
 		{"start gamma --pass-fds 3,x", "error: Unable to parse FD number 'x'\n"},
 		{"shutdown alpha --mode fast", "error: Unknown mode fast value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'\n"},
 		{"dumpxml alpha --xpath count(//disk)", "error: internal error: Incorrect xpath 'count(//disk)'\n"},
@@ -391,7 +391,7 @@ func TestEdit(t *testing.T) {
 	t.Setenv("EDITOR", writeEditor(t, `sed -i 's/<name>/<nme>/' "$1"`))
 	ts.in.Reset("n\n")
 	out, errS, ok := ts.run("edit gamma")
-	if ok || out != "Failed. Try again? [y,n,i,f,?]: \n" || !strings.HasPrefix(errS, "error: (domain_definition):2: Opening and ending tag mismatch: nme line 2 and name\n") {
+	if ok || out != "Failed. Try again? [y,n,i,f,?]: \n" || !strings.HasPrefix(errS, "error: "+xmlErrorAt(t, 2)+"Opening and ending tag mismatch: nme line 2 and name\n") {
 		t.Errorf("edit rejected, n = (%q, %q, %v)", out, errS, ok)
 	}
 	// No answer at all (end of input): gives up too.
@@ -412,7 +412,7 @@ func TestEdit(t *testing.T) {
 	wantOut := "Failed. Try again? [y,n,i,f,?]: \ny - yes, start editor again\nn - no, throw away my changes\n" +
 		"i - turn off validation and try to redefine again\nf - force, try to redefine again\n? - print this help\n" +
 		"Failed. Try again? [y,n,i,f,?]: Domain 'gamma' XML configuration edited.\n\n"
-	if !ok || out != wantOut || !strings.HasPrefix(errS, "error: (domain_definition)") {
+	if !ok || out != wantOut || !strings.HasPrefix(errS, "error: "+xmlErrorAt(t, 2)) {
 		t.Errorf("edit, ?, y = (%q, %q, %v)", out, errS, ok)
 	}
 	if n := vcpus(t, ts, "gamma"); n != 4 {

@@ -109,6 +109,20 @@ func TestSideBySideWithVirsh(t *testing.T) {
 		{"uri-default-connect-bad", []string{"@DEFAULT_CONNECT_URI=bogus:///x"}, []string{"uri"}},
 		{"uri-connect-named", []string{"LIBVIRT_DEFAULT_URI=bogus:///x"}, []string{"connect test:///default; uri"}},
 	}
+	// Where a virsh newer than 9.x prints something else, virtsh keeps
+	// virsh 9.x's result, given here.
+	type result struct {
+		out, err string
+		code     int
+	}
+	v9 := map[string]result{}
+	if virshSince(t, 10, 0) {
+		// Newer: help of a command without options ends one blank line sooner.
+		v9["help-ignores-unknown-option"] = result{"  NAME\n    pwd - print the current directory\n\n  SYNOPSIS\n    pwd\n\n" +
+			"  DESCRIPTION\n    Print the current directory.\n\n\n", "", 0}
+		// Newer: cd works in non-interactive mode too.
+		v9["cd-not-interactive"] = result{"\n", "error: cd: command valid only in interactive mode\n", 1}
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			env := []string{"XDG_CONFIG_HOME=" + cfg, "LIBVIRT_DEFAULT_URI=", "VIRSH_DEFAULT_CONNECT_URI=", "VIRTSH_DEFAULT_CONNECT_URI="}
@@ -122,6 +136,9 @@ func TestSideBySideWithVirsh(t *testing.T) {
 				}
 			}
 			wo, we, wc := runBinary(t, "", append(append([]string{}, env...), wenv...), virsh, c.args...)
+			if r, ok := v9[c.name]; ok {
+				wo, we, wc = r.out, r.err, r.code
+			}
 			go2, ge, gc := runBinary(t, "", append(append([]string{}, env...), tenv...), bin, c.args...)
 			if go2 != wo || ge != we || gc != wc {
 				t.Errorf("virtsh %q\n got (%q, %q, %d)\nvirsh (%q, %q, %d)", c.args, go2, ge, gc, wo, we, wc)

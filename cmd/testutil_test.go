@@ -114,6 +114,7 @@ func virshStderr(t *testing.T, uri, cmds string) string {
 func binaryMatchesVirsh(t *testing.T, bin string, args ...string) (stderr string, code int) {
 	t.Helper()
 	vo, ve, vc := runBinary(t, "", nil, realVirsh, args...)
+	vo, ve, vc = virshAs9x(t, args, vo, ve, vc)
 	to, te, tc := runBinary(t, "", nil, bin, args...)
 	if maskCPUTime(vo) != maskCPUTime(to) || ve != te || vc != tc {
 		t.Errorf("%q:\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", args, vo, ve, vc, to, te, tc)
