@@ -44,9 +44,27 @@ func TestOptionRulesMatchVirsh(t *testing.T) {
 	} {
 		args := []string{"-c", "test:///default", c}
 		vo, ve, vc := runBinary(t, "", nil, virsh, args...)
+		if want, ok := parserOf9x[c]; ok && virshSince(t, 10, 0) {
+			// virsh 10 rewrote its option parser; virtsh keeps 9.x's.
+			vo, ve, vc = want.out, want.err, want.code
+		}
 		to, te, tc := runBinary(t, "", nil, bin, args...)
 		if vo != to || ve != te || vc != tc {
 			t.Errorf("%q:\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", c, vo, ve, vc, to, te, tc)
 		}
 	}
+}
+
+// parserOf9x is what virsh 9.x prints for the parser edges whose handling
+// changed in virsh 10 (where `--help=VALUE` is accepted and `--` followed by
+// anything but a letter or digit is an unknown option): version-dependent,
+// so a newer virsh is not the reference for them.
+var parserOf9x = map[string]struct {
+	out, err string
+	code     int
+}{
+	"help list --help=5": {"", "error: invalid '=' after option --help\n", 1},
+	"echo --help=":       {"", "error: invalid '=' after option --help\n", 1},
+	"echo ----x":         {"----x\n", "", 0},
+	"echo --=x a":        {"--=x a\n", "", 0},
 }
