@@ -430,12 +430,7 @@ func newBackupDumpXMLCmd(env *Env) *spec.Command {
 	c := &spec.Command{Short: "Dump XML for an ongoing domain block backup job", Long: "Backup Dump XML"}
 	c.Domain(&dom, "active")
 	x.declare(c, env)
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		if err := x.check(c); err != nil {
 			return err
 		}
@@ -444,7 +439,7 @@ func newBackupDumpXMLCmd(env *Env) *spec.Command {
 			return err
 		}
 		return x.print(c, env, doc)
-	}
+	})
 	return c
 }
 
@@ -499,19 +494,10 @@ func newDomjobinfoCmd(env *Env) *spec.Command {
 	c.Bool(&rawstats, "rawstats", "print the raw data returned by libvirt")
 	outputOption(c, env.IO)
 	c.Requires("keep-completed", "completed")
-	c.Run = func(ctx context.Context) error {
-		var flags libvirt.DomainGetJobStatsFlags
-		if completed {
-			flags |= libvirt.DOMAIN_JOB_STATS_COMPLETED
-		}
-		if keep {
-			flags |= libvirt.DOMAIN_JOB_STATS_KEEP_COMPLETED
-		}
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
+		flags := flagsOf([]flagIf[libvirt.DomainGetJobStatsFlags]{
+			{completed, libvirt.DOMAIN_JOB_STATS_COMPLETED}, {keep, libvirt.DOMAIN_JOB_STATS_KEEP_COMPLETED},
+		})
 		info, err := d.GetJobStats(flags)
 		var le libvirt.Error
 		if err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT {
@@ -543,7 +529,7 @@ func newDomjobinfoCmd(env *Env) *spec.Command {
 		}
 		printJobInfo(env.IO, info, completed, anystats, rawstats)
 		return nil
-	}
+	})
 	return c
 }
 
@@ -639,16 +625,11 @@ func newDomjobabortCmd(env *Env) *spec.Command {
 	c := &spec.Command{Short: "abort active domain job", Long: "Aborts the currently running domain job"}
 	c.Domain(&dom, "active")
 	c.Bool(&postcopy, "postcopy", "interrupt post-copy migration")
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		if postcopy {
 			return d.AbortJobFlags(libvirt.DOMAIN_ABORT_JOB_POSTCOPY)
 		}
 		return d.AbortJob()
-	}
+	})
 	return c
 }

@@ -545,7 +545,9 @@ func TestLabBackupAbort(t *testing.T) {
 	clean("Ctrl-C")
 }
 
-var reElapsed = regexp.MustCompile(`(?m)^(Time elapsed: +|time_elapsed: )\d+`)
+// virsh pads the number to a fixed width, so the padding after it changes
+// with its digits too.
+var reElapsed = regexp.MustCompile(`(?m)^(Time elapsed: +|time_elapsed: )\d+ *`)
 
 // sameJobInfo compares domjobinfo of a running job with virsh's, but for
 // the elapsed time.

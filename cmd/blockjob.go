@@ -85,22 +85,11 @@ func newBlockCommitCmd(env *Env) *spec.Command {
 		if err != nil {
 			return err
 		}
-		var flags libvirt.DomainBlockCommitFlags
-		if o.bytes {
-			flags |= libvirt.DOMAIN_BLOCK_COMMIT_BANDWIDTH_BYTES
-		}
-		if o.shallow {
-			flags |= libvirt.DOMAIN_BLOCK_COMMIT_SHALLOW
-		}
-		if o.del {
-			flags |= libvirt.DOMAIN_BLOCK_COMMIT_DELETE
-		}
-		if active {
-			flags |= libvirt.DOMAIN_BLOCK_COMMIT_ACTIVE
-		}
-		if o.rel {
-			flags |= libvirt.DOMAIN_BLOCK_COMMIT_RELATIVE
-		}
+		flags := flagsOf([]flagIf[libvirt.DomainBlockCommitFlags]{
+			{o.bytes, libvirt.DOMAIN_BLOCK_COMMIT_BANDWIDTH_BYTES}, {o.shallow, libvirt.DOMAIN_BLOCK_COMMIT_SHALLOW},
+			{o.del, libvirt.DOMAIN_BLOCK_COMMIT_DELETE}, {active, libvirt.DOMAIN_BLOCK_COMMIT_ACTIVE},
+			{o.rel, libvirt.DOMAIN_BLOCK_COMMIT_RELATIVE},
+		})
 		timeout, err := parseTimeout(o.timeout, c.Given("timeout"))
 		if err != nil {
 			return err
@@ -256,13 +245,9 @@ func newBlockPullCmd(env *Env) *spec.Command {
 			defer w.close()
 		}
 		if o.base != "" || o.rel {
-			var flags libvirt.DomainBlockRebaseFlags
-			if o.rel {
-				flags |= libvirt.DOMAIN_BLOCK_REBASE_RELATIVE
-			}
-			if o.bytes {
-				flags |= libvirt.DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES
-			}
+			flags := flagsOf([]flagIf[libvirt.DomainBlockRebaseFlags]{
+				{o.rel, libvirt.DOMAIN_BLOCK_REBASE_RELATIVE}, {o.bytes, libvirt.DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES},
+			})
 			err = dom.BlockRebase(o.path, o.base, bw, flags)
 		} else {
 			var flags libvirt.DomainBlockPullFlags
@@ -347,15 +332,8 @@ func (o *blockCopyOpts) read(c *spec.Command) (j blockCopyJob, err error) {
 			return j, fmt.Errorf("Numeric value '%s' for <buf-size> option is malformed or out of range", o.bufSize)
 		}
 	}
-	for _, f := range []struct {
-		on   bool
-		flag libvirt.DomainBlockCopyFlags
-	}{{o.shallow, libvirt.DOMAIN_BLOCK_COPY_SHALLOW}, {o.reuse, libvirt.DOMAIN_BLOCK_COPY_REUSE_EXT},
-		{o.transient, libvirt.DOMAIN_BLOCK_COPY_TRANSIENT_JOB}, {o.syncWrites, libvirt.DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES}} {
-		if f.on {
-			j.flags |= f.flag
-		}
-	}
+	j.flags |= flagsOf([]flagIf[libvirt.DomainBlockCopyFlags]{{o.shallow, libvirt.DOMAIN_BLOCK_COPY_SHALLOW}, {o.reuse, libvirt.DOMAIN_BLOCK_COPY_REUSE_EXT},
+		{o.transient, libvirt.DOMAIN_BLOCK_COPY_TRANSIENT_JOB}, {o.syncWrites, libvirt.DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES}})
 	if j.timeout, err = parseTimeout(o.timeout, c.Given("timeout")); err != nil {
 		return j, err
 	}

@@ -88,13 +88,9 @@ func newBlockJobCmd(env *Env) *spec.Command {
 			}
 			return dom.BlockJobSetSpeed(o.path, bw, flags)
 		case o.abort || o.pivot || o.async:
-			var flags libvirt.DomainBlockJobAbortFlags
-			if o.async {
-				flags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC
-			}
-			if o.pivot {
-				flags |= libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT
-			}
+			flags := flagsOf([]flagIf[libvirt.DomainBlockJobAbortFlags]{
+				{o.async, libvirt.DOMAIN_BLOCK_JOB_ABORT_ASYNC}, {o.pivot, libvirt.DOMAIN_BLOCK_JOB_ABORT_PIVOT},
+			})
 			return dom.BlockJobAbort(o.path, flags)
 		}
 		return blockJobInfo(env, dom, o.path, o.raw, o.bytes)

@@ -101,23 +101,13 @@ func newCheckpointCreateCmd(env *Env) *spec.Command {
 	c.Bool(&o.validate, "redefine-validate", "validate the redefined checkpoint")
 	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
 	c.Requires("redefine-validate", "redefine")
-	c.Run = func(ctx context.Context) error {
-		var flags libvirt.DomainCheckpointCreateFlags
-		if o.redefine {
-			flags |= libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE
-		}
-		if o.validate {
-			flags |= libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE_VALIDATE
-		}
-		if o.quiesce {
-			flags |= libvirt.DOMAIN_CHECKPOINT_CREATE_QUIESCE
-		}
-		dom, err := env.lookupDomain(o.dom)
-		if err != nil {
-			return err
-		}
-		defer dom.Free()
-		doc := ""
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+		flags := flagsOf([]flagIf[libvirt.DomainCheckpointCreateFlags]{
+			{o.redefine, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE}, {o.validate, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE_VALIDATE},
+			{o.quiesce, libvirt.DOMAIN_CHECKPOINT_CREATE_QUIESCE},
+		})
+		var doc string
+		var err error
 		if o.file == "" {
 			doc, err = (&libvirtxml.DomainCheckpoint{}).Marshal()
 			if err != nil {
@@ -127,7 +117,7 @@ func newCheckpointCreateCmd(env *Env) *spec.Command {
 			return err
 		}
 		return createCheckpoint(env, dom, doc, flags, o.file)
-	}
+	})
 	return c
 }
 
@@ -631,22 +621,11 @@ func newCheckpointDumpXMLCmd(env *Env) *spec.Command {
 	c.Bool(&noDomain, "no-domain", "exclude <domain> from XML")
 	c.Bool(&size, "size", "include backup size estimate in XML dump")
 	x.declare(c, env)
-	c.Run = func(ctx context.Context) error {
-		var flags libvirt.DomainCheckpointXMLFlags
-		if secure {
-			flags |= libvirt.DOMAIN_CHECKPOINT_XML_SECURE
-		}
-		if noDomain {
-			flags |= libvirt.DOMAIN_CHECKPOINT_XML_NO_DOMAIN
-		}
-		if size {
-			flags |= libvirt.DOMAIN_CHECKPOINT_XML_SIZE
-		}
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
+		flags := flagsOf([]flagIf[libvirt.DomainCheckpointXMLFlags]{
+			{secure, libvirt.DOMAIN_CHECKPOINT_XML_SECURE}, {noDomain, libvirt.DOMAIN_CHECKPOINT_XML_NO_DOMAIN},
+			{size, libvirt.DOMAIN_CHECKPOINT_XML_SIZE},
+		})
 		if err := x.check(c); err != nil {
 			return err
 		}
@@ -660,7 +639,7 @@ func newCheckpointDumpXMLCmd(env *Env) *spec.Command {
 			return err
 		}
 		return x.print(c, env, doc)
-	}
+	})
 	return c
 }
 
@@ -681,16 +660,10 @@ func newCheckpointDeleteCmd(env *Env) *spec.Command {
 		}
 		defer release()
 		name, _ = cp.GetName()
-		var flags libvirt.DomainCheckpointDeleteFlags
-		if children {
-			flags |= libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN
-		}
-		if childrenOnly {
-			flags |= libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN_ONLY
-		}
-		if metadata {
-			flags |= libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY
-		}
+		flags := flagsOf([]flagIf[libvirt.DomainCheckpointDeleteFlags]{
+			{children, libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN}, {childrenOnly, libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN_ONLY},
+			{metadata, libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY},
+		})
 		if err := cp.Delete(flags); err != nil {
 			return msgThenCause("Failed to delete checkpoint "+name, err)
 		}

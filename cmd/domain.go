@@ -31,20 +31,6 @@ const (
 	byName = domain.ByName
 )
 
-// lookupDomainBy is env.lookupDomain restricted to some ways, as virsh's
-// virshLookupDomainBy is for domid (name, UUID), domname (ID, UUID), domuuid
-// (ID, name) and start (name, UUID).
-func (e *Env) lookupDomainBy(word string, by domain.By) (*libvirt.Domain, error) {
-	conn, err := e.Sess.Conn()
-	if err != nil {
-		return nil, err
-	}
-	if word == "" {
-		return nil, fmt.Errorf("Failed to get option 'domain': Option argument is empty")
-	}
-	return domain.Lookup(conn, word, by)
-}
-
 // readXMLFile reads a definition file as virsh's virFileReadAll does (at
 // most 10 MiB), with its messages.
 func readXMLFile(path string) (string, error) {
@@ -169,16 +155,8 @@ func newCreateCmd(env *Env) *spec.Command {
 				return err
 			}
 		}
-		var flags libvirt.DomainCreateFlags
-		for _, b := range []struct {
-			on bool
-			f  libvirt.DomainCreateFlags
-		}{{o.paused, libvirt.DOMAIN_START_PAUSED}, {o.autodestroy, libvirt.DOMAIN_START_AUTODESTROY},
-			{o.validate, libvirt.DOMAIN_START_VALIDATE}, {o.resetN, libvirt.DOMAIN_START_RESET_NVRAM}} {
-			if b.on {
-				flags |= b.f
-			}
-		}
+		flags := flagsOf([]flagIf[libvirt.DomainCreateFlags]{{o.paused, libvirt.DOMAIN_START_PAUSED}, {o.autodestroy, libvirt.DOMAIN_START_AUTODESTROY},
+			{o.validate, libvirt.DOMAIN_START_VALIDATE}, {o.resetN, libvirt.DOMAIN_START_RESET_NVRAM}})
 		var d *libvirt.Domain
 		if files != nil {
 			d, err = conn.DomainCreateXMLWithFiles(xml, files, flags)
@@ -235,18 +213,10 @@ func newUndefineCmd(env *Env) *spec.Command {
 			return err
 		}
 		defer d.Free()
-		var flags libvirt.DomainUndefineFlagsValues
-		for _, b := range []struct {
-			on bool
-			f  libvirt.DomainUndefineFlagsValues
-		}{{o.managed, libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE}, {o.snaps, libvirt.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA},
+		flags := flagsOf([]flagIf[libvirt.DomainUndefineFlagsValues]{{o.managed, libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE}, {o.snaps, libvirt.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA},
 			{o.chkpts, libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA}, {o.nvram, libvirt.DOMAIN_UNDEFINE_NVRAM},
 			{o.keepNvram, libvirt.DOMAIN_UNDEFINE_KEEP_NVRAM}, {o.tpm, libvirt.DOMAIN_UNDEFINE_TPM},
-			{o.keepTpm, libvirt.DOMAIN_UNDEFINE_KEEP_TPM}} {
-			if b.on {
-				flags |= b.f
-			}
-		}
+			{o.keepTpm, libvirt.DOMAIN_UNDEFINE_KEEP_TPM}})
 		// As virsh: drop --managed-save when there is no image, so a
 		// driver that does not know the flag is not bothered with it.
 		if flags&libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE != 0 {
@@ -301,17 +271,9 @@ func newStartCmd(env *Env) *spec.Command {
 				return err
 			}
 		}
-		var flags libvirt.DomainCreateFlags
-		for _, b := range []struct {
-			on bool
-			f  libvirt.DomainCreateFlags
-		}{{o.paused, libvirt.DOMAIN_START_PAUSED}, {o.autodestroy, libvirt.DOMAIN_START_AUTODESTROY},
+		flags := flagsOf([]flagIf[libvirt.DomainCreateFlags]{{o.paused, libvirt.DOMAIN_START_PAUSED}, {o.autodestroy, libvirt.DOMAIN_START_AUTODESTROY},
 			{o.bypass, libvirt.DOMAIN_START_BYPASS_CACHE}, {o.forceBoot, libvirt.DOMAIN_START_FORCE_BOOT},
-			{o.resetNvr, libvirt.DOMAIN_START_RESET_NVRAM}} {
-			if b.on {
-				flags |= b.f
-			}
-		}
+			{o.resetNvr, libvirt.DOMAIN_START_RESET_NVRAM}})
 		name, _ := d.GetName()
 		create := func(f libvirt.DomainCreateFlags) error {
 			switch {
@@ -432,18 +394,13 @@ func simpleDomainCmd(env *Env, short, long, filter, example, okMsg, failMsg stri
 	var dom string
 	c := &spec.Command{Short: short, Long: long, Example: example}
 	c.Domain(&dom, filter)
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		if err := run(d); err != nil {
 			return msgThenCause(fmt.Sprintf(failMsg, dom), err)
 		}
 		env.IO.Extra(okMsg, dom)
 		return nil
-	}
+	})
 	return c
 }
 
@@ -473,19 +430,11 @@ func newDestroyCmd(env *Env) *spec.Command {
 	c.Domain(&dom, "active")
 	c.Bool(&graceful, "graceful", "terminate gracefully")
 	c.Bool(&removeLogs, "remove-logs", "remove domain logs")
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
-		var flags libvirt.DomainDestroyFlags
-		if graceful {
-			flags |= libvirt.DOMAIN_DESTROY_GRACEFUL
-		}
-		if removeLogs {
-			flags |= libvirt.DOMAIN_DESTROY_REMOVE_LOGS
-		}
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
+		flags := flagsOf([]flagIf[libvirt.DomainDestroyFlags]{
+			{graceful, libvirt.DOMAIN_DESTROY_GRACEFUL}, {removeLogs, libvirt.DOMAIN_DESTROY_REMOVE_LOGS},
+		})
+		var err error
 		if flags != 0 {
 			err = d.DestroyFlags(flags)
 		} else {
@@ -496,7 +445,7 @@ func newDestroyCmd(env *Env) *spec.Command {
 		}
 		env.IO.Extra("Domain '%s' destroyed\n", dom)
 		return nil
-	}
+	})
 	return c
 }
 
@@ -509,12 +458,7 @@ func newAutostartCmd(env *Env) *spec.Command {
 	c.Example = "autostart vm1\nautostart vm1 --disable"
 	c.Domain(&dom, "persistent")
 	c.Bool(&disable, "disable", "disable autostarting")
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		if err := d.SetAutostart(!disable); err != nil {
 			if disable {
 				return msgThenCause(fmt.Sprintf("Failed to unmark domain '%s' as autostarted", dom), err)
@@ -527,7 +471,7 @@ func newAutostartCmd(env *Env) *spec.Command {
 			env.IO.Extra("Domain '%s' marked as autostarted\n", dom)
 		}
 		return nil
-	}
+	})
 	return c
 }
 

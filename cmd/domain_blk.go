@@ -121,12 +121,7 @@ func newDomblkinfoCmd(env *Env) *spec.Command {
 	c.Bool(&all, "all", "display all block devices info")
 	outputOption(c, env.IO)
 	c.Exclusive("all", "device")
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		if !all && device == "" {
 			return errors.New("command 'domblkinfo' requires <device> option")
 		}
@@ -189,6 +184,6 @@ func newDomblkinfoCmd(env *Env) *spec.Command {
 			return env.IO.Encode(views)
 		}
 		return format.Table(env.IO.Out, env.IO.Quiet, []string{"Target", "Capacity", "Allocation", "Physical"}, rows)
-	}
+	})
 	return c
 }

@@ -293,18 +293,10 @@ func runList(env *Env, o *listOpts) error {
 	if err != nil {
 		return err
 	}
-	var states libvirt.ConnectListAllDomainsFlags
-	for _, st := range []struct {
-		on bool
-		f  libvirt.ConnectListAllDomainsFlags
-	}{
+	states := flagsOf([]flagIf[libvirt.ConnectListAllDomainsFlags]{
 		{o.stRunning, libvirt.CONNECT_LIST_DOMAINS_RUNNING}, {o.stPaused, libvirt.CONNECT_LIST_DOMAINS_PAUSED},
 		{o.stShutoff, libvirt.CONNECT_LIST_DOMAINS_SHUTOFF}, {o.stOther, libvirt.CONNECT_LIST_DOMAINS_OTHER},
-	} {
-		if st.on {
-			states |= st.f
-		}
-	}
+	})
 	table := !o.uuid && !o.name && !o.id
 	list, err := collectDomains(conn, o.baseFlags(), states, o.managed && (table || env.IO.Structured()))
 	if err != nil {
@@ -422,14 +414,9 @@ func newDominfoCmd(env *Env) *spec.Command {
 	c.Example = "dominfo vm1\ndominfo 3 -o json"
 	c.Domain(&dom, "")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		return runDominfo(env, d)
-	}
+	})
 	return c
 }
 
@@ -667,12 +654,7 @@ func newDomstateCmd(env *Env) *spec.Command {
 	c.Domain(&dom, "")
 	c.Bool(&reason, "reason", "also print reason for the state")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		st, r, err := d.GetState()
 		if err != nil {
 			return err
@@ -686,7 +668,7 @@ func newDomstateCmd(env *Env) *spec.Command {
 			env.IO.Printf("%s\n", stateString(st))
 		}
 		return nil
-	}
+	})
 	return c
 }
 

@@ -35,22 +35,9 @@ func newDumpxmlCmd(env *Env) *spec.Command {
 	c.Bool(&o.updateCPU, "update-cpu", "update guest CPU according to host CPU")
 	c.Bool(&o.migr, "migratable", "provide XML suitable for migrations")
 	o.x.declare(c, env)
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(o.dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
-		var flags libvirt.DomainXMLFlags
-		for _, b := range []struct {
-			on bool
-			f  libvirt.DomainXMLFlags
-		}{{o.inactive, libvirt.DOMAIN_XML_INACTIVE}, {o.secure, libvirt.DOMAIN_XML_SECURE},
-			{o.updateCPU, libvirt.DOMAIN_XML_UPDATE_CPU}, {o.migr, libvirt.DOMAIN_XML_MIGRATABLE}} {
-			if b.on {
-				flags |= b.f
-			}
-		}
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, d *libvirt.Domain) error {
+		flags := flagsOf([]flagIf[libvirt.DomainXMLFlags]{{o.inactive, libvirt.DOMAIN_XML_INACTIVE}, {o.secure, libvirt.DOMAIN_XML_SECURE},
+			{o.updateCPU, libvirt.DOMAIN_XML_UPDATE_CPU}, {o.migr, libvirt.DOMAIN_XML_MIGRATABLE}})
 		if err := o.x.check(c); err != nil {
 			return err
 		}
@@ -59,7 +46,7 @@ func newDumpxmlCmd(env *Env) *spec.Command {
 			return err
 		}
 		return o.x.print(c, env, x)
-	}
+	})
 	return c
 }
 
@@ -367,14 +354,9 @@ func newEditCmd(env *Env) *spec.Command {
 	c.Example = "edit vm1\nEDITOR=nano virtsh edit vm1"
 	c.Domain(&dom, "")
 	c.Bool(&skipValidate, "skip-validate", "skip validation of the XML against the schema")
-	c.Run = func(ctx context.Context) error {
-		d, err := env.lookupDomain(dom)
-		if err != nil {
-			return err
-		}
-		defer d.Free()
+	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		return editDomain(env, d, skipValidate)
-	}
+	})
 	return c
 }
 

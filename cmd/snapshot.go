@@ -135,24 +135,12 @@ func newSnapshotCreateAsCmd(env *Env) *spec.Command {
 	c.Bool(&o.validate, "validate", "validate the XML against the schema")
 	c.String(&o.memspec, "memspec", "memory attributes: [file=]name[,snapshot=type]", spec.Named, false).Complete(spec.Nothing)
 	c.Argv(&o.diskspec, "diskspec", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]", spec.Opt, false).Complete(spec.Disk)
-	c.Run = func(ctx context.Context) error {
-		dom, err := env.lookupDomain(o.dom)
-		if err != nil {
-			return err
-		}
-		defer dom.Free()
-		var flags libvirt.DomainSnapshotCreateFlags
-		for _, f := range []struct {
-			on bool
-			fl libvirt.DomainSnapshotCreateFlags
-		}{{o.noMeta, libvirt.DOMAIN_SNAPSHOT_CREATE_NO_METADATA}, {o.halt, libvirt.DOMAIN_SNAPSHOT_CREATE_HALT},
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+		var err error
+		flags := flagsOf([]flagIf[libvirt.DomainSnapshotCreateFlags]{{o.noMeta, libvirt.DOMAIN_SNAPSHOT_CREATE_NO_METADATA}, {o.halt, libvirt.DOMAIN_SNAPSHOT_CREATE_HALT},
 			{o.diskOnly, libvirt.DOMAIN_SNAPSHOT_CREATE_DISK_ONLY}, {o.reuse, libvirt.DOMAIN_SNAPSHOT_CREATE_REUSE_EXT},
 			{o.quiesce, libvirt.DOMAIN_SNAPSHOT_CREATE_QUIESCE}, {o.atomic, libvirt.DOMAIN_SNAPSHOT_CREATE_ATOMIC},
-			{o.live, libvirt.DOMAIN_SNAPSHOT_CREATE_LIVE}, {o.validate, libvirt.DOMAIN_SNAPSHOT_CREATE_VALIDATE}} {
-			if f.on {
-				flags |= f.fl
-			}
-		}
+			{o.live, libvirt.DOMAIN_SNAPSHOT_CREATE_LIVE}, {o.validate, libvirt.DOMAIN_SNAPSHOT_CREATE_VALIDATE}})
 		snap := libvirtxml.DomainSnapshot{Name: o.name, Description: o.desc}
 		if o.memspec != "" {
 			if snap.Memory, err = parseMemspec(o.memspec); err != nil {
@@ -199,7 +187,7 @@ func newSnapshotCreateAsCmd(env *Env) *spec.Command {
 		}
 		env.IO.Extra("Domain snapshot %s created", name)
 		return nil
-	}
+	})
 	return c
 }
 
@@ -214,12 +202,7 @@ func newSnapshotDumpXMLCmd(env *Env) *spec.Command {
 	c.String(&o.name, "snapshotname", "snapshot name", spec.Req, true).Complete(spec.Snapshot)
 	c.Bool(&o.secure, "security-info", "include security sensitive information in XML dump")
 	o.x.declare(c, env)
-	c.Run = func(ctx context.Context) error {
-		dom, err := env.lookupDomain(o.dom)
-		if err != nil {
-			return err
-		}
-		defer dom.Free()
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
 		sn, err := dom.SnapshotLookupByName(o.name, 0)
 		if err != nil {
 			return err
@@ -234,7 +217,7 @@ func newSnapshotDumpXMLCmd(env *Env) *spec.Command {
 			return err
 		}
 		return o.x.print(c, env, x)
-	}
+	})
 	return c
 }
 
@@ -250,12 +233,7 @@ func newSnapshotDeleteCmd(env *Env) *spec.Command {
 	c.Bool(&o.children, "children", "delete snapshot and all children")
 	c.Bool(&o.childrenOnly, "children-only", "delete children but not snapshot")
 	c.Bool(&o.meta, "metadata", "delete only libvirt metadata, leaving snapshot contents behind")
-	c.Run = func(ctx context.Context) error {
-		dom, err := env.lookupDomain(o.dom)
-		if err != nil {
-			return err
-		}
-		defer dom.Free()
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
 		sn, err := lookupSnapshot(dom, o.name, c.Given("snapshotname"), o.current)
 		if err != nil {
 			return err
@@ -265,16 +243,10 @@ func newSnapshotDeleteCmd(env *Env) *spec.Command {
 		if err != nil {
 			return err
 		}
-		var flags libvirt.DomainSnapshotDeleteFlags
-		if o.children {
-			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN
-		}
-		if o.childrenOnly {
-			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY
-		}
-		if o.meta {
-			flags |= libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY
-		}
+		flags := flagsOf([]flagIf[libvirt.DomainSnapshotDeleteFlags]{
+			{o.children, libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN}, {o.childrenOnly, libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY},
+			{o.meta, libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY},
+		})
 		if err := sn.Delete(flags); err != nil {
 			return msgThenCause(fmt.Sprintf("Failed to delete snapshot %s", name), err)
 		}
@@ -284,7 +256,7 @@ func newSnapshotDeleteCmd(env *Env) *spec.Command {
 			env.IO.Extra("Domain snapshot %s deleted\n", name)
 		}
 		return nil
-	}
+	})
 	return c
 }
 
@@ -342,26 +314,14 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 	for _, ex := range [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"parent", "name"}} {
 		c.Exclusive(ex[0], ex[1])
 	}
-	c.Run = func(ctx context.Context) error {
-		dom, err := env.lookupDomain(o.dom)
-		if err != nil {
-			return err
-		}
-		defer dom.Free()
-		var flags libvirt.DomainSnapshotListFlags
-		for _, f := range []struct {
-			on bool
-			fl libvirt.DomainSnapshotListFlags
-		}{{o.roots, libvirt.DOMAIN_SNAPSHOT_LIST_ROOTS}, {o.leaves, libvirt.DOMAIN_SNAPSHOT_LIST_LEAVES},
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+		var err error
+		flags := flagsOf([]flagIf[libvirt.DomainSnapshotListFlags]{{o.roots, libvirt.DOMAIN_SNAPSHOT_LIST_ROOTS}, {o.leaves, libvirt.DOMAIN_SNAPSHOT_LIST_LEAVES},
 			{o.noLeaves, libvirt.DOMAIN_SNAPSHOT_LIST_NO_LEAVES}, {o.meta, libvirt.DOMAIN_SNAPSHOT_LIST_METADATA},
 			{o.noMeta, libvirt.DOMAIN_SNAPSHOT_LIST_NO_METADATA}, {o.inactive, libvirt.DOMAIN_SNAPSHOT_LIST_INACTIVE},
 			{o.active, libvirt.DOMAIN_SNAPSHOT_LIST_ACTIVE}, {o.diskOnly, libvirt.DOMAIN_SNAPSHOT_LIST_DISK_ONLY},
 			{o.inter, libvirt.DOMAIN_SNAPSHOT_LIST_INTERNAL}, {o.external, libvirt.DOMAIN_SNAPSHOT_LIST_EXTERNAL},
-			{o.topo, libvirt.DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL}} {
-			if f.on {
-				flags |= f.fl
-			}
-		}
+			{o.topo, libvirt.DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL}})
 		var snaps []libvirt.DomainSnapshot
 		if o.from != "" || o.current {
 			from, err := lookupSnapshot(dom, o.from, o.from != "", o.current)
@@ -426,7 +386,7 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 		}
 		format.Table(env.IO.Out, env.IO.Quiet, header, rows)
 		return nil
-	}
+	})
 	return c
 }
 
