@@ -47,17 +47,19 @@ func checkpointArg(d *libvirt.Domain, name string) (*libvirt.DomainCheckpoint, e
 	return lookupCheckpoint(d, name, "checkpointname")
 }
 
-// openCheckpoint is how the commands on one checkpoint start: the domain,
-// then its <checkpointname>. release frees both.
-func openCheckpoint(env *Env, dom, name string) (d *libvirt.Domain, cp *libvirt.DomainCheckpoint, release func(), err error) {
-	if d, err = env.lookupDomain(dom); err != nil {
-		return nil, nil, nil, err
-	}
-	if cp, err = checkpointArg(d, name); err != nil {
-		_ = d.Free()
-		return nil, nil, nil, err
-	}
-	return d, cp, func() { _ = cp.Free(); _ = d.Free() }, nil
+// onCheckpoint is the run function of a command on one checkpoint: the
+// domain, then its <checkpointname>, both freed when run returns. *name
+// becomes the checkpoint's own name, which messages show.
+func (e *Env) onCheckpoint(dom, name *string, run func(ctx context.Context, d *libvirt.Domain, cp *libvirt.DomainCheckpoint) error) func(context.Context) error {
+	return e.onDomain(dom, func(ctx context.Context, d *libvirt.Domain) error {
+		cp, err := checkpointArg(d, *name)
+		if err != nil {
+			return err
+		}
+		defer cp.Free()
+		*name, _ = cp.GetName()
+		return run(ctx, d, cp)
+	})
 }
 
 // checkpointParent is virshGetCheckpointParent: "" with no error for a root.
@@ -355,13 +357,7 @@ func newCheckpointEditCmd(env *Env) *spec.Command {
 	c.Example = "EDITOR=nano checkpoint-edit vm cp1"
 	c.Domain(&dom, "has-checkpoint")
 	checkpointNameOpt(c, &name, "checkpoint name")
-	c.Run = func(ctx context.Context) error {
-		d, cp, release, err := openCheckpoint(env, dom, name)
-		if err != nil {
-			return err
-		}
-		defer release()
-		name, _ = cp.GetName()
+	c.Run = env.onCheckpoint(&dom, &name, func(ctx context.Context, d *libvirt.Domain, cp *libvirt.DomainCheckpoint) error {
 		if err := editCheckpoint(env, d, cp, name); err != nil {
 			// Whatever failed, virsh ends with this line.
 			if errors.Is(err, shell.ErrSilent) {
@@ -370,7 +366,7 @@ func newCheckpointEditCmd(env *Env) *spec.Command {
 			return causeThenMsg("Failed to update "+name, err)
 		}
 		return nil
-	}
+	})
 	return c
 }
 
@@ -500,17 +496,7 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 	c.Bool(&details, "details", "also show each disk's bitmap and the QEMU node holding it (virtsh)")
 	c.Bool(&size, "size", "with --details or -o json: the bytes each bitmap marks dirty (running domain) (virtsh)")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		// -o json|yaml shows the details too, so this is no plain Requires rule.
-		if size && !details && !env.IO.Structured() {
-			return errors.New("Option --details is required by option --size")
-		}
-		d, cp, release, err := openCheckpoint(env, dom, name)
-		if err != nil {
-			return err
-		}
-		defer release()
-		name, _ = cp.GetName()
+	info := env.onCheckpoint(&dom, &name, func(ctx context.Context, d *libvirt.Domain, cp *libvirt.DomainCheckpoint) error {
 		domName, _ := d.GetName()
 		parent, err := checkpointParent(cp)
 		if err != nil {
@@ -566,6 +552,13 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 			}
 		}
 		return nil
+	})
+	c.Run = func(ctx context.Context) error {
+		// -o json|yaml shows the details too, so this is no plain Requires rule.
+		if size && !details && !env.IO.Structured() {
+			return errors.New("Option --details is required by option --size")
+		}
+		return info(ctx)
 	}
 	return c
 }
@@ -582,13 +575,7 @@ func newCheckpointParentCmd(env *Env) *spec.Command {
 	c.Domain(&dom, "has-checkpoint")
 	checkpointNameOpt(c, &name, "find parent of checkpoint name")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		_, cp, release, err := openCheckpoint(env, dom, name)
-		if err != nil {
-			return err
-		}
-		defer release()
-		name, _ = cp.GetName()
+	c.Run = env.onCheckpoint(&dom, &name, func(ctx context.Context, _ *libvirt.Domain, cp *libvirt.DomainCheckpoint) error {
 		parent, err := checkpointParent(cp)
 		if err != nil {
 			return err
@@ -605,7 +592,7 @@ func newCheckpointParentCmd(env *Env) *spec.Command {
 		// No newline, as virsh: the blank line after the command ends it.
 		env.IO.Printf("%s", parent)
 		return nil
-	}
+	})
 	return c
 }
 
@@ -653,13 +640,7 @@ func newCheckpointDeleteCmd(env *Env) *spec.Command {
 	c.Bool(&children, "children", "delete checkpoint and all children")
 	c.Bool(&childrenOnly, "children-only", "delete children but not checkpoint")
 	c.Bool(&metadata, "metadata", "delete only libvirt metadata, leaving checkpoint contents behind")
-	c.Run = func(ctx context.Context) error {
-		d, cp, release, err := openCheckpoint(env, dom, name)
-		if err != nil {
-			return err
-		}
-		defer release()
-		name, _ = cp.GetName()
+	c.Run = env.onCheckpoint(&dom, &name, func(ctx context.Context, d *libvirt.Domain, cp *libvirt.DomainCheckpoint) error {
 		flags := flagsOf([]flagIf[libvirt.DomainCheckpointDeleteFlags]{
 			{children, libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN}, {childrenOnly, libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN_ONLY},
 			{metadata, libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY},
@@ -674,7 +655,7 @@ func newCheckpointDeleteCmd(env *Env) *spec.Command {
 			env.IO.Extra("Domain checkpoint %s deleted\n", name)
 		}
 		return nil
-	}
+	})
 	return c
 }
 
