@@ -413,6 +413,13 @@ type checkpointDiskView struct {
 	Size       *uint64 `json:"size,omitempty" yaml:"size,omitempty"`
 }
 
+// parentView is `checkpoint-parent` and `snapshot-parent` under -o
+// json|yaml.
+type parentView struct {
+	Name   string `json:"name" yaml:"name"`
+	Parent string `json:"parent" yaml:"parent"`
+}
+
 type checkpointInfoView struct {
 	Name         string               `json:"name" yaml:"name"`
 	Domain       string               `json:"domain" yaml:"domain"`
@@ -584,10 +591,7 @@ func newCheckpointParentCmd(env *Env) *spec.Command {
 			return fmt.Errorf("checkpoint '%s' has no parent", name)
 		}
 		if env.IO.Structured() {
-			return env.IO.Encode(struct {
-				Name   string `json:"name" yaml:"name"`
-				Parent string `json:"parent" yaml:"parent"`
-			}{name, parent})
+			return env.IO.Encode(parentView{name, parent})
 		}
 		// No newline, as virsh: the blank line after the command ends it.
 		env.IO.Printf("%s", parent)

@@ -524,13 +524,7 @@ func newDomnameCmd(env *Env) *spec.Command {
 		if err != nil {
 			return err
 		}
-		if env.IO.Structured() {
-			return env.IO.Encode(struct {
-				Name string `json:"name" yaml:"name"`
-			}{name})
-		}
-		env.IO.Printf("%s\n", name)
-		return nil
+		return printValue(env, "name", name, "%s\n")
 	}
 	return c
 }
@@ -552,13 +546,7 @@ func newDomuuidCmd(env *Env) *spec.Command {
 		if err != nil {
 			return msgThenCause("failed to get domain UUID", err)
 		}
-		if env.IO.Structured() {
-			return env.IO.Encode(struct {
-				UUID string `json:"uuid" yaml:"uuid"`
-			}{u})
-		}
-		env.IO.Printf("%s\n", u)
-		return nil
+		return printValue(env, "uuid", u, "%s\n")
 	}
 	return c
 }

@@ -32,6 +32,10 @@ type xmlEdit struct {
 	relax func()
 	// unchanged is EDIT_NOT_CHANGED's message, printed unless -q.
 	unchanged string
+	// defineUnchanged is an EDIT_NOT_CHANGED that goes on to define: what
+	// snapshot-edit --current does, whose define also changes the current
+	// snapshot.
+	defineUnchanged bool
 	// done runs after a successful define: what the command prints then,
 	// and any check of what was defined (checkpoint-edit refuses a rename).
 	done func() error
@@ -67,7 +71,7 @@ func editXML(env *Env, e xmlEdit) error {
 			if edited, err = editReadBackFile(tmp); err != nil {
 				return err
 			}
-			if edited == doc {
+			if edited == doc && !e.defineUnchanged {
 				env.IO.Extra("%s", e.unchanged)
 				return nil
 			}

@@ -23,13 +23,7 @@ func newURICmd(env *Env) *spec.Command {
 		if err != nil {
 			return msgThenCause("failed to get URI", err)
 		}
-		if env.IO.Structured() {
-			return env.IO.Encode(struct {
-				URI string `json:"uri" yaml:"uri"`
-			}{uri})
-		}
-		env.IO.Printf("%s\n", uri)
-		return nil
+		return printValue(env, "uri", uri, "%s\n")
 	}
 	return c
 }
@@ -46,13 +40,7 @@ func newHostnameCmd(env *Env) *spec.Command {
 		if err != nil {
 			return msgThenCause("failed to get hostname", err)
 		}
-		if env.IO.Structured() {
-			return env.IO.Encode(struct {
-				Hostname string `json:"hostname" yaml:"hostname"`
-			}{h})
-		}
-		env.IO.Printf("%s\n", h)
-		return nil
+		return printValue(env, "hostname", h, "%s\n")
 	}
 	return c
 }

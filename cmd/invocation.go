@@ -82,3 +82,14 @@ func outputOption(c *spec.Command, io *format.IO) *spec.Option {
 // msgThenCause is virsh's "own message, then libvirt's" error
 // (shell.MsgThenCause).
 func msgThenCause(msg string, cause error) error { return shell.MsgThenCause(msg, cause) }
+
+// printValue prints the one value a command answers with: {key: value}
+// under -o json|yaml, else value in virsh's text format (with or without
+// the newline, as virsh prints it).
+func printValue(env *Env, key, value, text string) error {
+	if env.IO.Structured() {
+		return env.IO.Encode(map[string]string{key: value})
+	}
+	env.IO.Printf(text, value)
+	return nil
+}

@@ -173,22 +173,33 @@ func newSnapshotCreateAsCmd(env *Env) *spec.Command {
 			env.IO.Printf("%s\n", xml)
 			return nil
 		}
-		sn, err := dom.CreateSnapshotXML(xml, flags)
-		if err != nil {
-			return err
-		}
-		// Snapshots, checkpoints and block-job starts raise no libvirt event:
-		// tell the node-name cache (it re-derives at its next use).
-		env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonSnapshot)
-		defer sn.Free()
-		name, err := sn.GetName()
-		if err != nil {
-			return err
-		}
-		env.IO.Extra("Domain snapshot %s created", name)
-		return nil
+		return createSnapshot(env, dom, xml, flags, "")
 	})
 	return c
+}
+
+// createSnapshot is virshSnapshotCreate, the end of snapshot-create and
+// snapshot-create-as: create, tell the node-name cache, print virsh's line
+// (naming the file the XML came from, if any).
+func createSnapshot(env *Env, dom *libvirt.Domain, xml string, flags libvirt.DomainSnapshotCreateFlags, from string) error {
+	sn, err := dom.CreateSnapshotXML(xml, flags)
+	if err != nil {
+		return err
+	}
+	defer sn.Free()
+	// Snapshots, checkpoints and block-job starts raise no libvirt event:
+	// tell the node-name cache (it re-derives at its next use).
+	env.Sess.Nodes().RefillDomain(dom, blocknodes.ReasonSnapshot)
+	name, err := sn.GetName()
+	if err != nil {
+		return errors.New("Could not get snapshot name")
+	}
+	if from != "" {
+		env.IO.Extra("Domain snapshot %s created from '%s'", name, from)
+	} else {
+		env.IO.Extra("Domain snapshot %s created", name)
+	}
+	return nil
 }
 
 func newSnapshotDumpXMLCmd(env *Env) *spec.Command {
@@ -444,4 +455,395 @@ func printSnapshotTree(env *Env, views []snapshotView) {
 			rec(i, lastRoot, true, "")
 		}
 	}
+}
+
+// snapshotNameOpts declares the pair that names one snapshot in virsh's
+// snapshot commands: --snapshotname (also the second bare word) and
+// --current, with --current's help as the command gives it.
+func snapshotNameOpts(c *spec.Command, name *string, current *bool, nameHelp, currentHelp string) {
+	c.String(name, "snapshotname", nameHelp, spec.Unwanted, false).Complete(spec.Snapshot)
+	c.Bool(current, "current", currentHelp)
+}
+
+// onSnapshot is the run function of a command on one snapshot, named by
+// --snapshotname or --current (virshLookupSnapshot with exclusive set):
+// the domain and the snapshot, freed when run returns.
+func (e *Env) onSnapshot(c *spec.Command, dom, name *string, current *bool, run func(ctx context.Context, d *libvirt.Domain, sn *libvirt.DomainSnapshot, name string) error) func(context.Context) error {
+	return e.onDomain(dom, func(ctx context.Context, d *libvirt.Domain) error {
+		sn, err := lookupSnapshot(d, *name, c.Given("snapshotname"), *current)
+		if err != nil {
+			return err
+		}
+		defer sn.Free()
+		n, err := sn.GetName()
+		if err != nil {
+			return err
+		}
+		return run(ctx, d, sn, n)
+	})
+}
+
+// ---- snapshot-create ----
+
+func newSnapshotCreateCmd(env *Env) *spec.Command {
+	var o struct {
+		dom, file                                                         string
+		redefine, current, noMeta, halt, diskOnly, reuse, quiesce, atomic bool
+		live, validate                                                    bool
+	}
+	c := &spec.Command{Short: "Create a snapshot from XML", Long: "Create a snapshot (disk and RAM) from XML",
+		Example: "  snapshot-create vm1 s1.xml\n  snapshot-create vm1 s1.xml --redefine --current   # metadata back after undefine"}
+	c.Domain(&o.dom, "")
+	c.String(&o.file, "xmlfile", "domain snapshot XML", spec.Unwanted, false).Complete(spec.File)
+	c.Bool(&o.redefine, "redefine", "redefine metadata for existing snapshot")
+	c.Bool(&o.current, "current", "with redefine, set current snapshot")
+	c.Bool(&o.noMeta, "no-metadata", "take snapshot but create no metadata")
+	c.Bool(&o.halt, "halt", "halt domain after snapshot is created")
+	c.Bool(&o.diskOnly, "disk-only", "capture disk state but not vm state")
+	c.Bool(&o.reuse, "reuse-external", "reuse any existing external files")
+	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
+	c.Bool(&o.atomic, "atomic", "require atomic operation")
+	c.Bool(&o.live, "live", "take a live snapshot")
+	c.Bool(&o.validate, "validate", "validate the XML against the schema")
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+		flags := flagsOf([]flagIf[libvirt.DomainSnapshotCreateFlags]{
+			{o.redefine, libvirt.DOMAIN_SNAPSHOT_CREATE_REDEFINE}, {o.current, libvirt.DOMAIN_SNAPSHOT_CREATE_CURRENT},
+			{o.noMeta, libvirt.DOMAIN_SNAPSHOT_CREATE_NO_METADATA}, {o.halt, libvirt.DOMAIN_SNAPSHOT_CREATE_HALT},
+			{o.diskOnly, libvirt.DOMAIN_SNAPSHOT_CREATE_DISK_ONLY}, {o.reuse, libvirt.DOMAIN_SNAPSHOT_CREATE_REUSE_EXT},
+			{o.quiesce, libvirt.DOMAIN_SNAPSHOT_CREATE_QUIESCE}, {o.atomic, libvirt.DOMAIN_SNAPSHOT_CREATE_ATOMIC},
+			{o.live, libvirt.DOMAIN_SNAPSHOT_CREATE_LIVE}, {o.validate, libvirt.DOMAIN_SNAPSHOT_CREATE_VALIDATE},
+		})
+		doc := "<domainsnapshot/>"
+		if o.file != "" {
+			var err error
+			if doc, err = readXMLFile(o.file); err != nil {
+				return err
+			}
+		}
+		return createSnapshot(env, dom, doc, flags, o.file)
+	})
+	return c
+}
+
+// ---- snapshot-info ----
+
+// snapshotInfoView is `snapshot-info -o json|yaml`: virsh's lines, typed.
+type snapshotInfoView struct {
+	Name        string `json:"name" yaml:"name"`
+	Domain      string `json:"domain" yaml:"domain"`
+	Current     bool   `json:"current" yaml:"current"`
+	State       string `json:"state" yaml:"state"`
+	Location    string `json:"location" yaml:"location"`
+	Parent      string `json:"parent" yaml:"parent"`
+	Children    int    `json:"children" yaml:"children"`
+	Descendants int    `json:"descendants" yaml:"descendants"`
+	Metadata    bool   `json:"metadata" yaml:"metadata"`
+}
+
+func newSnapshotInfoCmd(env *Env) *spec.Command {
+	var o struct {
+		dom, name string
+		current   bool
+	}
+	c := &spec.Command{Short: "snapshot information", Long: "Returns basic information about a snapshot.",
+		Example: "  snapshot-info vm1 s1\n  snapshot-info vm1 --current -o json"}
+	c.Domain(&o.dom, "")
+	snapshotNameOpts(c, &o.name, &o.current, "snapshot name", "info on current snapshot")
+	outputOption(c, env.IO)
+	c.Run = env.onSnapshot(c, &o.dom, &o.name, &o.current, func(ctx context.Context, d *libvirt.Domain, sn *libvirt.DomainSnapshot, name string) error {
+		v := snapshotInfoView{Name: name, Parent: "-"}
+		v.Domain, _ = d.GetName()
+		v.Current, _ = sn.IsCurrent(0)
+		doc, err := sn.GetXMLDesc(0)
+		if err != nil {
+			return err
+		}
+		var def libvirtxml.DomainSnapshot
+		if err := def.Unmarshal(doc); err != nil || def.State == "" {
+			return errors.New("unexpected problem reading snapshot xml")
+		}
+		v.State, v.Location = def.State, "internal"
+		if snapshotExternal(&def) {
+			v.Location = "external"
+		}
+		if def.Parent != nil && def.Parent.Name != "" {
+			v.Parent = def.Parent.Name
+		}
+		if v.Children, err = sn.NumChildren(0); err != nil {
+			return err
+		}
+		if v.Descendants, err = sn.NumChildren(libvirt.DOMAIN_SNAPSHOT_LIST_DESCENDANTS); err != nil {
+			return err
+		}
+		if v.Metadata, err = sn.HasMetadata(0); err != nil {
+			return err
+		}
+		if env.IO.Structured() {
+			if v.Parent == "-" {
+				v.Parent = ""
+			}
+			return env.IO.Encode(v)
+		}
+		yesNo := map[bool]string{true: "yes", false: "no"}
+		for _, l := range [][2]string{{"Name:", v.Name}, {"Domain:", v.Domain}, {"Current:", yesNo[v.Current]},
+			{"State:", v.State}, {"Location:", v.Location}, {"Parent:", v.Parent},
+			{"Children:", strconv.Itoa(v.Children)}, {"Descendants:", strconv.Itoa(v.Descendants)}, {"Metadata:", yesNo[v.Metadata]}} {
+			env.IO.Printf("%-15s %s\n", l[0], l[1])
+		}
+		return nil
+	})
+	return c
+}
+
+// snapshotExternal is how virsh's snapshot-info tells the location: with a
+// <memory> element, external when memory or any disk is; without one (old
+// snapshots), when only the disks were taken.
+func snapshotExternal(def *libvirtxml.DomainSnapshot) bool {
+	if def.Memory == nil {
+		return def.State == "disk-snapshot"
+	}
+	if def.Memory.Snapshot == "external" {
+		return true
+	}
+	if def.Disks != nil {
+		for _, disk := range def.Disks.Disks {
+			if disk.Snapshot == "external" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ---- snapshot-parent ----
+
+func newSnapshotParentCmd(env *Env) *spec.Command {
+	var o struct {
+		dom, name string
+		current   bool
+	}
+	c := &spec.Command{Short: "Get the name of the parent of a snapshot", Long: "Extract the snapshot's parent, if any",
+		Example: "  snapshot-parent vm1 s2\n  snapshot-parent vm1 --current"}
+	c.Domain(&o.dom, "")
+	snapshotNameOpts(c, &o.name, &o.current, "find parent of snapshot name", "find parent of current snapshot")
+	outputOption(c, env.IO)
+	c.Run = env.onSnapshot(c, &o.dom, &o.name, &o.current, func(ctx context.Context, d *libvirt.Domain, sn *libvirt.DomainSnapshot, name string) error {
+		p, err := sn.GetParent(0)
+		var le libvirt.Error
+		if errors.As(err, &le) && le.Code == libvirt.ERR_NO_DOMAIN_SNAPSHOT {
+			return fmt.Errorf("snapshot '%s' has no parent", name)
+		} else if err != nil {
+			return causeThenMsg("unable to determine if snapshot has parent", err)
+		}
+		defer p.Free()
+		parent, err := p.GetName()
+		if err != nil {
+			return err
+		}
+		if env.IO.Structured() {
+			return env.IO.Encode(parentView{name, parent})
+		}
+		env.IO.Printf("%s", parent)
+		return nil
+	})
+	return c
+}
+
+// ---- snapshot-current ----
+
+// snapshotRedefineFlags are the flags that redefine a snapshot from its own
+// XML: a disk-only snapshot must say so again (virsh looks for its state).
+func snapshotRedefineFlags(doc string, flags libvirt.DomainSnapshotCreateFlags) libvirt.DomainSnapshotCreateFlags {
+	flags |= libvirt.DOMAIN_SNAPSHOT_CREATE_REDEFINE
+	if strings.Contains(doc, "<state>disk-snapshot</state>") {
+		flags |= libvirt.DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+	}
+	return flags
+}
+
+func newSnapshotCurrentCmd(env *Env) *spec.Command {
+	var o struct {
+		dom, name     string
+		onlyName, sec bool
+	}
+	c := &spec.Command{Short: "Get or set the current snapshot", Long: "Get or set the current snapshot",
+		Example: "  snapshot-current vm1 --name\n  snapshot-current vm1 s1   # make s1 current"}
+	c.Domain(&o.dom, "")
+	c.Bool(&o.onlyName, "name", "list the name, rather than the full xml")
+	c.Bool(&o.sec, "security-info", "include security sensitive information in XML dump")
+	c.String(&o.name, "snapshotname", "name of existing snapshot to make current", spec.Unwanted, false).Complete(spec.Snapshot)
+	outputOption(c, env.IO)
+	c.Exclusive("name", "snapshotname")
+	c.MutatingOptions("snapshotname")
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+		if c.Given("snapshotname") {
+			sn, err := dom.SnapshotLookupByName(o.name, 0)
+			if err != nil {
+				return err
+			}
+			defer sn.Free()
+			doc, err := sn.GetXMLDesc(libvirt.DOMAIN_SNAPSHOT_XML_SECURE)
+			if err != nil {
+				return err
+			}
+			again, err := dom.CreateSnapshotXML(doc, snapshotRedefineFlags(doc, libvirt.DOMAIN_SNAPSHOT_CREATE_CURRENT))
+			if err != nil {
+				return err
+			}
+			_ = again.Free()
+			env.IO.Extra("Snapshot %s set as current", o.name)
+			return nil
+		}
+		has, err := dom.HasCurrentSnapshot(0)
+		if err != nil {
+			return err
+		}
+		if !has {
+			return fmt.Errorf("domain '%s' has no current snapshot", o.dom)
+		}
+		sn, err := dom.SnapshotCurrent(0)
+		if err != nil {
+			return err
+		}
+		defer sn.Free()
+		name, err := sn.GetName()
+		if err != nil {
+			return err
+		}
+		if env.IO.Structured() {
+			return env.IO.Encode(struct {
+				Name string `json:"name" yaml:"name"`
+			}{name})
+		}
+		if o.onlyName {
+			env.IO.Printf("%s", name)
+			return nil
+		}
+		var flags libvirt.DomainSnapshotXMLFlags
+		if o.sec {
+			flags = libvirt.DOMAIN_SNAPSHOT_XML_SECURE
+		}
+		doc, err := sn.GetXMLDesc(flags)
+		if err != nil {
+			return err
+		}
+		env.IO.Printf("%s", doc)
+		return nil
+	})
+	return c
+}
+
+// ---- snapshot-revert ----
+
+func newSnapshotRevertCmd(env *Env) *spec.Command {
+	var o struct {
+		dom, name                                string
+		current, running, paused, force, resetNv bool
+	}
+	c := &spec.Command{Short: "Revert a domain to a snapshot", Long: "Revert domain to snapshot",
+		Example: "  snapshot-revert vm1 s1\n  snapshot-revert vm1 --current --running"}
+	c.Domain(&o.dom, "")
+	snapshotNameOpts(c, &o.name, &o.current, "snapshot name", "revert to current snapshot")
+	c.Bool(&o.running, "running", "after reverting, change state to running")
+	c.Bool(&o.paused, "paused", "after reverting, change state to paused")
+	c.Bool(&o.force, "force", "try harder on risky reverts")
+	c.Bool(&o.resetNv, "reset-nvram", "re-initialize NVRAM from its pristine template")
+	c.Run = env.onSnapshot(c, &o.dom, &o.name, &o.current, func(ctx context.Context, d *libvirt.Domain, sn *libvirt.DomainSnapshot, name string) error {
+		flags := flagsOf([]flagIf[libvirt.DomainSnapshotRevertFlags]{
+			{o.running, libvirt.DOMAIN_SNAPSHOT_REVERT_RUNNING}, {o.paused, libvirt.DOMAIN_SNAPSHOT_REVERT_PAUSED},
+			{o.resetNv, libvirt.DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM},
+		})
+		// As virsh: --force only when libvirt says the revert is risky, so
+		// it works with servers that reject the flag.
+		err := sn.RevertToSnapshot(flags)
+		var le libvirt.Error
+		if err != nil && o.force && errors.As(err, &le) && le.Code == libvirt.ERR_SNAPSHOT_REVERT_RISKY {
+			err = sn.RevertToSnapshot(flags | libvirt.DOMAIN_SNAPSHOT_REVERT_FORCE)
+		}
+		if err != nil {
+			return msgThenCause("Failed to revert snapshot "+name, err)
+		}
+		// The disks' images are others now (QEMU's nodes too); no event
+		// says so.
+		env.Sess.Nodes().RefillDomain(d, blocknodes.ReasonSnapshot)
+		env.IO.Extra("Domain snapshot %s reverted\n", name)
+		return nil
+	})
+	return c
+}
+
+// ---- snapshot-edit ----
+
+func newSnapshotEditCmd(env *Env) *spec.Command {
+	var o struct {
+		dom, name              string
+		current, rename, clone bool
+	}
+	c := &spec.Command{Short: "edit XML for a snapshot", Long: "Edit the domain snapshot XML for a named snapshot",
+		Example: "  EDITOR=nano snapshot-edit vm1 s1\n  snapshot-edit vm1 s1 --rename"}
+	c.Domain(&o.dom, "")
+	snapshotNameOpts(c, &o.name, &o.current, "snapshot name", "also set edited snapshot as current")
+	c.Bool(&o.rename, "rename", "allow renaming an existing snapshot")
+	c.Bool(&o.clone, "clone", "allow cloning to new name")
+	c.Exclusive("rename", "clone")
+	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+		given := c.Given("snapshotname")
+		// Here --current with a name means "make it current", not a
+		// second way to name it.
+		sn, err := lookupSnapshot(dom, o.name, given, o.current && !given)
+		if err != nil {
+			return err
+		}
+		defer sn.Free()
+		name, _ := sn.GetName()
+		var defineFlags libvirt.DomainSnapshotCreateFlags
+		if o.current && given {
+			defineFlags = libvirt.DOMAIN_SNAPSHOT_CREATE_CURRENT
+		}
+		var edited *libvirt.DomainSnapshot
+		defer func() {
+			if edited != nil {
+				_ = edited.Free()
+			}
+		}()
+		err = editXML(env, xmlEdit{
+			get: func() (string, error) { return sn.GetXMLDesc(libvirt.DOMAIN_SNAPSHOT_XML_SECURE) },
+			define: func(doc string) (err error) {
+				edited, err = dom.CreateSnapshotXML(doc, snapshotRedefineFlags(doc, defineFlags))
+				return err
+			},
+			unchanged:       fmt.Sprintf("Snapshot %s XML configuration not changed.\n", name),
+			defineUnchanged: defineFlags != 0,
+			done: func() error {
+				newName, _ := edited.GetName()
+				switch {
+				case newName == name:
+					env.IO.Extra("Snapshot %s edited.\n", name)
+					return nil
+				case o.clone:
+					env.IO.Extra("Snapshot %s cloned to %s.\n", name, newName)
+					return nil
+				}
+				gone, goneName := edited, newName
+				if o.rename {
+					gone, goneName = sn, name
+				}
+				if err := gone.Delete(libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY); err != nil {
+					return causeThenMsg("Failed to clean up "+goneName, err)
+				}
+				if !o.rename {
+					return fmt.Errorf("Must use --rename or --clone to change %s to %s", name, newName)
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			if errors.Is(err, shell.ErrSilent) {
+				err = nil
+			}
+			return causeThenMsg("Failed to update "+name, err)
+		}
+		return nil
+	})
+	return c
 }

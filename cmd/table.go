@@ -115,10 +115,16 @@ func table() []entry {
 		{"checkpoint-parent", "checkpoint", newCheckpointParentCmd, 0},
 
 		// Snapshot (virsh-snapshot.c)
+		{"snapshot-create", "snapshot", newSnapshotCreateCmd, mutating},
 		{"snapshot-create-as", "snapshot", newSnapshotCreateAsCmd, mutating},
+		{"snapshot-current", "snapshot", newSnapshotCurrentCmd, 0},
 		{"snapshot-delete", "snapshot", newSnapshotDeleteCmd, mutating},
 		{"snapshot-dumpxml", "snapshot", newSnapshotDumpXMLCmd, 0},
+		{"snapshot-edit", "snapshot", newSnapshotEditCmd, mutating},
+		{"snapshot-info", "snapshot", newSnapshotInfoCmd, 0},
 		{"snapshot-list", "snapshot", newSnapshotListCmd, 0},
+		{"snapshot-parent", "snapshot", newSnapshotParentCmd, 0},
+		{"snapshot-revert", "snapshot", newSnapshotRevertCmd, mutating},
 
 		// Backup (virsh-backup.c)
 		{"backup-begin", "backup", newBackupBeginCmd, mutating},
