@@ -527,37 +527,32 @@ func jobInfoParams(i *libvirt.DomainJobInfo) []jobParam {
 
 // annotateThreshold adds the QEMU node of a block-threshold event's dev
 // (node_name: the storage node, where libvirt sets the threshold) from the
-// session's node-name cache. A cached lookup costs no libvirt call; a guest
-// not cached yet is filled once (first sight).
+// session's node-name cache, through its checked lookup like every other
+// consumer: a disk-only snapshot (another client's raises no event) moves
+// the top layer to a new node, and only the check sees it. The check is one
+// bulk-stats call, and threshold events are rare.
 func annotateThreshold(env *Env, ev *domEvent) {
 	target, _ := ev.Details["target"].(string)
 	index, _ := ev.Details["index"].(uint)
 	if target == "" {
 		return
 	}
-	cache := env.Sess.Nodes()
-	_, sto, ok := cache.NodeName(ev.UUID, target, index)
-	if !ok {
-		conn, err := env.Sess.Conn()
-		if err != nil {
-			return
-		}
-		d, err := conn.LookupDomainByUUIDString(ev.UUID)
-		if err != nil {
-			return
-		}
-		defer func() { _ = d.Free() }()
-		e, err := cache.Get(d)
-		if err != nil {
-			return
-		}
-		if disk := e.Disk(target); disk != nil {
-			if l := disk.Layer(index); l != nil {
-				sto, ok = l.StorageNode, l.StorageNode != ""
-			}
-		}
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return
 	}
-	if ok {
-		ev.Details["node_name"] = sto
+	d, err := conn.LookupDomainByUUIDString(ev.UUID)
+	if err != nil {
+		return
+	}
+	defer func() { _ = d.Free() }()
+	e, err := env.Sess.Nodes().Get(d)
+	if err != nil {
+		return
+	}
+	if disk := e.Disk(target); disk != nil {
+		if l := disk.Layer(index); l != nil && l.StorageNode != "" {
+			ev.Details["node_name"] = l.StorageNode
+		}
 	}
 }

@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,73 @@ func TestLabThresholdBadInput(t *testing.T) {
 	}
 	if out := ls.mustRun(t, "domblkthreshold "+g.Name+" -o json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("bad input armed something: %s", out)
+	}
+}
+
+// An un-indexed block-threshold event (dev "vda") after a disk-only snapshot
+// is annotated with QEMU's new top node, not the one a long-lived session
+// cached before: after another client's snapshot (no event tells the
+// session) and after the session's own.
+func TestLabThresholdEventAfterSnapshot(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "thrsnap", DiskMiB: 8, Start: true})
+	ls := newLabSession(t)
+	before := ls.dump(t, g.Name).Domains[0].Disks[0].Chain[0].StorageNode
+
+	// topNode is QEMU's top storage node of vda as a fresh session derives it.
+	topNode := func() string {
+		return newLabSession(t).dump(t, g.Name).Domains[0].Disks[0].Chain[0].StorageNode
+	}
+	// eventNode arms a threshold on vda from virsh, lets the guest write past
+	// it, and returns the node ls's event command names.
+	eventNode := func(offset string) string {
+		t.Helper()
+		type result struct {
+			out, err string
+			ok       bool
+		}
+		done := make(chan result, 1)
+		go func() {
+			o, er, ok := ls.run("event --event block-threshold --domain " + g.Name + " --timeout 60 -o json")
+			done <- result{o, er, ok}
+		}()
+		time.Sleep(2 * time.Second) // let it register
+		if out, errS, code := runBinary(t, "", nil, realVirsh, "-c", labURI(), "domblkthreshold "+g.Name+" vda 2M"); code != 0 {
+			t.Fatalf("virsh domblkthreshold: %s%s", out, errS)
+		}
+		g.GuestWrite(t, "vda", 0x5e, offset, "3M")
+		r := <-done
+		if !r.ok {
+			t.Fatalf("event: %s", r.err)
+		}
+		var line domEvent
+		if err := json.Unmarshal([]byte(strings.TrimSpace(r.out)), &line); err != nil {
+			t.Fatalf("event -o json: %v\n%s", err, r.out)
+		}
+		if line.Event != "block-threshold" || line.Details["dev"] != "vda" {
+			t.Fatalf("event reported %+v, want block-threshold on vda", line)
+		}
+		node, _ := line.Details["node_name"].(string)
+		return node
+	}
+
+	// Another client's snapshot: no event reaches the session.
+	overlay1 := filepath.Join(g.Dir, "overlay1.qcow2")
+	if out, errS, code := runBinary(t, "", nil, realVirsh, "-c", labURI(),
+		"snapshot-create-as "+g.Name+" s1 --disk-only --no-metadata --diskspec vda,file="+overlay1); code != 0 {
+		t.Fatalf("virsh snapshot-create-as: %s%s", out, errS)
+	}
+	top1 := topNode()
+	if top1 == before {
+		t.Fatalf("the snapshot left vda's top node at %s", before)
+	}
+	if got := eventNode("0"); got != top1 {
+		t.Errorf("after another client's snapshot the event names node %q, QEMU's top is %q (cached before: %q)", got, top1, before)
+	}
+
+	// The session's own snapshot.
+	ls.mustRun(t, "snapshot-create-as "+g.Name+" s2 --disk-only --no-metadata --diskspec vda,file="+filepath.Join(g.Dir, "overlay2.qcow2"))
+	top2 := topNode()
+	if got := eventNode("4M"); got != top2 {
+		t.Errorf("after the session's own snapshot the event names node %q, QEMU's top is %q", got, top2)
 	}
 }

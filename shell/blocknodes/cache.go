@@ -314,29 +314,6 @@ func (c *Cache) Drop(uuid string) {
 	delete(c.pending, uuid)
 }
 
-// NodeName is the cached lookup for hot paths such as event display: no
-// libvirt call and no check. It returns the format and storage node names of
-// target's layer index (0: the active layer).
-func (c *Cache) NodeName(uuid, target string, index uint) (formatNode, storageNode string, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.totals.Lookups++
-	d := c.doms[uuid]
-	if d == nil {
-		return "", "", false
-	}
-	d.Counters.Lookups++
-	disk := d.Disk(target)
-	if disk == nil {
-		return "", "", false
-	}
-	l := disk.Layer(index)
-	if l == nil || l.StorageNode == "" {
-		return "", "", false
-	}
-	return l.FormatNode, l.StorageNode, true
-}
-
 // Cached returns a copy of the entry without any check or libvirt call.
 func (c *Cache) Cached(uuid string) *Entry {
 	c.mu.Lock()

@@ -240,30 +240,6 @@ func TestCacheScrapeWarnsOnce(t *testing.T) {
 	}
 }
 
-// BenchmarkCachedLookup: the hot path (event display, node name of vda[N])
-// makes no libvirt call at all.
-func BenchmarkCachedLookup(b *testing.B) {
-	d := testDomain(b, testConn(b))
-	f := &fakeBackend{xml: liveXML, sig: "7"}
-	c := newCache(nil, nil, f)
-	e, err := c.Get(d)
-	if err != nil {
-		b.Fatal(err)
-	}
-	before := f.nStats + f.nXML + f.nQMP
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, sto, ok := c.NodeName(e.UUID, "vda", 3); !ok || sto != "libvirt-3-storage" {
-			b.Fatal("lookup failed")
-		}
-	}
-	calls := f.nStats + f.nXML + f.nQMP - before
-	if calls != 0 {
-		b.Fatalf("cached lookups made %d libvirt calls", calls)
-	}
-	b.ReportMetric(float64(calls)/float64(b.N), "libvirt-calls/op")
-}
-
 // BenchmarkCheckedGet: a checked Get on an unchanged chain costs exactly one
 // bulk-stats call and no XML or QMP.
 func BenchmarkCheckedGet(b *testing.B) {
@@ -323,8 +299,8 @@ func TestCacheAfterReconnect(t *testing.T) {
 	if c.evConn != conns.conn {
 		t.Fatal("callbacks not registered on the new connection")
 	}
-	if _, sto, ok := c.NodeName(e.UUID, "vda", 3); !ok || sto != "libvirt-3-storage" {
-		t.Fatalf("names after the reconnect: %q %v", sto, ok)
+	if l := c.Cached(e.UUID).Disk("vda").Layer(3); l == nil || l.StorageNode != "libvirt-3-storage" {
+		t.Fatalf("names after the reconnect: %+v", l)
 	}
 }
 
