@@ -66,6 +66,7 @@ type labGuestOpts struct {
 	DiskMiB   int    // size of each disk (default 64)
 	Start     bool   // start it after defining
 	Transient bool   // create (transient) instead of define; a transient guest always runs
+	CDROM     bool   // a SATA cdrom sda with a 1 MiB raw image as its media (g.CDROM)
 	// Conn, when set, is the hypervisor to define the guest on instead of
 	// the lab (a test's private daemon); cleanup uses g.Conn as it is then.
 	Conn *libvirt.Connect
@@ -78,6 +79,7 @@ type labGuest struct {
 	Name  string
 	Dir   string   // temp dir holding its images
 	Disks []string // absolute qcow2 paths in order vda, vdb, ...
+	CDROM string   // the cdrom's media (labGuestOpts.CDROM)
 	Conn  *libvirt.Connect
 	Dom   *libvirt.Domain
 }
@@ -152,6 +154,18 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 			Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2"},
 			Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: img}},
 			Target: &libvirtxml.DomainDiskTarget{Dev: dev, Bus: "virtio"},
+		})
+	}
+	if o.CDROM {
+		g.CDROM = filepath.Join(dir, "cdrom.iso")
+		qemuImg(t, "create", "-q", "-f", "raw", g.CDROM, "1M")
+		chown(g.CDROM)
+		dom.Devices.Disks = append(dom.Devices.Disks, libvirtxml.DomainDisk{
+			Device:   "cdrom",
+			Driver:   &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
+			Source:   &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: g.CDROM}},
+			Target:   &libvirtxml.DomainDiskTarget{Dev: "sda", Bus: "sata"},
+			ReadOnly: &libvirtxml.DomainDiskReadOnly{},
 		})
 	}
 	xml, err := dom.Marshal()

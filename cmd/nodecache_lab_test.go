@@ -268,3 +268,22 @@ func TestLabNodeCacheGuestStartedByOtherClient(t *testing.T) {
 		t.Fatalf("cache %v\nQEMU  %v", got, want)
 	}
 }
+
+// A SATA cdrom with media: QEMU names its device by the alias alone
+// ("sata0-0-0", no /machine/peripheral/ path), so the QMP scrape must map
+// it too: --verify finds no difference and --scrape keeps its nodes.
+func TestLabNodeNamesSATACdrom(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "nncd", CDROM: true, Start: true})
+	ls := newLabSession(t)
+	want := qemuNodes(t, g)
+	if got := cachedNodes(ls.dump(t, g.Name)); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("derived nodes %v, QEMU has %v", got, want)
+	}
+	if out := ls.mustRun(t, "debug node-names "+g.Name+" --verify"); !strings.Contains(out, "verify: the cache matches QEMU") {
+		t.Errorf("--verify on a guest with a SATA cdrom:\n%s", out)
+	}
+	ls.mustRun(t, "debug node-names "+g.Name+" --scrape")
+	if got := cachedNodes(ls.dump(t, g.Name)); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("after --scrape the cache holds %v, QEMU has %v", got, want)
+	}
+}

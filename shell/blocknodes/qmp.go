@@ -125,11 +125,19 @@ func parseScrape(nodesJSON, statsJSON string) (*Scrape, error) {
 	return sc, nil
 }
 
-// aliasFromQdev: "/machine/peripheral/virtio-disk0/virtio-backend" → "virtio-disk0".
+// aliasFromQdev is the libvirt alias of the device query-blockstats names.
+// QEMU gives a device's own id where the block backend hangs on the device
+// itself (SATA, IDE, SCSI disks: "sata0-0-0"), and the QOM path of the
+// child it hangs on otherwise (virtio: "/machine/peripheral/virtio-disk0/
+// virtio-backend" → "virtio-disk0"). Any other path is no device of
+// libvirt's.
 func aliasFromQdev(q string) string {
 	rest, ok := strings.CutPrefix(q, "/machine/peripheral/")
 	if !ok {
-		return ""
+		if strings.Contains(q, "/") {
+			return ""
+		}
+		return q
 	}
 	a, _, _ := strings.Cut(rest, "/")
 	return a
