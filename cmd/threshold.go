@@ -107,7 +107,14 @@ with the QEMU node the threshold was on.`,
 		}
 		dp, disk, layer, err := findLayer(e, o.dev)
 		if err != nil {
-			return err
+			// An index of a disk that is not in its chain may still name an
+			// image libvirt tracks outside it (a pull backup's scratch):
+			// libvirt decides, with the same message when it does not.
+			var ok bool
+			if disk, ok = indexOutsideChain(e, dp); !ok {
+				return err
+			}
+			layer = &blocknodes.Layer{Source: domain.Source{Index: dp.Index}}
 		}
 		bytes, pct, err := format.ParseScaledOrPercent(o.threshold, 1, math.MaxUint64, layer.Capacity)
 		if err != nil {
@@ -173,6 +180,16 @@ func findLayer(e *blocknodes.Entry, dev string) (domain.DiskWord, *blocknodes.Di
 		}
 	}
 	return dp, nil, nil, fmt.Errorf("invalid argument: failed to find disk '%s'", dev)
+}
+
+// indexOutsideChain is the disk a word vda[N] names when the cache knows the
+// disk but no layer N of it.
+func indexOutsideChain(e *blocknodes.Entry, dp domain.DiskWord) (*blocknodes.Disk, bool) {
+	if dp.IsPath() || !dp.HasIndex || dp.Index == 0 {
+		return nil, false
+	}
+	disk := e.Disk(dp.Target)
+	return disk, disk != nil
 }
 
 // nodeErr words the cache's errors as libvirt would for the same call.

@@ -4,10 +4,14 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
 )
 
 // A 50% threshold crossed by a guest write: --wait and event both report it
@@ -157,5 +161,68 @@ func TestLabThresholdEventAfterSnapshot(t *testing.T) {
 	top2 := topNode()
 	if got := eventNode("4M"); got != top2 {
 		t.Errorf("after the session's own snapshot the event names node %q, QEMU's top is %q", got, top2)
+	}
+}
+
+// The scratch image of a pull backup has an index of its own that libvirt
+// (and virsh) accept as vda[N]; so does virtsh, and QEMU's scratch node then
+// carries the threshold.
+func TestLabThresholdBackupScratch(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "thrscr", DiskMiB: 8, Start: true})
+	sock, scratch := filepath.Join(g.Dir, "nbd.sock"), filepath.Join(g.Dir, "vda.scratch")
+	pull := libvirtxml.DomainBackup{Pull: &libvirtxml.DomainBackupPull{
+		Server: &libvirtxml.DomainBackupPullServer{UNIX: &libvirtxml.DomainBackupPullServerUNIX{Socket: sock}},
+		Disks: &libvirtxml.DomainBackupPullDisks{Disks: []libvirtxml.DomainBackupPullDisk{{Name: "vda", Backup: "yes",
+			Scratch: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: scratch}}}}}}}
+	doc, err := pull.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Dom.BackupBegin(doc, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = g.Dom.AbortJob() }()
+	// QEMU's scratch node: the storage node whose file is the scratch image.
+	node := ""
+	raw, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes struct {
+		Return []struct {
+			Node      string `json:"node-name"`
+			Drv       string `json:"drv"`
+			File      string `json:"file"`
+			Threshold uint64 `json:"write_threshold"`
+		} `json:"return"`
+	}
+	if err := json.Unmarshal([]byte(raw), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Return {
+		if n.File == scratch && n.Drv == "file" {
+			node = n.Node
+		}
+	}
+	var index int
+	if _, err := fmt.Sscanf(node, "libvirt-%d-storage", &index); err != nil {
+		t.Fatalf("scratch node %q: %v", node, err)
+	}
+	dev := fmt.Sprintf("vda[%d]", index)
+	sameAsVirsh(t, nil, "-c", labURI(), "domblkthreshold "+g.Name+" '"+dev+"' 1M")
+	if out := mustVirtshLab(t, "domblkthreshold "+g.Name+" '"+dev+"' 2M"); out != "\n" {
+		t.Errorf("domblkthreshold %s printed %q", dev, out)
+	}
+	raw, err = g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(raw), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Return {
+		if n.Node == node && n.Threshold != 2<<20 {
+			t.Errorf("QEMU's scratch node %s has threshold %d, want %d", node, n.Threshold, 2<<20)
+		}
 	}
 }
