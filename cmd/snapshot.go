@@ -245,7 +245,7 @@ func newSnapshotDeleteCmd(env *Env) *spec.Command {
 	c.Bool(&o.childrenOnly, "children-only", "delete children but not snapshot")
 	c.Bool(&o.meta, "metadata", "delete only libvirt metadata, leaving snapshot contents behind")
 	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
-		sn, err := lookupSnapshot(dom, o.name, c.Given("snapshotname"), o.current)
+		sn, err := lookupSnapshot(dom, "snapshotname", o.name, c.Given("snapshotname"), o.current)
 		if err != nil {
 			return err
 		}
@@ -271,20 +271,18 @@ func newSnapshotDeleteCmd(env *Env) *spec.Command {
 	return c
 }
 
-// lookupSnapshot is virshLookupSnapshot: by name, or the current one.
-func lookupSnapshot(dom *libvirt.Domain, name string, given, current bool) (*libvirt.DomainSnapshot, error) {
+// lookupSnapshot is virshLookupSnapshot: the snapshot option opt names
+// (given), or the current one.
+func lookupSnapshot(dom *libvirt.Domain, opt, name string, given, current bool) (*libvirt.DomainSnapshot, error) {
 	switch {
 	case given && current:
-		return nil, errors.New("--snapshotname and --current are mutually exclusive")
+		return nil, fmt.Errorf("--%s and --current are mutually exclusive", opt)
 	case given:
-		if name == "" {
-			return nil, errors.New("Failed to get option 'snapshotname': Option argument is empty")
-		}
 		return dom.SnapshotLookupByName(name, 0)
 	case current:
 		return dom.SnapshotCurrent(0)
 	}
-	return nil, errors.New("--snapshotname or --current is required")
+	return nil, fmt.Errorf("--%s or --current is required", opt)
 }
 
 // snapshotView is one snapshot for -o json|yaml and the table.
@@ -322,10 +320,11 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 	c.Bool(&o.name, "name", "list snapshot names only")
 	c.Bool(&o.topo, "topological", "sort list topologically rather than by name")
 	outputOption(c, env.IO)
-	for _, ex := range [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}, {"parent", "name"}} {
+	// virsh 9.x lets --parent go with --name (and prints the names only).
+	for _, ex := range [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}, {"roots", "current"}} {
 		c.Exclusive(ex[0], ex[1])
 	}
-	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
+	list := env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
 		var err error
 		flags := flagsOf([]flagIf[libvirt.DomainSnapshotListFlags]{{o.roots, libvirt.DOMAIN_SNAPSHOT_LIST_ROOTS}, {o.leaves, libvirt.DOMAIN_SNAPSHOT_LIST_LEAVES},
 			{o.noLeaves, libvirt.DOMAIN_SNAPSHOT_LIST_NO_LEAVES}, {o.meta, libvirt.DOMAIN_SNAPSHOT_LIST_METADATA},
@@ -334,26 +333,39 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 			{o.inter, libvirt.DOMAIN_SNAPSHOT_LIST_INTERNAL}, {o.external, libvirt.DOMAIN_SNAPSHOT_LIST_EXTERNAL},
 			{o.topo, libvirt.DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL}})
 		var snaps []libvirt.DomainSnapshot
-		if o.from != "" || o.current {
-			from, err := lookupSnapshot(dom, o.from, o.from != "", o.current)
+		if c.Given("from") || o.current {
+			from, err := lookupSnapshot(dom, "from", o.from, c.Given("from"), o.current)
 			if err != nil {
 				return err
 			}
 			defer from.Free()
-			if o.descendants || o.tree {
+			// As virsh 9.x: --tree from a snapshot shows its children
+			// only, unless --descendants.
+			if o.descendants {
 				flags |= libvirt.DOMAIN_SNAPSHOT_LIST_DESCENDANTS
 			}
 			snaps, err = from.ListAllChildren(flags)
 			if err != nil {
 				return err
 			}
+			if o.tree {
+				// A tree from a snapshot starts at that snapshot, shown as
+				// its root.
+				snaps = append(snaps, *from)
+			}
 		} else if snaps, err = dom.ListAllSnapshots(flags); err != nil {
 			return err
+		}
+		root := ""
+		if o.tree && len(snaps) > 0 && (c.Given("from") || o.current) {
+			root, _ = snaps[len(snaps)-1].GetName()
 		}
 		views := make([]snapshotView, 0, len(snaps))
 		for i := range snaps {
 			x, err := snaps[i].GetXMLDesc(0)
-			_ = snaps[i].Free()
+			if i < len(snaps)-1 || root == "" {
+				_ = snaps[i].Free() // the tree's root is from, freed above
+			}
 			if err != nil {
 				return err
 			}
@@ -363,13 +375,14 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 			}
 			v := snapshotView{Name: def.Name, State: def.State, Description: def.Description}
 			v.CreationTime, _ = strconv.ParseInt(def.CreationTime, 10, 64)
-			if def.Parent != nil {
+			if def.Parent != nil && def.Name != root {
 				v.Parent = def.Parent.Name
 			}
 			views = append(views, v)
 		}
 		if !o.topo {
-			sort.Slice(views, func(i, j int) bool { return views[i].Name < views[j].Name })
+			// virsh sorts with vshStrcasecmp.
+			sort.SliceStable(views, func(i, j int) bool { return strings.ToLower(views[i].Name) < strings.ToLower(views[j].Name) })
 		}
 		switch {
 		case env.IO.Structured():
@@ -398,6 +411,23 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 		format.Table(env.IO.Out, env.IO.Quiet, header, rows)
 		return nil
 	})
+	c.Run = func(ctx context.Context) error {
+		if o.tree {
+			for _, f := range []struct {
+				on   bool
+				name string
+			}{{o.leaves, "leaves"}, {o.noLeaves, "no-leaves"}, {o.inactive, "inactive"}, {o.active, "active"},
+				{o.diskOnly, "disk-only"}, {o.inter, "internal"}, {o.external, "external"}} {
+				if f.on {
+					return fmt.Errorf("--%s and --tree are mutually exclusive", f.name)
+				}
+			}
+		}
+		if o.descendants && !c.Given("from") && !o.current {
+			return errors.New("--descendants requires either --from or --current")
+		}
+		return list(ctx)
+	}
 	return c
 }
 
@@ -470,7 +500,7 @@ func snapshotNameOpts(c *spec.Command, name *string, current *bool, nameHelp, cu
 // the domain and the snapshot, freed when run returns.
 func (e *Env) onSnapshot(c *spec.Command, dom, name *string, current *bool, run func(ctx context.Context, d *libvirt.Domain, sn *libvirt.DomainSnapshot, name string) error) func(context.Context) error {
 	return e.onDomain(dom, func(ctx context.Context, d *libvirt.Domain) error {
-		sn, err := lookupSnapshot(d, *name, c.Given("snapshotname"), *current)
+		sn, err := lookupSnapshot(d, "snapshotname", *name, c.Given("snapshotname"), *current)
 		if err != nil {
 			return err
 		}
@@ -790,7 +820,7 @@ func newSnapshotEditCmd(env *Env) *spec.Command {
 		given := c.Given("snapshotname")
 		// Here --current with a name means "make it current", not a
 		// second way to name it.
-		sn, err := lookupSnapshot(dom, o.name, given, o.current && !given)
+		sn, err := lookupSnapshot(dom, "snapshotname", o.name, given, o.current && !given)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,25 @@ func TestSnapshotCommandsSameAsVirsh(t *testing.T) {
 	} {
 		sameAsVirsh(t, nil, "-c", "test:///default", cmds)
 	}
+	// The listings, on a tree a -> {b -> c, d}.
+	tree := "snapshot-create-as test a; snapshot-create-as test b; snapshot-create-as test c; snapshot-current test a; snapshot-create-as test d; "
+	for _, opts := range []string{"--tree", "--from a --tree", "--current --tree", "--from b --tree", "--from c --tree",
+		"--from a --descendants --tree", "--current --descendants --tree", "--from a --descendants --name", "--from a --name",
+		"--descendants", "--leaves --tree", "--no-leaves --tree", "--internal --tree", "--tree --external --leaves",
+		"--roots --tree --leaves", "--from a --current", "--from nosuch", "--from a --roots", "--roots --name",
+		"--leaves --name", "--no-leaves --name", "--topological --name"} {
+		sameAsVirsh(t, nil, "-c", "test:///default", tree+"snapshot-list test "+opts)
+	}
+	var v9 as9x
+	if virshSince(t, 10, 3) {
+		// 10.3 prints "name<TAB>parent" for --name --parent, 9.x the name.
+		v9 = func(out, errS string, code int) (string, string, int) {
+			return nameTabParent.ReplaceAllString(out, ""), errS, code
+		}
+	}
+	sameAsVirsh9x(t, v9, nil, "-c", "test:///default", tree+"snapshot-list test --parent --name")
+	sameAsVirsh(t, nil, "-c", "test:///default", "snapshot-create-as test B; snapshot-create-as test a; snapshot-create-as test C; snapshot-list test --name; snapshot-list test --tree")
+
 	for _, editor := range []string{rename, describe, "true"} {
 		for _, edit := range []string{"snapshot-edit test s2", "snapshot-edit test s2 --rename", "snapshot-edit test s2 --clone",
 			"snapshot-edit test s1 --current", "snapshot-edit test --current"} {
