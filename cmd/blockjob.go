@@ -303,6 +303,7 @@ func newBlockCopyCmd(env *Env) *spec.Command {
 	c.Bool(&o.transient, "transient-job", "the copy job is not persisted if VM is turned off")
 	c.Bool(&o.syncWrites, "synchronous-writes", "the copy job forces guest writes to be synchronously written to the destination")
 	c.Bool(&o.printXML, "print-xml", "print the XML used to start the copy job instead of starting the job")
+	c.InertOptions("print-xml")
 	outputOption(c, env.IO)
 	c.Run = func(ctx context.Context) error { return runBlockCopy(ctx, env, c, &o) }
 	return c

@@ -196,6 +196,7 @@ func newCheckpointCreateAsCmd(env *Env) *spec.Command {
 	c.String(&o.name, "name", "name of checkpoint", spec.Unwanted, false).Complete(spec.Nothing)
 	c.String(&o.desc, "description", "description of checkpoint", spec.Unwanted, false).Complete(spec.Nothing)
 	c.Bool(&o.printXML, "print-xml", "print XML document rather than create")
+	c.InertOptions("print-xml")
 	c.Bool(&o.quiesce, "quiesce", "quiesce guest's file systems")
 	f := c.Argv(&o.diskspecs, "diskspec", "disk attributes: disk[,checkpoint=type][,bitmap=name]", spec.Unwanted, false)
 	f.Complete(spec.Disk)

@@ -165,3 +165,15 @@ func TestConnectReadonlyRefuses(t *testing.T) {
 		t.Errorf("got (%q, %q, %d), want (%q, %q, 1)", out, errS, code, wantOut, wantErr)
 	}
 }
+
+// TestReadOnlyAllowsPrintXML: --print-xml changes nothing, so -r lets it
+// print what virsh -r prints.
+func TestReadOnlyAllowsPrintXML(t *testing.T) {
+	for _, cmds := range []string{
+		"snapshot-create-as test s1 --description d --print-xml",
+		"checkpoint-create-as test c1 --print-xml",
+		"blockcopy test vda --dest /tmp/virtsh-never-written.img --print-xml",
+	} {
+		sameAsVirsh(t, nil, "-r", "-c", "test:///default", cmds)
+	}
+}

@@ -125,6 +125,7 @@ func newSnapshotCreateAsCmd(env *Env) *spec.Command {
 	c.String(&o.name, "name", "name of snapshot", spec.Unwanted, false).Complete(spec.Nothing)
 	c.String(&o.desc, "description", "description of snapshot", spec.Unwanted, false).Complete(spec.Nothing)
 	c.Bool(&o.printXML, "print-xml", "print XML document rather than create")
+	c.InertOptions("print-xml")
 	c.Bool(&o.noMeta, "no-metadata", "take snapshot but create no metadata")
 	c.Bool(&o.halt, "halt", "halt domain after snapshot is created")
 	c.Bool(&o.diskOnly, "disk-only", "capture disk state but not vm state")

@@ -87,7 +87,11 @@ type Option struct {
 	Hidden bool
 	// Mutating: giving it makes an otherwise read-only command change state
 	// (blockjob --abort), so a read-only session refuses it.
-	Mutating  bool
+	Mutating bool
+	// Inert: giving it makes a command that changes state change nothing
+	// (--print-xml prints what it would send), so a read-only session
+	// allows it.
+	Inert     bool
 	Completer Completer
 
 	set   func(string) error
@@ -420,15 +424,14 @@ func (c *Command) Check() error {
 // MutatingNow reports whether the command, with the options it was given,
 // changes state.
 func (c *Command) MutatingNow() bool {
-	if c.Mutating {
-		return true
-	}
+	mutating := c.Mutating
 	for _, o := range c.Options {
-		if o.given && o.Mutating {
-			return true
+		if o.given && o.Inert {
+			return false
 		}
+		mutating = mutating || o.given && o.Mutating
 	}
-	return false
+	return mutating
 }
 
 // Partial is a command parsed up to the word under the cursor, as virsh's
@@ -528,6 +531,16 @@ func (c *Command) DomainOption() string {
 // filter.
 func (c *Command) Domain(p *string, filter string) *Option {
 	return c.String(p, "domain", "domain name, id or uuid", Req, true).Complete(Domain, filter)
+}
+
+// InertOptions marks options that make a command that changes state change
+// nothing (Option.Inert).
+func (c *Command) InertOptions(names ...string) {
+	for _, n := range names {
+		if o := c.Lookup(n); o != nil {
+			o.Inert = true
+		}
+	}
 }
 
 // MutatingOptions marks options that make their command change state; the
