@@ -381,6 +381,23 @@ func (ls *labSession) run(line string) (stdout, stderr string, ok bool) {
 	return ls.ts.run(line)
 }
 
+// labResult is what a line run in the background printed.
+type labResult struct {
+	out, err string
+	ok       bool
+}
+
+// start runs line in the background (a wait, an event listener) and
+// delivers its result once.
+func (ls *labSession) start(line string) <-chan labResult {
+	done := make(chan labResult, 1)
+	go func() {
+		o, e, ok := ls.run(line)
+		done <- labResult{o, e, ok}
+	}()
+	return done
+}
+
 // mustRun is run that fails t unless the line succeeds; unlike testShell's,
 // it lets virtsh's warnings on stderr pass.
 func (ls *labSession) mustRun(t *testing.T, line string) string {
@@ -430,8 +447,11 @@ func cachedNodes(v nodeDumpView) []string {
 
 // qemuBlockNode is one block node as QEMU's query-named-block-nodes lists it.
 type qemuBlockNode struct {
-	Node    string `json:"node-name"`
-	Bitmaps []struct {
+	Node      string `json:"node-name"`
+	Drv       string `json:"drv"`
+	File      string `json:"file"`
+	Threshold uint64 `json:"write_threshold"`
+	Bitmaps   []struct {
 		Name       string `json:"name"`
 		Persistent bool   `json:"persistent"`
 	} `json:"dirty-bitmaps"`

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 )
 
@@ -23,15 +22,7 @@ func TestLabThresholdWaitAndEvent(t *testing.T) {
 	vdaNode, vdbNode := e.Disks[0].Chain[0].StorageNode, e.Disks[1].Chain[0].StorageNode
 
 	// --wait in one session while the guest writes 6 MiB into an 8 MiB disk.
-	type result struct {
-		out, err string
-		ok       bool
-	}
-	done := make(chan result, 1)
-	go func() {
-		o, er, ok := ls.run("domblkthreshold " + g.Name + " vda 50% --wait --timeout 60 -o json")
-		done <- result{o, er, ok}
-	}()
+	done := ls.start("domblkthreshold " + g.Name + " vda 50% --wait --timeout 60 -o json")
 	waitArmed(t, g, "vda", 4<<20)
 	g.GuestWrite(t, "vda", 0xcd, "0", "6M")
 	r := <-done
@@ -48,11 +39,7 @@ func TestLabThresholdWaitAndEvent(t *testing.T) {
 
 	// event in a second session, threshold on vdb set from the first.
 	ls2 := newLabSession(t)
-	evDone := make(chan result, 1)
-	go func() {
-		o, er, ok := ls2.run("event --event block-threshold --domain " + g.Name + " --timeout 60 -o json")
-		evDone <- result{o, er, ok}
-	}()
+	evDone := ls2.start("event --event block-threshold --domain " + g.Name + " --timeout 60 -o json")
 	time.Sleep(2 * time.Second) // let it register
 	ls.mustRun(t, "domblkthreshold "+g.Name+" 'vdb[1]' 50%")
 	g.GuestWrite(t, "vdb", 0xab, "0", "6M")
@@ -113,15 +100,7 @@ func TestLabThresholdEventAfterSnapshot(t *testing.T) {
 	// it, and returns the node ls's event command names.
 	eventNode := func(offset string) string {
 		t.Helper()
-		type result struct {
-			out, err string
-			ok       bool
-		}
-		done := make(chan result, 1)
-		go func() {
-			o, er, ok := ls.run("event --event block-threshold --domain " + g.Name + " --timeout 60 -o json")
-			done <- result{o, er, ok}
-		}()
+		done := ls.start("event --event block-threshold --domain " + g.Name + " --timeout 60 -o json")
 		time.Sleep(2 * time.Second) // let it register
 		if out, errS, code := runBinary(t, "", nil, realVirsh, "-c", labURI(), "domblkthreshold "+g.Name+" vda 2M"); code != 0 {
 			t.Fatalf("virsh domblkthreshold: %s%s", out, errS)
@@ -184,22 +163,7 @@ func TestLabThresholdBackupScratch(t *testing.T) {
 	defer func() { _ = g.Dom.AbortJob() }()
 	// QEMU's scratch node: the storage node whose file is the scratch image.
 	node := ""
-	raw, err := g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nodes struct {
-		Return []struct {
-			Node      string `json:"node-name"`
-			Drv       string `json:"drv"`
-			File      string `json:"file"`
-			Threshold uint64 `json:"write_threshold"`
-		} `json:"return"`
-	}
-	if err := json.Unmarshal([]byte(raw), &nodes); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes.Return {
+	for _, n := range namedBlockNodes(t, g) {
 		if n.File == scratch && n.Drv == "file" {
 			node = n.Node
 		}
@@ -213,14 +177,7 @@ func TestLabThresholdBackupScratch(t *testing.T) {
 	if out := mustVirtshLab(t, "domblkthreshold "+g.Name+" '"+dev+"' 2M"); out != "\n" {
 		t.Errorf("domblkthreshold %s printed %q", dev, out)
 	}
-	raw, err = g.Dom.QemuMonitorCommand(`{"execute":"query-named-block-nodes","arguments":{"flat":true}}`, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(raw), &nodes); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes.Return {
+	for _, n := range namedBlockNodes(t, g) {
 		if n.Node == node && n.Threshold != 2<<20 {
 			t.Errorf("QEMU's scratch node %s has threshold %d, want %d", node, n.Threshold, 2<<20)
 		}
