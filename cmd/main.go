@@ -17,7 +17,7 @@ import (
 	"github.com/virtsh/virtsh/shell"
 )
 
-// Version is virtsh's own version, printed by -v.
+// Version is virtsh's own version, printed by --version=long and -V.
 const Version = "0.1.0"
 
 // Main is virtsh's whole program: it parses the global options, then runs one
@@ -82,7 +82,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			opts.Timing = true
 		case 'v':
 			if p.arg != "long" {
-				fmt.Fprintln(stdout, Version)
+				// virsh -v is the libvirt version (scripts read it so);
+				// virtsh's own is in --version=long.
+				fmt.Fprintln(stdout, libvirtVersion())
 				exit = 0
 				return true, nil
 			}
@@ -221,11 +223,19 @@ func status(ok bool) int {
 
 func isTerminal(r io.Reader) bool { return format.IsTerminal(r) }
 
+// libvirtVersion is the version of the libvirt library in use, as virsh -v
+// prints its own ("9.0.0").
+func libvirtVersion() string {
+	v, err := libvirt.GetVersion()
+	if err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
 func printLongVersion(w io.Writer) {
 	fmt.Fprintf(w, "virtsh command line tool %s\n", Version)
-	if v, err := libvirt.GetVersion(); err == nil {
-		fmt.Fprintf(w, "Built against libvirt %d.%d.%d\n", v/1000000, v/1000%1000, v%1000)
-	}
+	fmt.Fprintf(w, "Built against libvirt %s\n", libvirtVersion())
 	fmt.Fprintln(w, "See https://libvirt.org/ for libvirt itself.")
 }
 
