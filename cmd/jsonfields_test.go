@@ -26,7 +26,8 @@ func TestJSONFieldsDocumented(t *testing.T) {
 	word := regexp.MustCompile(`[a-z_]+`)
 	for _, line := range []string{
 		"list --all", "list --all --title", "dominfo test", "domstate test", "domid test", "domname 1", "domuuid test",
-		"domblklist test", "domblkinfo test vda", "domblkinfo test --all", "dumpxml test", "dumpxml test --xpath //name",
+		"domblklist test", "domblkinfo test vda", "domblkinfo test --all", "domblkstat test vda", "domblkerror test",
+		"domstats", "dumpxml test", "dumpxml test --xpath //name",
 		"uri", "hostname", "version",
 		"checkpoint-create-as test c1; checkpoint-create-as test c2; checkpoint-list test; checkpoint-info test c2; checkpoint-parent test c2",
 	} {

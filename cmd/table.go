@@ -89,11 +89,14 @@ func table() []entry {
 		{"undefine", "domain", newUndefineCmd, mutating},
 
 		// Domain Monitoring (virsh-domain-monitor.c)
+		{"domblkerror", "monitor", newDomblkerrorCmd, 0},
 		{"domblkinfo", "monitor", newDomblkinfoCmd, 0},
 		{"domblklist", "monitor", newDomblklistCmd, 0},
+		{"domblkstat", "monitor", newDomblkstatCmd, 0},
 		{"domblkthreshold", "monitor", newDomblkthresholdCmd, 0},
 		{"dominfo", "monitor", newDominfoCmd, 0},
 		{"domstate", "monitor", newDomstateCmd, 0},
+		{"domstats", "monitor", newDomstatsCmd, 0},
 		{"list", "monitor", newListCmd, 0},
 
 		// Domain Events (virsh-domain-event.c)

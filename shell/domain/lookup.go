@@ -29,24 +29,47 @@ const uuidLen = 36
 // nothing. libvirt's own errors are dropped: failure is virsh's single line
 // "failed to get domain 'X'".
 func Lookup(conn *libvirt.Connect, word string, by By) (*libvirt.Domain, error) {
+	return Find(word, by, Finder[*libvirt.Domain]{
+		ID:   func(id uint32) (*libvirt.Domain, bool) { return found(conn.LookupDomainById(id)) },
+		UUID: func(u string) (*libvirt.Domain, bool) { return found(conn.LookupDomainByUUIDString(u)) },
+		Name: func(n string) (*libvirt.Domain, bool) { return found(conn.LookupDomainByName(n)) },
+	})
+}
+
+func found(d *libvirt.Domain, err error) (*libvirt.Domain, bool) { return d, err == nil }
+
+// Finder is the three ways of looking a domain up, each answering whether it
+// found one: the Go binding's for Lookup, or another handle on the same
+// connection (a command that calls libvirt's C API itself for raw typed
+// parameters looks its domains up there).
+type Finder[D any] struct {
+	ID   func(id uint32) (D, bool)
+	UUID func(uuid string) (D, bool)
+	Name func(name string) (D, bool)
+}
+
+// Find is virsh's lookup order (see Lookup) over the ways of f: the one rule
+// every domain lookup follows, whatever handle it returns.
+func Find[D any](word string, by By, f Finder[D]) (D, error) {
 	if by&ByID != 0 {
 		if id, ok := ParseID(word); ok {
-			if d, err := conn.LookupDomainById(id); err == nil {
+			if d, ok := f.ID(id); ok {
 				return d, nil
 			}
 		}
 	}
 	if by&ByUUID != 0 && len(word) == uuidLen {
-		if d, err := conn.LookupDomainByUUIDString(word); err == nil {
+		if d, ok := f.UUID(word); ok {
 			return d, nil
 		}
 	}
 	if by&ByName != 0 {
-		if d, err := conn.LookupDomainByName(word); err == nil {
+		if d, ok := f.Name(word); ok {
 			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("failed to get domain '%s'", word)
+	var none D
+	return none, fmt.Errorf("failed to get domain '%s'", word)
 }
 
 // ParseID reads a domain ID as virsh does (virStrToLong_i, then id ≥ 0):

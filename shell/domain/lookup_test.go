@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"testing"
 
 	"libvirt.org/go/libvirt"
@@ -60,6 +61,48 @@ func TestLookup(t *testing.T) {
 			_ = d.Free()
 		} else if want := "failed to get domain '" + c.word + "'"; err.Error() != want {
 			t.Errorf("Lookup(%q): %q, want %q", c.word, err, want)
+		}
+	}
+}
+
+// Find asks the ways in virsh's order, each only for a word of its form and
+// only while none found the domain, whatever handle the ways return.
+func TestFindOrder(t *testing.T) {
+	const uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f"
+	var asked []string
+	f := func(hit string) Finder[string] {
+		return Finder[string]{
+			ID:   func(id uint32) (string, bool) { asked = append(asked, "id"); return "by id", hit == "id" },
+			UUID: func(u string) (string, bool) { asked = append(asked, "uuid"); return "by uuid", hit == "uuid" },
+			Name: func(n string) (string, bool) { asked = append(asked, "name"); return "by name", hit == "name" },
+		}
+	}
+	for _, c := range []struct {
+		word, hit string
+		by        By
+		want      string // "" for not found
+		asked     string
+	}{
+		{"1", "id", ByAny, "by id", "id"},
+		{"1", "name", ByAny, "by name", "id name"},
+		{"1", "name", ByUUID | ByName, "by name", "name"},
+		{uuid, "uuid", ByAny, "by uuid", "uuid"},
+		{uuid, "name", ByAny, "by name", "uuid name"},
+		{"vm1", "name", ByAny, "by name", "name"},
+		{"vm1", "", ByAny, "", "name"},
+		{"vm1", "name", ByID | ByUUID, "", ""},
+	} {
+		asked = nil
+		got, err := Find(c.word, c.by, f(c.hit))
+		if c.want == "" {
+			if err == nil || err.Error() != "failed to get domain '"+c.word+"'" || got != "" {
+				t.Errorf("Find(%q, %v) = %q, %v; want virsh's failure", c.word, c.by, got, err)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("Find(%q, %v) = %q, %v; want %q", c.word, c.by, got, err, c.want)
+		}
+		if strings.Join(asked, " ") != c.asked {
+			t.Errorf("Find(%q, %v) asked %q, want %q", c.word, c.by, asked, c.asked)
 		}
 	}
 }
