@@ -112,6 +112,25 @@ import (
 // its own: release it with close.
 type rawConn struct{ p C.virConnectPtr }
 
+// onRawDomain is onDomain for the commands that read libvirt's typed
+// parameters through the C API: the domain as a C handle on the session's
+// connection, freed when run returns.
+func onRawDomain(env *Env, word *string, run func(ctx context.Context, d C.virDomainPtr) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		rc, err := openRawConn(env)
+		if err != nil {
+			return err
+		}
+		defer rc.close()
+		d, err := rc.lookup(*word)
+		if err != nil {
+			return err
+		}
+		defer C.virDomainFree(d)
+		return run(ctx, d)
+	}
+}
+
 func openRawConn(env *Env) (rawConn, error) {
 	conn, err := env.Sess.Conn()
 	if err != nil {
@@ -312,17 +331,7 @@ func newDomblkstatCmd(env *Env) *spec.Command {
 	c.String(&device, "device", "block device", spec.Unwanted, false).Empty().Complete(spec.Disk)
 	c.Bool(&human, "human", "print a more human readable output")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		rc, err := openRawConn(env)
-		if err != nil {
-			return err
-		}
-		defer rc.close()
-		d, err := rc.lookup(dom)
-		if err != nil {
-			return err
-		}
-		defer C.virDomainFree(d)
+	c.Run = onRawDomain(env, &dom, func(ctx context.Context, d C.virDomainPtr) error {
 		lines, err := blockStats(d, dom, device)
 		if err != nil {
 			return err
@@ -351,7 +360,7 @@ func newDomblkstatCmd(env *Env) *spec.Command {
 			}
 		}
 		return nil
-	}
+	})
 	return c
 }
 
@@ -473,17 +482,7 @@ func newDomblkerrorCmd(env *Env) *spec.Command {
 	c.Example = "domblkerror vm1\ndomblkerror vm1 -o json"
 	c.Domain(&dom, "active")
 	outputOption(c, env.IO)
-	c.Run = func(ctx context.Context) error {
-		rc, err := openRawConn(env)
-		if err != nil {
-			return err
-		}
-		defer rc.close()
-		d, err := rc.lookup(dom)
-		if err != nil {
-			return err
-		}
-		defer C.virDomainFree(d)
+	c.Run = onRawDomain(env, &dom, func(ctx context.Context, d C.virDomainPtr) error {
 		errs, err := diskErrors(d)
 		if err != nil {
 			return err
@@ -502,7 +501,7 @@ func newDomblkerrorCmd(env *Env) *spec.Command {
 			env.IO.Printf("%s: %s\n", v.Disk, v.Error)
 		}
 		return nil
-	}
+	})
 	return c
 }
 
