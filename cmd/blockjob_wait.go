@@ -147,20 +147,12 @@ func (w *blockWaiter) pending() (jobStatus, bool) {
 // A timeout or a cancelled ctx (Ctrl-C) aborts the job, as virsh does, and
 // waits until libvirt reports it gone, so the disk keeps its old image.
 func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
-	var prog *format.Progress
-	var tick <-chan time.Time
-	if w.verbose && !w.env.IO.Structured() {
-		prog = format.NewProgress(w.env.IO.Err, w.label)
-		defer prog.Close()
-	}
-	if prog != nil || w.env.IO.Structured() || w.failed > 0 {
-		every := 500 * time.Millisecond
-		if format.IsTerminal(w.env.IO.Err) && w.failed == 0 {
-			every = 200 * time.Millisecond
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		tick = t.C
+	// Polls are wanted for the display, for -o json's bytes, and to end the
+	// wait when an event registration failed (then at virsh's own beat).
+	jp := newJobPolls(w.env, w.label, w.verbose, w.env.IO.Structured() || w.failed > 0, w.failed > 0)
+	defer jp.stop()
+	prog, tick := jp.prog, jp.C
+	if tick != nil {
 		if st, err := w.poll(prog); err != nil || st != statusNone {
 			return w.ended(prog, st), err
 		}
@@ -196,6 +188,48 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 		case <-ctx.Done():
 			return w.abortJob()
 		}
+	}
+}
+
+// jobPolls is how a job virtsh follows is shown while it runs: the
+// --verbose display (format.Progress: a bar on a terminal, virsh's
+// "\r<label>: [ 45 %]" elsewhere) and the beat the job's position is polled
+// on to feed it. Block jobs and domain jobs (save, managedsave) share it.
+type jobPolls struct {
+	prog *format.Progress // nil: nothing to draw
+	C    <-chan time.Time // nil: nothing to poll
+	t    *time.Ticker
+}
+
+// newJobPolls starts the display when verbose (never under -o json|yaml,
+// whose final object says it all) and the polls when there is a display or
+// poll says the position is wanted anyway. The beat is virsh's 500 ms, or
+// 200 ms when stderr is a terminal, so that the bar moves smoothly — unless
+// virshBeat: the polls decide when the wait ends, as virsh's do.
+func newJobPolls(env *Env, label string, verbose, poll, virshBeat bool) *jobPolls {
+	jp := &jobPolls{}
+	if verbose && !env.IO.Structured() {
+		jp.prog = format.NewProgress(env.IO.Err, label)
+	}
+	if jp.prog != nil || poll {
+		every := 500 * time.Millisecond
+		if format.IsTerminal(env.IO.Err) && !virshBeat {
+			every = 200 * time.Millisecond
+		}
+		jp.t = time.NewTicker(every)
+		jp.C = jp.t.C
+	}
+	return jp
+}
+
+// stop ends the polls and the display (see format.Progress.Close: a bar
+// still running stops where it is).
+func (jp *jobPolls) stop() {
+	if jp.t != nil {
+		jp.t.Stop()
+	}
+	if jp.prog != nil {
+		jp.prog.Close()
 	}
 }
 

@@ -64,6 +64,7 @@ type labGuestOpts struct {
 	Prefix    string // purpose, part of the name: vt-<prefix>-<random>
 	Disks     int    // number of qcow2 disks, vda, vdb, ... (default 1)
 	DiskMiB   int    // size of each disk (default 64)
+	MemMiB    int    // its memory (default 64)
 	Start     bool   // start it after defining
 	Transient bool   // create (transient) instead of define; a transient guest always runs
 	CDROM     bool   // a SATA cdrom sda with a 1 MiB raw image as its media (g.CDROM)
@@ -98,6 +99,9 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 	if o.DiskMiB <= 0 {
 		o.DiskMiB = 64
 	}
+	if o.MemMiB <= 0 {
+		o.MemMiB = 64
+	}
 	if o.Prefix == "" {
 		o.Prefix = "lab"
 	}
@@ -131,7 +135,7 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 	dom := libvirtxml.Domain{
 		Type:   "qemu",
 		Name:   g.Name,
-		Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		Memory: &libvirtxml.DomainMemory{Value: uint(o.MemMiB), Unit: "MiB"},
 		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
 		OS: &libvirtxml.DomainOS{
 			Type: &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},

@@ -18,6 +18,7 @@ var readOnlyCommands = map[string]bool{
 	"domjobinfo": true, "event": true, "hostname": true, "uri": true, "version": true,
 	"checkpoint-dumpxml": true, "checkpoint-info": true, "checkpoint-list": true, "checkpoint-parent": true,
 	"snapshot-dumpxml": true, "snapshot-list": true, "backup-dumpxml": true,
+	"managedsave-dumpxml": true, "save-image-dumpxml": true,
 	"dumpxml": true, "domid": true, "domname": true, "domuuid": true, "domblkstat": true,
 	"domiflist": true, "domifstat": true, "vcpuinfo": true, "vcpucount": true, "domcontrol": true,
 	"domstats": true, "domblkerror": true, "snapshot-info": true, "snapshot-current": true,

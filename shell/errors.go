@@ -31,7 +31,8 @@ func MsgThenCause(msg string, cause error) error {
 }
 
 // MessageLines turns an error into the lines printed after "error: ": a
-// LinesError's lines, else the one message.
+// LinesError's lines, the lines of each error joined by errors.Join (the
+// parser's missing options), else the one message.
 // libvirt errors print their message only (virsh prints virError.message),
 // never the Go binding's "virError(Code=…)" form.
 func MessageLines(err error) []string {
@@ -42,6 +43,13 @@ func MessageLines(err error) []string {
 	var lv libvirt.Error
 	if errors.As(err, &lv) {
 		return []string{lv.Message}
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var lines []string
+		for _, e := range j.Unwrap() {
+			lines = append(lines, MessageLines(e)...)
+		}
+		return lines
 	}
 	// One message, one "error: " prefix, as virsh's vshError: a message
 	// that contains newlines (a quoted word with one) keeps them.

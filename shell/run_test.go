@@ -109,3 +109,14 @@ func TestTimingShownUnderQuiet(t *testing.T) {
 		t.Errorf("timing output = %q", out.String())
 	}
 }
+
+// An error joined from several (the parser's missing options) prints one
+// "error:" line each, as virsh reports each missing option.
+func TestPrintErrorJoined(t *testing.T) {
+	var out, errb bytes.Buffer
+	r := testRunner(&out, &errb, nil)
+	r.PrintError(errors.Join(errors.New("command 'x' requires <a> option"), errors.New("command 'x' requires <b> option")))
+	if got, want := errb.String(), "error: command 'x' requires <a> option\nerror: command 'x' requires <b> option\n"; got != want {
+		t.Errorf("PrintError = %q, want %q", got, want)
+	}
+}

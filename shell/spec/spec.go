@@ -378,15 +378,19 @@ func (c *Command) Parse(words []string) error {
 	if help {
 		return ErrHelp
 	}
+	// Every missing option is reported, one error line each, as
+	// vshCommandCheckOpts does.
+	var missing []error
 	for _, o := range c.Options {
 		if o.Required && !o.given {
 			if o.Pos == Req || o.Pos == Opt {
-				return fmt.Errorf("command '%s' requires <%s> option", c.Name, o.Name)
+				missing = append(missing, fmt.Errorf("command '%s' requires <%s> option", c.Name, o.Name))
+			} else {
+				missing = append(missing, fmt.Errorf("command '%s' requires --%s option", c.Name, o.Name))
 			}
-			return fmt.Errorf("command '%s' requires --%s option", c.Name, o.Name)
 		}
 	}
-	return nil
+	return errors.Join(missing...)
 }
 
 func (o *Option) take(v string) error {

@@ -73,7 +73,8 @@ func TestParseErrors(t *testing.T) {
 		want  string
 	}{
 		{[]string{"vm"}, "command 'sample' requires <path> option"},
-		{[]string{}, "command 'sample' requires <domain> option"},
+		// Every missing option, each on its line (vshCommandCheckOpts).
+		{[]string{}, "command 'sample' requires <domain> option\ncommand 'sample' requires <path> option"},
 		{[]string{"vm", "vda", "--nosuch"}, "command 'sample' doesn't support option --nosuch"},
 		{[]string{"vm", "vda", "--bandwidth"}, "expected syntax: --bandwidth <number>"},
 		{[]string{"vm", "vda", "--base"}, "expected syntax: --base <string>"},
@@ -190,7 +191,7 @@ func TestParsePartial(t *testing.T) {
 	}
 }
 
-var virshMessage = regexp.MustCompile(`(?s)^(command '\w+' doesn't support option --.*|command '\w+' requires (<[\w-]+>|--[\w-]+) option|expected syntax: --[\w-]+ <(string|number)>|option --[\w-]+ already seen|invalid '=' after option --.*|unexpected data '.*')$`)
+var virshMessage = regexp.MustCompile(`(?s)^(command '\w+' doesn't support option --.*|(command '\w+' requires (<[\w-]+>|--[\w-]+) option\n)*command '\w+' requires (<[\w-]+>|--[\w-]+) option|expected syntax: --[\w-]+ <(string|number)>|option --[\w-]+ already seen|invalid '=' after option --.*|unexpected data '.*')$`)
 
 // Any words: Parse never panics and fails only with one of virsh's messages;
 // ParsePartial never panics.
