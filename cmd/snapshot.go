@@ -334,6 +334,7 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 			{o.inter, libvirt.DOMAIN_SNAPSHOT_LIST_INTERNAL}, {o.external, libvirt.DOMAIN_SNAPSHOT_LIST_EXTERNAL},
 			{o.topo, libvirt.DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL}})
 		var snaps []libvirt.DomainSnapshot
+		var rootView *snapshotView
 		if c.Given("from") || o.current {
 			from, err := lookupSnapshot(dom, "from", o.from, c.Given("from"), o.current)
 			if err != nil {
@@ -352,34 +353,28 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 			if o.tree {
 				// A tree from a snapshot starts at that snapshot, shown as
 				// its root.
-				snaps = append(snaps, *from)
+				v, err := snapshotViewOf(from)
+				if err != nil {
+					freeSnapshots(snaps)
+					return err
+				}
+				v.Parent = ""
+				rootView = &v
 			}
 		} else if snaps, err = dom.ListAllSnapshots(flags); err != nil {
 			return err
 		}
-		root := ""
-		if o.tree && len(snaps) > 0 && (c.Given("from") || o.current) {
-			root, _ = snaps[len(snaps)-1].GetName()
-		}
-		views := make([]snapshotView, 0, len(snaps))
+		defer freeSnapshots(snaps)
+		views := make([]snapshotView, 0, len(snaps)+1)
 		for i := range snaps {
-			x, err := snaps[i].GetXMLDesc(0)
-			if i < len(snaps)-1 || root == "" {
-				_ = snaps[i].Free() // the tree's root is from, freed above
-			}
+			v, err := snapshotViewOf(&snaps[i])
 			if err != nil {
 				return err
 			}
-			var def libvirtxml.DomainSnapshot
-			if err := def.Unmarshal(x); err != nil {
-				return err
-			}
-			v := snapshotView{Name: def.Name, State: def.State, Description: def.Description}
-			v.CreationTime, _ = strconv.ParseInt(def.CreationTime, 10, 64)
-			if def.Parent != nil && def.Name != root {
-				v.Parent = def.Parent.Name
-			}
 			views = append(views, v)
+		}
+		if rootView != nil {
+			views = append(views, *rootView)
 		}
 		if !o.topo {
 			// virsh sorts with vshStrcasecmp.
@@ -430,6 +425,30 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 		return list(ctx)
 	}
 	return c
+}
+
+// snapshotViewOf is one snapshot-list row, read from the snapshot's XML.
+func snapshotViewOf(s *libvirt.DomainSnapshot) (snapshotView, error) {
+	x, err := s.GetXMLDesc(0)
+	if err != nil {
+		return snapshotView{}, err
+	}
+	var def libvirtxml.DomainSnapshot
+	if err := def.Unmarshal(x); err != nil {
+		return snapshotView{}, err
+	}
+	v := snapshotView{Name: def.Name, State: def.State, Description: def.Description}
+	v.CreationTime, _ = strconv.ParseInt(def.CreationTime, 10, 64)
+	if def.Parent != nil {
+		v.Parent = def.Parent.Name
+	}
+	return v, nil
+}
+
+func freeSnapshots(snaps []libvirt.DomainSnapshot) {
+	for i := range snaps {
+		_ = snaps[i].Free()
+	}
 }
 
 // printSnapshotTree is virsh's vshTreePrint.
@@ -708,7 +727,7 @@ func newSnapshotCurrentCmd(env *Env) *spec.Command {
 	c.MutatingOptions("snapshotname")
 	c.Run = env.onDomain(&o.dom, func(ctx context.Context, dom *libvirt.Domain) error {
 		if c.Given("snapshotname") {
-			sn, err := dom.SnapshotLookupByName(o.name, 0)
+			sn, err := lookupSnapshot(dom, "snapshotname", o.name, true, false)
 			if err != nil {
 				return err
 			}
