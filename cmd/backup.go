@@ -499,10 +499,9 @@ func newDomjobinfoCmd(env *Env) *spec.Command {
 			{completed, libvirt.DOMAIN_JOB_STATS_COMPLETED}, {keep, libvirt.DOMAIN_JOB_STATS_KEEP_COMPLETED},
 		})
 		info, err := d.GetJobStats(flags)
-		var le libvirt.Error
-		if err != nil && errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT {
+		if isNoSupport(err) {
 			if flags != 0 || rawstats {
-				return msgThenCause("Optional flags or --rawstats are not supported by the daemon", le)
+				return msgThenCause("Optional flags or --rawstats are not supported by the daemon", err)
 			}
 			info, err = d.GetJobInfo()
 		}

@@ -512,8 +512,7 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 		}
 		v := checkpointInfoView{Name: name, Domain: domName, Parent: parent}
 		children, cerr := cp.ListAllChildren(0)
-		var le libvirt.Error
-		noSupport := cerr != nil && errors.As(cerr, &le) && le.Code == libvirt.ERR_NO_SUPPORT
+		noSupport := isNoSupport(cerr)
 		if cerr != nil && !noSupport {
 			return cerr
 		}

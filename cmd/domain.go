@@ -217,17 +217,35 @@ func newUndefineCmd(env *Env) *spec.Command {
 			{o.chkpts, libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA}, {o.nvram, libvirt.DOMAIN_UNDEFINE_NVRAM},
 			{o.keepNvram, libvirt.DOMAIN_UNDEFINE_KEEP_NVRAM}, {o.tpm, libvirt.DOMAIN_UNDEFINE_TPM},
 			{o.keepTpm, libvirt.DOMAIN_UNDEFINE_KEEP_TPM}})
-		// As virsh: drop --managed-save when there is no image, so a
-		// driver that does not know the flag is not bothered with it.
-		if flags&libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE != 0 {
-			if has, err := d.HasManagedSaveImage(0); err == nil && !has {
-				flags &^= libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE
-			}
+		st, err := undefineStateOf(d)
+		if err != nil {
+			return err
 		}
-		if flags != 0 {
+		// As virsh's cmdUndefine: ask only for what exists, so a driver
+		// that does not know a flag is not bothered with it ...
+		if !st.managedSave {
+			flags &^= libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE
+		}
+		if st.snapshotMeta == 0 {
+			flags &^= libvirt.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+		}
+		if st.checkpoints == 0 {
+			flags &^= libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+		}
+		// ... use the flags API when it cannot strand a managed save image
+		// (or --nvram needs it), and where the server refuses a flag, undo
+		// piecewise what the flags would have done (--keep-nvram and the
+		// TPM flags then mean the driver keeps or has nothing).
+		err = errUnsupportedFlags
+		if !st.managedSave || o.managed || o.nvram {
 			err = d.UndefineFlags(flags)
-		} else {
-			err = d.Undefine()
+		}
+		if err != nil && !o.nvram && isUnsupportedFlags(err) {
+			err = undefinePiecewise(d, st, o.managed, o.snaps)
+		}
+		var refused refusal
+		if errors.As(err, &refused) {
+			return err
 		}
 		if err != nil {
 			return msgThenCause(fmt.Sprintf("Failed to undefine domain '%s'", o.dom), err)
@@ -237,6 +255,72 @@ func newUndefineCmd(env *Env) *spec.Command {
 	}
 	return c
 }
+
+// undefineState is what a shut-off domain still holds that undefine would
+// strand: virsh looks before it chooses between the flags API and doing
+// it piecewise. A running domain holds none of it.
+type undefineState struct {
+	managedSave  bool
+	snapshotMeta int
+	checkpoints  int
+}
+
+func undefineStateOf(d *libvirt.Domain) (undefineState, error) {
+	var st undefineState
+	running, err := d.IsActive()
+	if err != nil || running {
+		return st, err
+	}
+	if st.managedSave, err = d.HasManagedSaveImage(0); err != nil && !isNoSupport(err) {
+		return st, err
+	}
+	n, err := d.SnapshotNum(0)
+	if err != nil && !isNoSupport(err) {
+		return st, err
+	}
+	if n > 0 {
+		if st.snapshotMeta, err = d.SnapshotNum(libvirt.DOMAIN_SNAPSHOT_LIST_METADATA); err != nil {
+			st.snapshotMeta = n // an old server: assume all have metadata
+		}
+	}
+	cps, err := d.ListAllCheckpoints(0)
+	if err != nil && !isNoSupport(err) {
+		return st, err
+	}
+	st.checkpoints = len(cps)
+	for i := range cps {
+		_ = cps[i].Free()
+	}
+	return st, nil
+}
+
+// errUnsupportedFlags stands for the flags API not being tried.
+var errUnsupportedFlags = libvirt.Error{Code: libvirt.ERR_NO_SUPPORT}
+
+// undefinePiecewise is virsh's fallback when the flags API is refused:
+// remove the managed save image if asked, refuse what it cannot emulate.
+func undefinePiecewise(d *libvirt.Domain, st undefineState, managed, snaps bool) error {
+	if st.managedSave {
+		if !managed {
+			return refusal{errors.New("Refusing to undefine while domain managed save image exists")}
+		}
+		if err := d.ManagedSaveRemove(0); err != nil {
+			return refusal{err}
+		}
+	}
+	if st.snapshotMeta > 0 {
+		if snaps {
+			return refusal{fmt.Errorf("Unable to remove metadata of %d snapshots", st.snapshotMeta)}
+		}
+		return refusal{fmt.Errorf("Refusing to undefine while %d snapshots exist", st.snapshotMeta)}
+	}
+	return d.Undefine()
+}
+
+// refusal is an error virsh prints alone, without "Failed to ...".
+type refusal struct{ error }
+
+func (r refusal) Unwrap() error { return r.error }
 
 // ---- start ----
 
@@ -286,9 +370,7 @@ func newStartCmd(env *Env) *spec.Command {
 			}
 		}
 		err = create(flags)
-		var le libvirt.Error
-		if err != nil && flags&libvirt.DOMAIN_START_FORCE_BOOT != 0 && errors.As(err, &le) &&
-			(le.Code == libvirt.ERR_NO_SUPPORT || le.Code == libvirt.ERR_INVALID_ARG) {
+		if err != nil && flags&libvirt.DOMAIN_START_FORCE_BOOT != 0 && isUnsupportedFlags(err) {
 			// Emulate --force-boot for servers that reject the flag, as
 			// virsh does: drop the managed save image, then start.
 			if has, herr := d.HasManagedSaveImage(0); herr != nil {

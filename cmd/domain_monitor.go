@@ -583,10 +583,9 @@ func dominfoLines(a *dominfoAnswers) (dominfoView, []string, error) {
 		v.ManagedSave = a.managed
 		add("Managed save:", yesNo(a.managed))
 	}
-	var le libvirt.Error
 	stop := false // virsh returns here: no messages
 	switch {
-	case a.modelErr != nil && errors.As(a.modelErr, &le) && le.Code == libvirt.ERR_NO_SUPPORT:
+	case isNoSupport(a.modelErr):
 		last = nil
 	case a.modelErr != nil:
 		raised(a.modelErr)

@@ -92,7 +92,6 @@ import "C"
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -375,8 +374,7 @@ func blockStats(d C.virDomainPtr, word, device string) ([]blkstatLine, error) {
 	var n C.int
 	if C.virtshBlockStatsCount(d, cdev, &n, &cerr) < 0 {
 		err := cError(&cerr)
-		var le libvirt.Error
-		if !errors.As(err, &le) || le.Code != libvirt.ERR_NO_SUPPORT {
+		if !isNoSupport(err) {
 			return nil, err
 		}
 		var st C.virDomainBlockStatsStruct

@@ -64,7 +64,18 @@ func TestDomainCommandsMatchVirsh(t *testing.T) {
 		// autostart (running and shut off), a transient one, a managed
 		// save, several in one session, -q.
 		"autostart alpha; dominfo alpha", "autostart gamma; dominfo gamma; dominfo eps; dominfo delta; dominfo Beta",
-		"autostart --disable alpha; dominfo alpha; dominfo 1; dominfo 11111111-2222-3333-4444-000000000005"} {
+		"autostart --disable alpha; dominfo alpha; dominfo 1; dominfo 11111111-2222-3333-4444-000000000005",
+		// undefine as virsh's cmdUndefine: flags asked only for what
+		// exists, and piecewise where the driver refuses one (the test
+		// driver knows neither the NVRAM nor the TPM flags).
+		"undefine gamma --keep-nvram; list --all --name", "undefine gamma --keep-tpm", "undefine gamma --tpm",
+		"undefine gamma --nvram", "undefine delta", "undefine delta --keep-nvram",
+		"undefine delta --managed-save --keep-nvram; list --all --name", "undefine delta --managed-save; list --all --name",
+		"undefine gamma --snapshots-metadata --keep-nvram", "undefine gamma --checkpoints-metadata",
+		"undefine alpha --keep-nvram; list --all --name", "snapshot-create-as gamma s1; undefine gamma",
+		"snapshot-create-as gamma s1; undefine gamma --keep-nvram",
+		"snapshot-create-as gamma s1; undefine gamma --snapshots-metadata --keep-tpm; list --all --name",
+		"snapshot-create-as gamma s1; undefine gamma --snapshots-metadata; list --all --name"} {
 		add(node, c)
 		if strings.Contains(c, "dominfo") {
 			add(node, "-q", c)

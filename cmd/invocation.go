@@ -8,6 +8,7 @@ import (
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
 	"github.com/virtsh/virtsh/shell/spec"
+	"libvirt.org/go/libvirt"
 )
 
 // NewRunner is the one way to build a runner over sess: Main, the REPL and
@@ -82,6 +83,20 @@ func outputOption(c *spec.Command, io *format.IO) *spec.Option {
 // msgThenCause is virsh's "own message, then libvirt's" error
 // (shell.MsgThenCause).
 func msgThenCause(msg string, cause error) error { return shell.MsgThenCause(msg, cause) }
+
+// isNoSupport reports a libvirt "this driver does not do that" error.
+func isNoSupport(err error) bool {
+	var le libvirt.Error
+	return errors.As(err, &le) && le.Code == libvirt.ERR_NO_SUPPORT
+}
+
+// isUnsupportedFlags reports the errors a server gives for a flag it does
+// not know (VIR_ERR_NO_SUPPORT or VIR_ERR_INVALID_ARG), where virsh falls
+// back to an older call.
+func isUnsupportedFlags(err error) bool {
+	var le libvirt.Error
+	return errors.As(err, &le) && (le.Code == libvirt.ERR_NO_SUPPORT || le.Code == libvirt.ERR_INVALID_ARG)
+}
 
 // printValue prints the one value a command answers with: {key: value}
 // under -o json|yaml, else value in virsh's text format (with or without
