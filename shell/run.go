@@ -149,15 +149,23 @@ func (r *Runner) runOne(ctx context.Context, inv Invocation, words []string) (os
 		}
 		again := n > 1
 		mu.Unlock()
+		if r.Sess.connecting.Load() && (Terminating(s) || !r.Sess.Interactive) {
+			// Nothing cancels a connect to a frozen daemon, and a signal
+			// that ends virsh must end virsh now, not when the daemon
+			// wakes up: die by it, as virsh does.
+			dieBy(s)
+		}
 		if again {
 			fmt.Fprintln(r.Sess.IO.Err, "error: still aborting, please wait")
 		}
 		cancel(&SignalError{Signal: s})
 	}, r.Sess.Interactive)
 	r.Sess.Logf("command: %q", words)
+	r.Sess.command.Store(&ctx)
 	loop := time.AfterFunc(EventLoopDelay, startEventLoop)
 	err := inv.Run(ctx)
 	loop.Stop()
+	r.Sess.command.Store(nil)
 	release()
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,6 +62,14 @@ type Session struct {
 	disconnected atomic.Bool
 	// Keep the last cause for tests and `debug` output.
 	closeReason atomic.Int32
+	// connecting is set while a connect is inside the C library, which no
+	// context cancels (a frozen daemon holds it forever): the runner then
+	// lets a signal end virtsh the default way (see Runner.runOne).
+	connecting atomic.Bool
+	// command is the context of the command running now: a connect that
+	// returns after it was cancelled hands the command no connection, so a
+	// cancelled command never runs later.
+	command atomic.Pointer[context.Context]
 
 	logMu sync.Mutex
 	log   *os.File
@@ -182,7 +191,9 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 		uri = name
 	}
 	start := time.Now()
+	s.connecting.Store(true)
 	conn, err := s.open(uri, readOnly)
+	s.connecting.Store(false)
 	if err != nil {
 		first := "failed to connect to the hypervisor"
 		if s.disconnected.Load() {
@@ -208,6 +219,9 @@ func (s *Session) reconnectLocked(name string, readOnly, explicit bool) error {
 	s.lostMu.Unlock()
 	if s.nodes != nil {
 		s.nodes.Reconnected()
+	}
+	if ctx := s.command.Load(); ctx != nil && (*ctx).Err() != nil {
+		return context.Cause(*ctx)
 	}
 	return nil
 }

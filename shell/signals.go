@@ -52,12 +52,18 @@ func armSignals() {
 				case h != nil:
 					h(s)
 				case !keep:
-					signal.Reset(s)
-					_ = syscall.Kill(syscall.Getpid(), s.(syscall.Signal))
+					dieBy(s)
 				}
 			}
 		}()
 	})
+}
+
+// dieBy ends the process by signal s the default way, so the parent sees
+// death by that signal (128+N in a shell).
+func dieBy(s os.Signal) {
+	signal.Reset(s)
+	_ = syscall.Kill(syscall.Getpid(), s.(syscall.Signal))
 }
 
 // watchSignals makes h the receiver of the runner's signals until the returned
