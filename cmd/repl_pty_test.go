@@ -31,6 +31,11 @@ type ptySession struct {
 	mark int // expect() searches output after this offset
 	done chan struct{}
 	err  error // from Wait
+	// drained is closed when the reader has read everything the program
+	// wrote (EOF on the master once no process holds the terminal):
+	// output written just before exit can still be in the pty's buffer
+	// when Wait returns.
+	drained chan struct{}
 }
 
 // startPTY runs the built virtsh with args on a new 24x100 pty. cache is
@@ -54,8 +59,9 @@ func startPTY(t *testing.T, cache string, extraEnv []string, args ...string) *pt
 // what it prints, a waiter records how it ended, and the test's cleanup kills
 // it if it is still running.
 func watchPTY(t *testing.T, c *exec.Cmd, ptmx *os.File) *ptySession {
-	s := &ptySession{t: t, cmd: c, ptmx: ptmx, done: make(chan struct{})}
+	s := &ptySession{t: t, cmd: c, ptmx: ptmx, done: make(chan struct{}), drained: make(chan struct{})}
 	go func() {
+		defer close(s.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := ptmx.Read(buf)
@@ -124,6 +130,10 @@ func (s *ptySession) wait() int {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
 		s.t.Fatalf("virtsh did not exit; output:\n%q", s.screen())
+	}
+	select {
+	case <-s.drained:
+	case <-time.After(2 * time.Second): // a child of virtsh still holds the terminal
 	}
 	var ee *exec.ExitError
 	if errors.As(s.err, &ee) {
