@@ -160,11 +160,14 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 	}
 	// The backup did not complete: leave nothing that looks like a good
 	// backup or a checkpoint to build the next incremental on.
-	undoBackup(dom, ckpt, created)
-	if res.aborted {
-		return errors.New("Backup aborted")
+	failure := errors.New("Backup aborted")
+	if !res.aborted {
+		failure = msgThenCause("Backup failed", errors.New(res.msg))
 	}
-	return msgThenCause("Backup failed", errors.New(res.msg))
+	if err := undoBackup(dom, ckpt, created); err != nil {
+		return errors.Join(failure, err)
+	}
+	return failure
 }
 
 // shorthandBackupXML builds the push-mode backup (and checkpoint) XML for
@@ -227,16 +230,26 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 // begun with it (--checkpoint or checkpoint XML), whose bitmap would
 // otherwise claim a backup that never finished (deleting it merges its
 // bitmap back into its parent's).
-func undoBackup(dom *libvirt.Domain, ckpt string, created []string) {
+func undoBackup(dom *libvirt.Domain, ckpt string, created []string) error {
 	for _, p := range created {
 		_ = os.Remove(p)
 	}
-	if ckpt != "" {
-		if cp, err := dom.CheckpointLookupByName(ckpt, 0); err == nil {
-			_ = cp.Delete(0)
-			_ = cp.Free()
-		}
+	if ckpt == "" {
+		return nil
 	}
+	cp, err := dom.CheckpointLookupByName(ckpt, 0)
+	if err != nil {
+		return nil // gone already
+	}
+	defer cp.Free()
+	if err := cp.Delete(0); err != nil {
+		// libvirt 9 deletes checkpoints of running guests only (a guest
+		// destroyed under the backup): say what is left rather than
+		// drop the metadata and leave its bitmap in the image.
+		name, _ := dom.GetName()
+		return msgThenCause(fmt.Sprintf("The checkpoint '%s' begun with the backup is left: delete it with 'checkpoint-delete %s %s' once the guest runs", ckpt, name, ckpt), err)
+	}
+	return nil
 }
 
 // checkpointSet is the names of a domain's checkpoints.
@@ -266,6 +279,9 @@ type jobWaiter struct {
 	pull bool // pull-mode backup
 	done chan *libvirt.DomainEventJobCompleted
 	prog *format.Progress
+	// guard ends the wait when the connection is lost or the guest stops
+	// (nil without a connection).
+	guard *waitGuard
 }
 
 type jobResult struct {
@@ -290,10 +306,12 @@ func newJobWaiter(env *Env, dom *libvirt.Domain) *jobWaiter {
 	if err == nil {
 		w.conn, w.id, w.ok = conn, id, true
 	}
+	w.guard = newWaitGuard(env, conn, dom)
 	return w
 }
 
 func (w *jobWaiter) close() {
+	w.guard.close()
 	if w.ok {
 		_ = w.conn.DomainEventDeregister(w.id)
 	}
@@ -316,6 +334,10 @@ func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose boo
 		defer t.Stop()
 		deadline = t.C
 	}
+	var lost, stopped <-chan struct{}
+	if w.guard != nil {
+		lost, stopped = w.guard.lost, w.guard.stopped
+	}
 	for {
 		select {
 		case ev := <-w.done:
@@ -324,6 +346,16 @@ func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose boo
 			return w.abort()
 		case <-deadline:
 			return w.abort()
+		case <-lost:
+			return jobResult{err: w.connectionLost()}
+		case <-stopped:
+			// The job dies with the guest; its end event is on the way.
+			select {
+			case ev := <-w.done:
+				return w.finish(ev)
+			case <-time.After(time.Second):
+				return jobResult{msg: "domain is not running"}
+			}
 		case <-tick.C:
 			info, err := w.dom.GetJobStats(0)
 			if err != nil {
@@ -338,6 +370,19 @@ func (w *jobWaiter) wait(ctx context.Context, timeout time.Duration, verbose boo
 			}
 		}
 	}
+}
+
+// connectionLost ends a wait whose connection dropped: the backup is
+// QEMU's and may go on, so nothing is undone; virtsh reconnects at once when
+// the daemon closed the connection (not after a keepalive timeout) and says
+// how to find out how the job ended.
+func (w *jobWaiter) connectionLost() error {
+	name, _ := w.dom.GetName() // kept by the handle, no daemon call
+	if w.env.Sess.ClosedByPeer() {
+		_, _ = w.env.Sess.Conn() // prints "Reconnected to the hypervisor" on success
+	}
+	return msgThenCause("Lost the connection while waiting for the backup job",
+		fmt.Errorf("The job may go on: follow it with 'domjobinfo %s' ('domjobinfo %s --completed' once it ended) and check 'checkpoint-list %s'", name, name, name))
 }
 
 func (w *jobWaiter) abort() jobResult {
@@ -394,6 +439,9 @@ func (w *jobWaiter) finish(ev *libvirt.DomainEventJobCompleted) jobResult {
 	msg := info.ErrorMessage
 	if msg == "" {
 		msg = "unknown error"
+		if active, err := w.dom.IsActive(); err == nil && !active {
+			msg = "domain is not running" // it died with the guest
+		}
 	}
 	return jobResult{msg: msg}
 }

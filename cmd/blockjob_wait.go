@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -44,6 +45,7 @@ type blockWaiter struct {
 	async   bool
 	events  chan jobStatus
 	ids     []int
+	guard   *waitGuard
 	// failed counts event registrations that failed: then the job
 	// is followed by polling too, as virsh's fallback does.
 	failed int
@@ -120,6 +122,7 @@ func newBlockWaiter(env *Env, dom *libvirt.Domain, disk, label string, verbose b
 			w.failed++
 		}
 	}
+	w.guard = newWaitGuard(env, conn, dom)
 	return w, nil
 }
 
@@ -131,6 +134,7 @@ func (w *blockWaiter) close() {
 		_ = w.conn.DomainEventDeregister(id)
 	}
 	w.ids = nil
+	w.guard.close()
 }
 
 // pending returns an event already received, if any.
@@ -163,13 +167,23 @@ func (w *blockWaiter) wait(ctx context.Context) (jobStatus, error) {
 		defer t.Stop()
 		deadline = t.C
 	}
-	lost := w.env.Sess.Lost()
+	lost := w.guard.lost
 	for {
 		select {
 		case <-lost:
 			return statusNone, w.connectionLost()
 		case st := <-w.events:
 			return w.ended(prog, st), nil
+		case <-w.guard.stopped:
+			// The guest stopped under the job (another client destroyed
+			// it): what virsh's next poll would find, said as it says it.
+			if st, ok := w.pending(); ok {
+				return w.ended(prog, st), nil
+			}
+			if st, err := w.poll(prog); err != nil || st != statusNone {
+				return w.ended(prog, st), err
+			}
+			return statusNone, msgThenCause(fmt.Sprintf("failed to query job for disk %s", w.disk), errors.New("domain is not running"))
 		case <-tick:
 			if st, err := w.poll(prog); err != nil || st != statusNone {
 				if err != nil {

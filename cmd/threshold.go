@@ -129,6 +129,7 @@ with the QEMU node the threshold was on.`,
 			dev = layer.Dev(disk.Target)
 		}
 		var ch chan *domEvent
+		var guard *waitGuard
 		var ids []int
 		conn, err := env.Sess.Conn()
 		if err != nil {
@@ -147,6 +148,8 @@ with the QEMU node the threshold was on.`,
 			if err != nil {
 				return err
 			}
+			guard = newWaitGuard(env, conn, d)
+			defer guard.close()
 		}
 		if err := d.SetBlockThreshold(dev, bytes, 0); err != nil {
 			return err
@@ -155,7 +158,7 @@ with the QEMU node the threshold was on.`,
 			return nil
 		}
 		env.IO.Extra("Waiting for the block-threshold event on %s (%d bytes)\n", dev, bytes)
-		return waitThreshold(ctx, env, ch, disk.Target, layer, timeout)
+		return waitThreshold(ctx, env, ch, guard, o.dom, disk.Target, layer, timeout)
 	}
 	return c
 }
@@ -197,7 +200,7 @@ func nodeErr(err error) error { return err }
 
 // waitThreshold waits for the event on target (as "vda" or "vda[N]") and
 // prints it with its node name.
-func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, target string, layer *blocknodes.Layer, timeout time.Duration) error {
+func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, guard *waitGuard, dom, target string, layer *blocknodes.Layer, timeout time.Duration) error {
 	var expire <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -230,6 +233,14 @@ func waitThreshold(ctx context.Context, env *Env, ch chan *domEvent, target stri
 			return errors.New("interrupted while waiting for the block-threshold event")
 		case <-expire:
 			return errors.New("timed out waiting for the block-threshold event")
+		case <-guard.lost:
+			if env.Sess.ClosedByPeer() {
+				_, _ = env.Sess.Conn() // prints "Reconnected to the hypervisor" on success
+			}
+			return msgThenCause("Lost the connection while waiting for the block-threshold event",
+				fmt.Errorf("The threshold stays armed in QEMU: see it with 'domblkthreshold %s'", dom))
+		case <-guard.stopped:
+			return fmt.Errorf("Domain '%s' stopped while waiting for the block-threshold event", dom)
 		}
 	}
 }

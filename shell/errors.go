@@ -36,6 +36,14 @@ func MsgThenCause(msg string, cause error) error {
 // libvirt errors print their message only (virsh prints virError.message),
 // never the Go binding's "virError(Code=…)" form.
 func MessageLines(err error) []string {
+	// A join first: errors.As would find the first member's lines only.
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var lines []string
+		for _, e := range j.Unwrap() {
+			lines = append(lines, MessageLines(e)...)
+		}
+		return lines
+	}
 	var le *LinesError
 	if errors.As(err, &le) {
 		return le.Lines
@@ -43,13 +51,6 @@ func MessageLines(err error) []string {
 	var lv libvirt.Error
 	if errors.As(err, &lv) {
 		return []string{lv.Message}
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var lines []string
-		for _, e := range j.Unwrap() {
-			lines = append(lines, MessageLines(e)...)
-		}
-		return lines
 	}
 	// One message, one "error: " prefix, as virsh's vshError: a message
 	// that contains newlines (a quoted word with one) keeps them.
