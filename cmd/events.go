@@ -95,11 +95,16 @@ func newEventCmd(env *Env) *spec.Command {
 		ch := make(chan *domEvent, 64)
 		env.Sess.StartEventLoop() // events are what this command waits for
 		ids, err := registerEvents(conn, dom, names, ch)
-		defer func() {
+		deregister := func() (first error) {
 			for _, id := range ids {
-				_ = conn.DomainEventDeregister(id)
+				if err := conn.DomainEventDeregister(id); err != nil && first == nil {
+					first = err
+				}
 			}
-		}()
+			ids = nil
+			return first
+		}
+		defer func() { _ = deregister() }()
 		if err != nil {
 			return err
 		}
@@ -110,6 +115,9 @@ func newEventCmd(env *Env) *spec.Command {
 			expire = t.C
 		}
 		count := 0
+		// A lost connection brings no more events: end as virsh does, whose
+		// deregistration then fails on the closed socket.
+		lost, connLost := env.Sess.Lost(), false
 		// virsh's closing lines; with -o json|yaml they go to stderr so that
 		// stdout stays a clean JSON Lines (or YAML) stream.
 		trailer := env.IO.Printf
@@ -134,9 +142,18 @@ func newEventCmd(env *Env) *spec.Command {
 			case <-expire:
 				trailer("event loop timed out\n")
 				break loop
+			case <-lost:
+				connLost = true
+				break loop
 			}
 		}
 		trailer("events received: %d\n", count)
+		if connLost {
+			if err := deregister(); err != nil {
+				return err
+			}
+			return errors.New("internal error: client socket is closed")
+		}
 		if count == 0 {
 			return shell.ErrSilent
 		}

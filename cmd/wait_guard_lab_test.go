@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -190,5 +192,41 @@ func TestLabThresholdWaitEndsWhenDomainDestroyed(t *testing.T) {
 	}
 	if want := "error: Domain '" + g.Name + "' stopped while waiting for the block-threshold event\n"; code != 1 || se.String() != want {
 		t.Errorf("exit %d stderr %q, want 1 and %q", code, se.String(), want)
+	}
+}
+
+// TestLabEventLoopConnectionLost: `event --loop` whose daemon is killed, or
+// frozen (SIGSTOP, keepalive -k 1 -K 2), does not sit deaf: it ends with
+// exit 1 as virsh does, with virsh's words (compared with the real virsh on
+// the same kind of daemon).
+func TestLabEventLoopConnectionLost(t *testing.T) {
+	run := func(bin string, sig syscall.Signal) (stdout, stderr string, code int) {
+		d := newPrivateDaemon(t)
+		c := exec.Command(bin, "-k", "1", "-K", "2", "-c", d.URI(), "event", "--all", "--loop")
+		c.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
+		var so, se bytes.Buffer
+		c.Stdout, c.Stderr = &so, &se
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // registered
+		d.signal(sig)
+		code, exited := waitExit(t, c, 15*time.Second)
+		if sig == syscall.SIGSTOP {
+			d.signal(syscall.SIGCONT)
+		}
+		if !exited {
+			_ = c.Process.Kill()
+			code = -1
+			se.WriteString("(still running 15 s later)")
+		}
+		return so.String(), strings.ReplaceAll(se.String(), d.sock, "SOCK"), code
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
+		wo, we, wc := run(realVirsh, sig)
+		o, e, c := run(virtshBinary(t), sig)
+		if o != wo || e != we || c != wc {
+			t.Errorf("after %v of the daemon:\nvirtsh (%q, %q, %d)\nvirsh  (%q, %q, %d)", sig, o, e, c, wo, we, wc)
+		}
 	}
 }
