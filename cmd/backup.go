@@ -105,6 +105,9 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 				return err
 			}
 		}
+		if !o.reuse && o.wait {
+			created = pushTargetsToCreate(env, bxml)
+		}
 	}
 	// The checkpoint begun with the backup, deleted if the backup does not
 	// complete. libvirt names an unnamed one itself: found by what is new.
@@ -223,6 +226,23 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 		}
 	}
 	return bxml, cxml, created, nil
+}
+
+// pushTargetsToCreate is the push backup's target files that libvirt will
+// create on this machine (see createdFiles): removed if the backup fails.
+func pushTargetsToCreate(env *Env, bxml string) []string {
+	var b libvirtxml.DomainBackup
+	conn, err := env.Sess.Conn()
+	if err != nil || b.Unmarshal(bxml) != nil || b.Push == nil || b.Push.Disks == nil {
+		return nil
+	}
+	var paths []string
+	for _, d := range b.Push.Disks.Disks {
+		if d.Target != nil && d.Target.File != nil && d.Target.File.File != "" {
+			paths = append(paths, d.Target.File.File)
+		}
+	}
+	return newCreatedFiles(conn, paths...).paths
 }
 
 // undoBackup removes what a failed or aborted backup made: the target

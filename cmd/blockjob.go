@@ -453,6 +453,10 @@ func runBlockCopy(ctx context.Context, env *Env, c *spec.Command, o *blockCopyOp
 		}
 		defer w.close()
 	}
+	var created *createdFiles
+	if j.blocking && !o.reuse && o.dest != "" {
+		created = newCreatedFiles(w.conn, o.dest)
+	}
 	if err := o.start(dom, j, xmlstr); err != nil {
 		return copyStartError(dom, err, o.transient)
 	}
@@ -461,6 +465,13 @@ func runBlockCopy(ctx context.Context, env *Env, c *spec.Command, o *blockCopyOp
 		return jobStarted(env, dom, o.path, "copy", "Block Copy started")
 	}
 	if err := waitJob(ctx, env, w, "Copy", "copy", o.dom); err != nil {
+		// Failed or aborted (not a wait cut short while the job goes
+		// on): the partial copy is no use to anyone.
+		if errors.Is(err, errJobEnded) {
+			if lines := created.undo(); len(lines) > 0 {
+				return &shell.LinesError{Lines: lines}
+			}
+		}
 		return err
 	}
 	status, err := endMirror(dom, o.path, o.pivot, o.finish, o.async)
