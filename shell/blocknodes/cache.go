@@ -159,6 +159,9 @@ type Entry struct {
 
 	sig     string            // ID + chain indexes from bulk stats at the fill
 	aliases map[string]string // alias → target (tray/device events carry aliases)
+	// ifChanged: Stale was set by Changed, so the fill is due only if the
+	// check shows the disks changed since the last one.
+	ifChanged bool
 }
 
 // Disk returns the disk with the target, or nil.
@@ -300,9 +303,34 @@ func (c *Cache) RefillDomain(d *libvirt.Domain, reason string) {
 
 func (c *Cache) markLocked(uuid, reason string) {
 	if d := c.doms[uuid]; d != nil {
-		d.Stale = reason
+		d.Stale, d.ifChanged = reason, false
 	} else {
 		c.pending[uuid] = reason
+	}
+}
+
+// Changed says a guest's disks may have changed: a hotplug, unplug or media
+// change, by virtsh right after its own call returns (whether it succeeded
+// or not: a failed hotplug may have used up an index) or seen in a
+// device-added, device-removed, tray-change or disk-change event. Each of
+// these adds, removes or renumbers a disk in the bulk stats, so the check
+// before the next use tells whether it happened: if it did, that use
+// re-derives the entry with this reason; if not (nothing changed, or the
+// entry was filled after the change, as when the event of our own hotplug
+// arrives after the fill it caused), it costs no fill. A guest not cached
+// yet is filled at first use anyway. It makes no libvirt call.
+func (c *Cache) Changed(uuid, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d := c.doms[uuid]; d != nil && (d.Stale == "" || d.ifChanged) {
+		d.Stale, d.ifChanged = reason, true
+	}
+}
+
+// ChangedDomain is Changed for a domain object.
+func (c *Cache) ChangedDomain(d *libvirt.Domain, reason string) {
+	if uuid, err := d.GetUUIDString(); err == nil {
+		c.Changed(uuid, reason)
 	}
 }
 
@@ -371,7 +399,7 @@ func (c *Cache) get(d *libvirt.Domain, forceQMP bool) (*Entry, error) {
 		if r := c.pending[uuid]; r != "" {
 			reason = r
 		}
-	case e.Stale != "":
+	case e.Stale != "" && (!e.ifChanged || e.sig != st.sig):
 		reason = e.Stale
 		if reason == reasonReconnect {
 			reason = ReasonConnect
@@ -381,6 +409,8 @@ func (c *Cache) get(d *libvirt.Domain, forceQMP bool) (*Entry, error) {
 		c.totals.VerifyMisses++
 		reason = ReasonVerifyMiss
 	default:
+		// A Changed mark the check clears: the entry already holds it.
+		e.Stale, e.ifChanged = "", false
 		e.Counters.VerifyHits++
 		c.totals.VerifyHits++
 	}
