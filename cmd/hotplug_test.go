@@ -24,8 +24,8 @@ func TestAttachDiskPrintXMLSameAsVirsh(t *testing.T) {
 		"x vdb virtio qemu", // bare words fill --targetbus, --driver (virsh 9.0)
 		"x vdb --shareable",
 		"/dev/null sdb --address scsi:1.2.3 --mode shareable", // a char device is a file
-		"/dev/loop0 vdb",                // a block device
-		"/dev/loop0 vdb --driver file",  // ... not with --driver file
+		"/dev/loop0 vdb",               // a block device
+		"/dev/loop0 vdb --driver file", // ... not with --driver file
 		"img hda --address ide:1.0.1 --sourcetype block",
 		"nbdimg vdx --source-protocol nbd --source-host-name host:10809 --sourcetype network",
 		"nbdimg vdx --source-protocol nbd --source-host-transport unix --source-host-socket /s",
