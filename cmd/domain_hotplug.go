@@ -96,7 +96,8 @@ func disksMayHaveChanged(env *Env, d *libvirt.Domain, reason string) {
 // device XML from FILE, one call, virsh's messages.
 type deviceFileCmd struct {
 	short, long, example string
-	force                bool // update-device's --force
+	force                bool   // update-device's --force
+	reason               string // what the node-name cache records if a disk changed
 	call                 func(a *affectOpts, d *libvirt.Domain, xml string, flags libvirt.DomainDeviceModifyFlags) error
 	failed, done         string // "Failed to attach device from %s", "Device attached successfully\n"
 }
@@ -125,7 +126,7 @@ func (dc deviceFileCmd) build(env *Env) *spec.Command {
 			flags |= libvirt.DOMAIN_DEVICE_MODIFY_FORCE
 		}
 		err = dc.call(&o.a, d, xml, flags)
-		disksMayHaveChanged(env, d, blocknodes.ReasonHotplug)
+		disksMayHaveChanged(env, d, dc.reason)
 		if err != nil {
 			return msgThenCause(fmt.Sprintf(dc.failed, o.file), err)
 		}
@@ -139,8 +140,8 @@ func newAttachDeviceCmd(env *Env) *spec.Command {
 	return deviceFileCmd{
 		short: "attach device from an XML file", long: "Attach device from an XML <file>.",
 		example: "attach-device vm1 disk.xml --live\nattach-device vm1 nic.xml --persistent",
-		call:    (*affectOpts).attach,
-		failed:  "Failed to attach device from %s", done: "Device attached successfully\n",
+		call:    (*affectOpts).attach, reason: blocknodes.ReasonHotplug,
+		failed: "Failed to attach device from %s", done: "Device attached successfully\n",
 	}.build(env)
 }
 
@@ -148,8 +149,8 @@ func newDetachDeviceCmd(env *Env) *spec.Command {
 	return deviceFileCmd{
 		short: "detach device from an XML file", long: "Detach device from an XML <file>",
 		example: "detach-device vm1 disk.xml --live",
-		call:    (*affectOpts).detach,
-		failed:  "Failed to detach device from %s", done: "Device detached successfully\n",
+		call:    (*affectOpts).detach, reason: blocknodes.ReasonHotplug,
+		failed: "Failed to detach device from %s", done: "Device detached successfully\n",
 	}.build(env)
 }
 
@@ -157,7 +158,7 @@ func newUpdateDeviceCmd(env *Env) *spec.Command {
 	return deviceFileCmd{
 		short: "update device from an XML file", long: "Update device from an XML <file>.",
 		example: "update-device vm1 cdrom.xml --live\nupdate-device vm1 cdrom.xml --force   # even with the tray locked",
-		force:   true,
+		force:   true, reason: blocknodes.ReasonMedia, // a disk's update is a media change
 		call: func(_ *affectOpts, d *libvirt.Domain, xml string, flags libvirt.DomainDeviceModifyFlags) error {
 			return d.UpdateDeviceFlags(xml, flags)
 		},
