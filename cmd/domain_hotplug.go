@@ -90,6 +90,18 @@ func disksMayHaveChanged(env *Env, d *libvirt.Domain, reason string) {
 	env.Sess.Nodes().ChangedDomain(d, reason)
 }
 
+// deviceCallDone ends a hotplug command after its libvirt call returned
+// err: the node-name cache told, then virsh's failure (its message, then
+// libvirt's) or its success message.
+func deviceCallDone(env *Env, d *libvirt.Domain, reason string, err error, failed, done string) error {
+	disksMayHaveChanged(env, d, reason)
+	if err != nil {
+		return msgThenCause(failed, err)
+	}
+	env.IO.Extra("%s", done)
+	return nil
+}
+
 // ---------------------------------------------------------------- attach-device, detach-device, update-device
 
 // deviceFileCmd is attach-device, detach-device and update-device: a
@@ -126,12 +138,7 @@ func (dc deviceFileCmd) build(env *Env) *spec.Command {
 			flags |= libvirt.DOMAIN_DEVICE_MODIFY_FORCE
 		}
 		err = dc.call(&o.a, d, xml, flags)
-		disksMayHaveChanged(env, d, dc.reason)
-		if err != nil {
-			return msgThenCause(fmt.Sprintf(dc.failed, o.file), err)
-		}
-		env.IO.Extra("%s", dc.done)
-		return nil
+		return deviceCallDone(env, d, dc.reason, err, fmt.Sprintf(dc.failed, o.file), dc.done)
 	})
 	return c
 }
@@ -179,12 +186,8 @@ func newDetachDeviceAliasCmd(env *Env) *spec.Command {
 	o.a.rules(c)
 	c.Run = env.onDomain(&o.dom, func(ctx context.Context, d *libvirt.Domain) error {
 		err := d.DetachDeviceAlias(o.alias, o.a.flags())
-		disksMayHaveChanged(env, d, blocknodes.ReasonHotplug)
-		if err != nil {
-			return msgThenCause(fmt.Sprintf("Failed to detach device with alias %s", o.alias), err)
-		}
-		env.IO.Extra("Device detach request sent successfully\n")
-		return nil
+		return deviceCallDone(env, d, blocknodes.ReasonHotplug, err, fmt.Sprintf("Failed to detach device with alias %s", o.alias),
+			"Device detach request sent successfully\n")
 	})
 	return c
 }
@@ -254,12 +257,7 @@ func newAttachDiskCmd(env *Env) *spec.Command {
 		}
 		defer d.Free()
 		err = o.a.attach(d, xml, o.a.liveIfPersistent(d, o.a.flags()))
-		disksMayHaveChanged(env, d, blocknodes.ReasonHotplug)
-		if err != nil {
-			return msgThenCause("Failed to attach disk", err)
-		}
-		env.IO.Extra("Disk attached successfully\n")
-		return nil
+		return deviceCallDone(env, d, blocknodes.ReasonHotplug, err, "Failed to attach disk", "Disk attached successfully\n")
 	}
 	return c
 }

@@ -79,6 +79,20 @@ func diskNode(doc, path string, removable bool) (*xnode, error) {
 	return nil, fmt.Errorf("No disk found whose source path or target is %s", path)
 }
 
+// domainDiskNode is diskNode on the domain's inactive XML when config, else
+// its current one (the live XML of a running domain).
+func domainDiskNode(d *libvirt.Domain, config bool, path string, removable bool) (*xnode, error) {
+	var flags libvirt.DomainXMLFlags
+	if config {
+		flags = libvirt.DOMAIN_XML_INACTIVE
+	}
+	doc, err := d.GetXMLDesc(flags)
+	if err != nil {
+		return nil, err
+	}
+	return diskNode(doc, path, removable)
+}
+
 // nodeXML is the node as virsh's virXMLNodeToString writes it.
 func nodeXML(n *xnode) string {
 	var b strings.Builder
@@ -250,15 +264,7 @@ func newChangeMediaCmd(env *Env) *spec.Command {
 			return err
 		}
 		defer d.Free()
-		var xmlFlags libvirt.DomainXMLFlags
-		if flags&libvirt.DOMAIN_DEVICE_MODIFY_CONFIG != 0 {
-			xmlFlags = libvirt.DOMAIN_XML_INACTIVE
-		}
-		doc, err := d.GetXMLDesc(xmlFlags)
-		if err != nil {
-			return err
-		}
-		disk, err := diskNode(doc, o.path, true)
+		disk, err := domainDiskNode(d, o.config, o.path, true)
 		if err != nil {
 			return err
 		}
@@ -297,32 +303,19 @@ func newDetachDiskCmd(env *Env) *spec.Command {
 	c.InertOptions("print-xml")
 	o.a.rules(c)
 	c.Run = env.onDomain(&o.dom, func(ctx context.Context, d *libvirt.Domain) error {
+		// The inactive XML for --config (or --persistent) alone.
 		flags := o.a.flags()
-		var xmlFlags libvirt.DomainXMLFlags
-		if flags == libvirt.DOMAIN_DEVICE_MODIFY_CONFIG {
-			xmlFlags = libvirt.DOMAIN_XML_INACTIVE
-		}
-		doc, err := d.GetXMLDesc(xmlFlags)
+		disk, err := domainDiskNode(d, flags == libvirt.DOMAIN_DEVICE_MODIFY_CONFIG, o.target, false)
 		if err != nil {
 			return err
 		}
 		flags = o.a.liveIfPersistent(d, flags)
-		disk, err := diskNode(doc, o.target, false)
-		if err != nil {
-			return err
-		}
 		xml := nodeXML(disk)
 		if o.printXML {
 			env.IO.Printf("%s", xml)
 			return nil
 		}
-		err = o.a.detach(d, xml, flags)
-		disksMayHaveChanged(env, d, blocknodes.ReasonHotplug)
-		if err != nil {
-			return msgThenCause("Failed to detach disk", err)
-		}
-		env.IO.Extra("Disk detached successfully\n")
-		return nil
+		return deviceCallDone(env, d, blocknodes.ReasonHotplug, o.a.detach(d, xml, flags), "Failed to detach disk", "Disk detached successfully\n")
 	})
 	return c
 }
