@@ -287,7 +287,18 @@ func TestLabHotplugBehindVirtshShell(t *testing.T) {
 
 	mustVirsh(t, "attach-disk", g.Name, vdc, "vdc", "--subdriver", "qcow2", "--live")
 	ls.waitMarked(t, g, blocknodes.ReasonHotplug)
-	ls.checkNodes(t, g, "virsh attach-disk vdc", 2, blocknodes.ReasonHotplug)
+	v := ls.checkNodes(t, g, "virsh attach-disk vdc", 2, blocknodes.ReasonHotplug)
+	// A threshold by percentage on the disk virsh plugged lands on its node.
+	node := diskOf(v, "vdc").Chain[0].StorageNode
+	ls.mustRun(t, "domblkthreshold "+g.Name+" vdc 25%")
+	waitArmed(t, g, "vdc", 2<<20)
+	armed := false
+	for _, n := range namedBlockNodes(t, g) {
+		armed = armed || n.Node == node && n.Threshold == 2<<20
+	}
+	if !armed {
+		t.Fatalf("QEMU has no 2 MiB threshold on %s", node)
+	}
 
 	mustVirsh(t, "attach-disk", g.Name, sdb, "sdb", "--subdriver", "qcow2", "--targetbus", "scsi", "--live")
 	ls.waitMarked(t, g, blocknodes.ReasonHotplug)
@@ -400,12 +411,18 @@ func TestLabHotplugBadInput(t *testing.T) {
 	if v.Domains[0].Counters.VerifyMisses != 0 {
 		t.Fatalf("verify misses: %+v", v.Domains[0].Counters)
 	}
+	var maxIndex uint
+	for _, d := range v.Domains[0].Disks {
+		for _, l := range d.Chain {
+			maxIndex = max(maxIndex, l.Index)
+		}
+	}
 	// The next change gets an index past the used-up ones: still right.
 	overlay := filepath.Join(g.Dir, "vda-s1.qcow2")
 	ls.mustRun(t, "snapshot-create-as "+g.Name+" s1 --disk-only --no-metadata --diskspec vda,file="+overlay+" --diskspec vdb,snapshot=no --diskspec sda,snapshot=no")
 	v = ls.checkNodes(t, g, "snapshot after the failed hotplugs", 2, blocknodes.ReasonSnapshot)
-	if top := diskOf(v, "vda").Chain[0]; top.Source != overlay {
-		t.Fatalf("vda top %+v", top)
+	if top := diskOf(v, "vda").Chain[0]; top.Source != overlay || top.Index <= maxIndex+1 {
+		t.Fatalf("vda top %+v: want %s with an index past the gap the failed hotplugs left after %d", top, overlay, maxIndex)
 	}
 }
 
