@@ -264,7 +264,7 @@ func newAttachDiskCmd(env *Env) *spec.Command {
 
 // diskXML is the <disk> virsh's cmdAttachDisk builds from the options, with
 // its checks and messages, in its order: built with libvirtxml, written as
-// virsh writes it (attachDiskStyle).
+// virsh writes it (style).
 func (o *attachDiskOpts) diskXML(c *spec.Command) (string, error) {
 	stype := o.sourcetype
 	switch stype {
