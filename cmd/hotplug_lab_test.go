@@ -28,14 +28,20 @@ import (
 // and the disk stays until the guest ejects it. acpiEject does the guest's
 // part, as GuestWrite does its writes.
 
-// pciSlot is the PCI slot of the disk's device in the live XML.
-func pciSlot(t *testing.T, g *labGuest, target string) uint {
+// liveDisks are the <disk>s of the guest's live XML.
+func liveDisks(t *testing.T, g *labGuest) []libvirtxml.DomainDisk {
 	t.Helper()
 	var dom libvirtxml.Domain
 	if err := dom.Unmarshal(g.LiveXML(t)); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range dom.Devices.Disks {
+	return dom.Devices.Disks
+}
+
+// pciSlot is the PCI slot of the disk's device in the live XML.
+func pciSlot(t *testing.T, g *labGuest, target string) uint {
+	t.Helper()
+	for _, d := range liveDisks(t, g) {
 		if d.Target != nil && d.Target.Dev == target && d.Address != nil && d.Address.PCI != nil && d.Address.PCI.Slot != nil {
 			return *d.Address.PCI.Slot
 		}
@@ -60,12 +66,8 @@ func acpiEject(t *testing.T, g *labGuest, slot uint) {
 // liveTargets are the disk targets of the guest's live XML, in order.
 func liveTargets(t *testing.T, g *labGuest) []string {
 	t.Helper()
-	var dom libvirtxml.Domain
-	if err := dom.Unmarshal(g.LiveXML(t)); err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, d := range dom.Devices.Disks {
+	for _, d := range liveDisks(t, g) {
 		out = append(out, d.Target.Dev)
 	}
 	return out
