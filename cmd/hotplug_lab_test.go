@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/shell/blocknodes"
@@ -501,4 +502,98 @@ func TestLabHotplugScriptedSession(t *testing.T) {
 		t.Fatalf("session totals %+v after %d changes: want %d fills, no scrape", v.Totals, changes, changes+1)
 	}
 	t.Logf("%d graph changes, %d fills, %d scrapes, %d verify hits", changes, v.Totals.Fills, v.Totals.Scrapes, v.Totals.VerifyHits)
+}
+
+// inactiveTargets are the disk targets of the guest's persistent definition.
+func inactiveTargets(t *testing.T, g *labGuest) []string {
+	t.Helper()
+	x, err := g.Dom.GetXMLDesc(libvirt.DOMAIN_XML_INACTIVE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks, err := domain.Disks(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range disks {
+		out = append(out, d.Target+"="+d.Top().Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestLabHotplugPersistentConfigLive: on a running persistent guest,
+// virtsh and virsh side by side make the same changes with --persistent,
+// --config and --live (checked in the live and the inactive definition)
+// and print the same.
+func TestLabHotplugPersistentConfigLive(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "hpflags", ACPI: true, CDROM: true, DiskMiB: 8, Start: true})
+	ls := newREPLSession(t)
+	ls.dump(t, g.Name)
+	img := map[string]string{}
+	for _, dev := range []string{"vdc", "vdd", "vde", "vdf"} {
+		img[dev] = newImage(t, g, dev+".qcow2", 8)
+	}
+	iso := filepath.Join(g.Dir, "new.iso")
+	qemuImg(t, "create", "-q", "-f", "raw", iso, "1M")
+	same := func(virtshArgs, virshArgs []string) {
+		t.Helper()
+		out, errS, code := virtshLab(t, virtshArgs...)
+		vOut, vErr, vCode := runVirsh(t, virshArgs...)
+		if out != vOut || errS != vErr || code != vCode || code != 0 {
+			t.Fatalf("virtsh %q: exit %d %q %q\nvirsh %q: exit %d %q %q", virtshArgs, code, out, errS, virshArgs, vCode, vOut, vErr)
+		}
+	}
+	cd := "sda=" + g.CDROM
+	same([]string{"attach-disk", g.Name, img["vdc"], "vdc", "--subdriver", "qcow2", "--persistent"},
+		[]string{"attach-disk", g.Name, img["vdd"], "vdd", "--subdriver", "qcow2", "--persistent"})
+	vdc, vdd := "vdc="+img["vdc"], "vdd="+img["vdd"]
+	if got, want := inactiveTargets(t, g), []string{cd, "vda=" + g.Disks[0], vdc, vdd}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("inactive disks after --persistent: %q, want %q", got, want)
+	}
+	waitTargets(t, g, "vda", "sda", "vdc", "vdd")
+
+	// --config alone: the definition changes, the running guest does not.
+	same([]string{"detach-disk", g.Name, "vdc", "--config"}, []string{"detach-disk", g.Name, "vdd", "--config"})
+	same([]string{"attach-disk", g.Name, img["vde"], "vde", "--subdriver", "qcow2", "--config"},
+		[]string{"attach-disk", g.Name, img["vdf"], "vdf", "--subdriver", "qcow2", "--config"})
+	if got, want := inactiveTargets(t, g), []string{cd, "vda=" + g.Disks[0], "vde=" + img["vde"], "vdf=" + img["vdf"]}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("inactive disks after --config: %q, want %q", got, want)
+	}
+	waitTargets(t, g, "vda", "sda", "vdc", "vdd")
+	same([]string{"detach-disk", g.Name, "vde", "--config", "--print-xml"}, []string{"detach-disk", g.Name, "vde", "--config", "--print-xml"})
+	same([]string{"change-media", g.Name, "sda", iso, "--update", "--config", "--print-xml"},
+		[]string{"change-media", g.Name, "sda", iso, "--update", "--config", "--print-xml"})
+	same([]string{"change-media", g.Name, "sda", "--eject", "--print-xml"}, []string{"change-media", g.Name, "sda", "--eject", "--print-xml"})
+
+	// A media change in the definition only; then live only.
+	out, errS, code := virtshLab(t, "change-media", g.Name, "sda", iso, "--update", "--config")
+	if code != 0 || out != "Successfully updated media.\n" || errS != "" {
+		t.Fatalf("change-media --config: exit %d %q %q", code, out, errS)
+	}
+	if got := inactiveTargets(t, g); got[0] != "sda="+iso {
+		t.Fatalf("inactive disks after change-media --config: %q", got)
+	}
+	if got := liveDiskSources(t, g); !strings.Contains(strings.Join(got, " "), cd) {
+		t.Fatalf("live disks after change-media --config: %q", got)
+	}
+	out, errS, code = virtshLab(t, "change-media", g.Name, "sda", "--eject", "--live")
+	if code != 0 || out != "Successfully ejected media.\n" || errS != "" {
+		t.Fatalf("change-media --eject --live: exit %d %q %q", code, out, errS)
+	}
+	if got := liveDiskSources(t, g); !strings.Contains(strings.Join(got, " "), "sda= ") && !strings.HasSuffix(strings.Join(got, " "), "sda=") {
+		t.Fatalf("live disks after the eject: %q", got)
+	}
+	if got := inactiveTargets(t, g); got[0] != "sda="+iso {
+		t.Fatalf("the live eject changed the definition: %q", got)
+	}
+	// All of it by other processes: the session's next use fills once.
+	v := ls.dump(t, g.Name)
+	if c := v.Domains[0].Counters; c.Fills != 2 || v.Totals.Scrapes != 0 {
+		t.Fatalf("the session's cache after the changes: %+v, want 2 fills and no scrape", v)
+	}
+	if got, want := cachedNodes(v), qemuNodes(t, g); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("cache %v\nQEMU  %v", got, want)
+	}
 }
