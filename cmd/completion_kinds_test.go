@@ -15,7 +15,8 @@ import (
 // name the user makes up) are not listed: they complete spec.Nothing.
 var objectKinds = map[string][]spec.CompleterKind{
 	"domain":         {spec.Domain, spec.DomainUUID},
-	"path":           {spec.Disk, spec.DiskIndex, spec.BlockJob},
+	"path":           {spec.Disk, spec.DiskIndex, spec.BlockJob, spec.RemovableDisk},
+	"alias":          {spec.DeviceAlias, spec.Nothing},
 	"dev":            {spec.Disk, spec.DiskIndex},
 	"device":         {spec.Disk, spec.DiskIndex},
 	"top":            {spec.DiskIndex},

@@ -68,6 +68,8 @@ type labGuestOpts struct {
 	Start     bool   // start it after defining
 	Transient bool   // create (transient) instead of define; a transient guest always runs
 	CDROM     bool   // a SATA cdrom sda with a 1 MiB raw image as its media (g.CDROM)
+	ACPI      bool   // <acpi/>, so that PCI hotplug works (machine pc)
+	SCSI      bool   // a virtio-scsi controller, whose disks unplug without the guest's help
 	// Conn, when set, is the hypervisor to define the guest on instead of
 	// the lab (a test's private daemon); cleanup uses g.Conn as it is then.
 	Conn *libvirt.Connect
@@ -146,6 +148,12 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 				Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
 			}},
 		},
+	}
+	if o.ACPI {
+		dom.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
+	}
+	if o.SCSI {
+		dom.Devices.Controllers = append(dom.Devices.Controllers, libvirtxml.DomainController{Type: "scsi", Model: "virtio-scsi"})
 	}
 	for i := 0; i < o.Disks; i++ {
 		dev := "vd" + string(rune('a'+i))

@@ -64,15 +64,21 @@ func init() {
 func table() []entry {
 	return []entry{
 		// Domain Management (virsh-domain.c)
+		{"attach-device", "domain", newAttachDeviceCmd, mutating},
+		{"attach-disk", "domain", newAttachDiskCmd, mutating},
 		{"autostart", "domain", newAutostartCmd, mutating},
 		{"blockcommit", "domain", newBlockCommitCmd, mutating},
 		{"blockcopy", "domain", newBlockCopyCmd, mutating},
 		{"blockjob", "domain", newBlockJobCmd, 0},
 		{"blockpull", "domain", newBlockPullCmd, mutating},
 		{"blockresize", "domain", newBlockResizeCmd, mutating},
+		{"change-media", "domain", newChangeMediaCmd, mutating},
 		{"create", "domain", newCreateCmd, mutating},
 		{"define", "domain", newDefineCmd, mutating},
 		{"destroy", "domain", newDestroyCmd, mutating},
+		{"detach-device", "domain", newDetachDeviceCmd, mutating},
+		{"detach-device-alias", "domain", newDetachDeviceAliasCmd, mutating},
+		{"detach-disk", "domain", newDetachDiskCmd, mutating},
 		{"domid", "domain", newDomidCmd, 0},
 		{"domjobabort", "domain", newDomjobabortCmd, mutating},
 		{"domjobinfo", "domain", newDomjobinfoCmd, 0},
@@ -93,6 +99,7 @@ func table() []entry {
 		{"start", "domain", newStartCmd, mutating},
 		{"suspend", "domain", newSuspendCmd, mutating},
 		{"undefine", "domain", newUndefineCmd, mutating},
+		{"update-device", "domain", newUpdateDeviceCmd, mutating},
 
 		// Domain Monitoring (virsh-domain-monitor.c)
 		{"domblkerror", "monitor", newDomblkerrorCmd, 0},

@@ -246,7 +246,7 @@ func (c *Completer) values(p *spec.Partial, o *spec.Option, cur, prefix string) 
 		return Result{Directive: cobra.ShellCompDirectiveFilterDirs}
 	case spec.File:
 		return Result{Directive: cobra.ShellCompDirectiveDefault}
-	case spec.Disk, spec.DiskIndex, spec.DiskList:
+	case spec.Disk, spec.DiskIndex, spec.DiskList, spec.RemovableDisk:
 		dom := domain()
 		if dom == "" {
 			break
@@ -260,6 +260,14 @@ func (c *Completer) values(p *spec.Partial, o *spec.Option, cur, prefix string) 
 		case spec.Disk:
 			for _, d := range disks {
 				cands = append(cands, Candidate{d.Target, d.Source})
+			}
+		case spec.RemovableDisk:
+			// virsh offers every disk target for change-media; the ones
+			// it accepts are cdroms and floppies.
+			for _, d := range disks {
+				if d.def.Device == "cdrom" || d.def.Device == "floppy" {
+					cands = append(cands, Candidate{d.Target, d.Source})
+				}
 			}
 		case spec.DiskIndex:
 			only := ""
@@ -299,6 +307,12 @@ func (c *Completer) values(p *spec.Partial, o *spec.Option, cur, prefix string) 
 		if dom := domain(); dom != "" {
 			v, _ := query(c, func(h Host) ([]string, error) { return h.Snapshots(dom) })
 			cands = names(v...)
+		}
+	case spec.DeviceAlias:
+		if dom := domain(); dom != "" {
+			if xml, ok := query(c, func(h Host) (string, error) { return h.DomainXML(dom) }); ok {
+				cands = names(deviceAliases(xml)...)
+			}
 		}
 	case spec.Event:
 		cands = names(EventNames...)

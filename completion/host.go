@@ -362,3 +362,7 @@ func uriCandidates() []Candidate {
 	}
 	return out
 }
+
+// deviceAliases lists the device aliases of a domain XML, as
+// virshDomainDeviceAliasCompleter offers them.
+func deviceAliases(xml string) []string { return domain.DeviceAliases(xml) }

@@ -10,12 +10,14 @@
 // (custom-monitor) until it restarts.
 //
 // Fill points: first sight of a running guest after connect/reconnect,
-// lifecycle started, block-job completed/ready/failed/canceled, device
-// added/removed, tray/disk change, and virtsh's own snapshot/checkpoint/
-// block-job-start/media calls (Refill). Event handlers and Refill only mark
-// an entry stale with the reason; the fill runs at the next use, so a block
-// job's ready+completed pair, or a job start and its completion, cost one
-// fill, not three, and the event goroutine never makes a libvirt call.
+// lifecycle started, block-job completed/ready/failed/canceled and virtsh's
+// own snapshot/checkpoint/block-job-start calls (Refill); device added/
+// removed, tray/disk change and virtsh's own hotplug, detach and media calls
+// (Changed: a fill only if the disks did change). Event handlers, Refill and
+// Changed only mark an entry stale with the reason; the fill runs at the
+// next use, so a block job's ready+completed pair, or a job start and its
+// completion, cost one fill, not three, a hotplug and its device-added event
+// one, and the event goroutine never makes a libvirt call.
 //
 // Before an entry is handed out it is checked: the domain ID and the chain
 // indexes of every disk from one bulk-stats call (GetAllDomainStats with
@@ -159,6 +161,9 @@ type Entry struct {
 
 	sig     string            // ID + chain indexes from bulk stats at the fill
 	aliases map[string]string // alias → target (tray/device events carry aliases)
+	// ifChanged: Stale was set by Changed, so the fill is due only if the
+	// check shows the disks changed since the last one.
+	ifChanged bool
 }
 
 // Disk returns the disk with the target, or nil.
@@ -300,9 +305,34 @@ func (c *Cache) RefillDomain(d *libvirt.Domain, reason string) {
 
 func (c *Cache) markLocked(uuid, reason string) {
 	if d := c.doms[uuid]; d != nil {
-		d.Stale = reason
+		d.Stale, d.ifChanged = reason, false
 	} else {
 		c.pending[uuid] = reason
+	}
+}
+
+// Changed says a guest's disks may have changed: a hotplug, unplug or media
+// change, by virtsh right after its own call returns (whether it succeeded
+// or not: a failed hotplug may have used up an index) or seen in a
+// device-added, device-removed, tray-change or disk-change event. Each of
+// these adds, removes or renumbers a disk in the bulk stats, so the check
+// before the next use tells whether it happened: if it did, that use
+// re-derives the entry with this reason; if not (nothing changed, or the
+// entry was filled after the change, as when the event of our own hotplug
+// arrives after the fill it caused), it costs no fill. A guest not cached
+// yet is filled at first use anyway. It makes no libvirt call.
+func (c *Cache) Changed(uuid, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d := c.doms[uuid]; d != nil && (d.Stale == "" || d.ifChanged) {
+		d.Stale, d.ifChanged = reason, true
+	}
+}
+
+// ChangedDomain is Changed for a domain object.
+func (c *Cache) ChangedDomain(d *libvirt.Domain, reason string) {
+	if uuid, err := d.GetUUIDString(); err == nil {
+		c.Changed(uuid, reason)
 	}
 }
 
@@ -371,7 +401,7 @@ func (c *Cache) get(d *libvirt.Domain, forceQMP bool) (*Entry, error) {
 		if r := c.pending[uuid]; r != "" {
 			reason = r
 		}
-	case e.Stale != "":
+	case e.Stale != "" && (!e.ifChanged || e.sig != st.sig):
 		reason = e.Stale
 		if reason == reasonReconnect {
 			reason = ReasonConnect
@@ -381,6 +411,8 @@ func (c *Cache) get(d *libvirt.Domain, forceQMP bool) (*Entry, error) {
 		c.totals.VerifyMisses++
 		reason = ReasonVerifyMiss
 	default:
+		// A Changed mark the check clears: the entry already holds it.
+		e.Stale, e.ifChanged = "", false
 		e.Counters.VerifyHits++
 		c.totals.VerifyHits++
 	}

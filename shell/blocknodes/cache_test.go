@@ -191,6 +191,47 @@ func TestCacheCheckAndRefill(t *testing.T) {
 	}
 }
 
+// Changed (hotplug, unplug, media change: ours or another client's) costs
+// a fill only when the check shows the disks changed, recorded with its
+// reason; an event of a change the entry already holds costs none; an
+// unconditional Refill is not weakened by a later Changed; and a guest not
+// cached yet is simply filled at first sight.
+func TestCacheChangedFillsOnlyOnChange(t *testing.T) {
+	d := testDomain(t, testConn(t))
+	uuid, _ := d.GetUUIDString()
+	f := &fakeBackend{xml: liveXML, sig: "7;vda[2]"}
+	c := newCache(nil, nil, f)
+	get := func() *Entry {
+		t.Helper()
+		e, err := c.Get(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	c.Changed(uuid, ReasonHotplug) // not cached yet: first sight decides
+	if e := get(); e.Last.Reason != ReasonConnect || c.Totals().Fills != 1 {
+		t.Fatalf("first sight: %+v %+v", e.Last, c.Totals())
+	}
+	c.Changed(uuid, ReasonHotplug) // e.g. our own hotplug's event, after its fill
+	if e := get(); e.Stale != "" || c.Totals().Fills != 1 || c.Totals().VerifyHits != 1 {
+		t.Fatalf("unchanged disks cost a fill: %+v %+v", e, c.Totals())
+	}
+	f.sig = "7;vda[2];vdc[6]" // a disk was hot-plugged
+	c.Changed(uuid, ReasonHotplug)
+	if e := get(); e.Last.Reason != ReasonHotplug || c.Totals().Fills != 2 || c.Totals().VerifyMisses != 0 {
+		t.Fatalf("after a hotplug: %+v %+v", e.Last, c.Totals())
+	}
+	c.Refill(uuid, ReasonSnapshot)
+	c.Changed(uuid, ReasonMedia)
+	if e := get(); e.Last.Reason != ReasonSnapshot || c.Totals().Fills != 3 {
+		t.Fatalf("Refill then Changed: %+v %+v", e.Last, c.Totals())
+	}
+	if c.Cached(uuid).Stale != "" {
+		t.Fatal("stale mark left after the fill")
+	}
+}
+
 // Thresholds come from the bulk stats of the check; the block-threshold
 // event's dev clears the one it names (they are one-shot).
 func TestCacheThresholdFired(t *testing.T) {

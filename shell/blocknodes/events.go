@@ -43,19 +43,20 @@ func (c *Cache) ensureEvents() {
 	_, _ = conn.DomainEventBlockJob2Register(nil, func(_ *libvirt.Connect, d *libvirt.Domain, ev *libvirt.DomainEventBlockJob) {
 		c.RefillDomain(d, ReasonBlockJob)
 	})
+	// Another client's hotplug, unplug or media change (and the events of
+	// virtsh's own, which Changed already noted): the next use re-derives
+	// the guest if its disks changed (Changed).
 	_, _ = conn.DomainEventDeviceAddedRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventDeviceAdded) {
-		c.RefillDomain(d, ReasonHotplug)
+		c.ChangedDomain(d, ReasonHotplug)
 	})
 	_, _ = conn.DomainEventDeviceRemovedRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventDeviceRemoved) {
-		c.RefillDomain(d, ReasonHotplug)
+		c.ChangedDomain(d, ReasonHotplug)
 	})
-	_, _ = conn.DomainEventTrayChangeRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, ev *libvirt.DomainEventTrayChange) {
-		if ev.Reason == libvirt.DOMAIN_EVENT_TRAY_CHANGE_CLOSE {
-			c.RefillDomain(d, ReasonMedia)
-		}
+	_, _ = conn.DomainEventTrayChangeRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventTrayChange) {
+		c.ChangedDomain(d, ReasonMedia)
 	})
 	_, _ = conn.DomainEventDiskChangeRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, _ *libvirt.DomainEventDiskChange) {
-		c.RefillDomain(d, ReasonMedia)
+		c.ChangedDomain(d, ReasonMedia)
 	})
 	_, _ = conn.DomainEventBlockThresholdRegister(nil, func(_ *libvirt.Connect, d *libvirt.Domain, ev *libvirt.DomainEventBlockThreshold) {
 		uuid, err := d.GetUUIDString()

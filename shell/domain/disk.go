@@ -7,7 +7,9 @@
 package domain
 
 import (
+	"encoding/xml"
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -255,4 +257,38 @@ func uintOr(p *uint) uint {
 		return 0
 	}
 	return *p
+}
+
+// DeviceAliases lists the <alias name> of every device in a domain XML, in
+// document order (virsh's ./devices//alias/@name): what detach-device-alias
+// takes.
+func DeviceAliases(doc string) []string {
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	var out []string
+	depth, devices := 0, -1
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 2 && t.Name.Local == "devices":
+				devices = depth
+			case devices > 0 && t.Name.Local == "alias":
+				for _, a := range t.Attr {
+					if a.Name.Local == "name" && a.Name.Space == "" {
+						out = append(out, a.Value)
+					}
+				}
+			}
+		case xml.EndElement:
+			if depth == devices {
+				devices = -1
+			}
+			depth--
+		}
+	}
 }

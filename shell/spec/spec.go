@@ -63,6 +63,8 @@ const (
 	StorageFormat               // disk image formats
 	Enum                        // Arg: the comma-separated values
 	List                        // Arg: the comma-separated values, completed as a comma list
+	RemovableDisk               // targets of the command's domain's cdroms and floppies
+	DeviceAlias                 // device aliases of the command's domain (<alias name>)
 )
 
 // Completer is an option's completer and its argument.
