@@ -92,11 +92,14 @@ type Fleet struct {
 	selected []Host
 	timeout  time.Duration
 	sessions map[string]*shell.Session // by URI
+	// busy counts, per URI, the functions of Each still running: a host
+	// that did not answer may hold its session's lock in a libvirt call.
+	busy map[string]int
 }
 
 // New is a fleet with nothing selected and the default timeout.
 func New(newSession func(uri string) *shell.Session) *Fleet {
-	return &Fleet{NewSession: newSession, timeout: DefaultTimeout, sessions: map[string]*shell.Session{}}
+	return &Fleet{NewSession: newSession, timeout: DefaultTimeout, sessions: map[string]*shell.Session{}, busy: map[string]int{}}
 }
 
 // Select makes hosts the selection (nil: back to one host).
@@ -142,15 +145,25 @@ func (f *Fleet) Session(h Host) *shell.Session {
 	return s
 }
 
-// Close closes every host's session.
+// Close closes every host's session but those of hosts that have not
+// answered yet: closing one would wait for the hung daemon (the process is
+// ending, and the kernel closes their sockets).
 func (f *Fleet) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, s := range f.sessions {
-		s.Close()
+	for uri, s := range f.sessions {
+		if f.busy[uri] == 0 {
+			s.Close()
+		}
 	}
 	f.sessions = map[string]*shell.Session{}
 	return nil
+}
+
+func (f *Fleet) setBusy(uri string, d int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.busy[uri] += d
 }
 
 // Outcome is how a function run on one host ended.
@@ -193,7 +206,9 @@ func (f *Fleet) Each(ctx context.Context, hosts []Host, fn Run) []Outcome {
 			done := make(chan error, 1)
 			answeredCh := make(chan struct{})
 			var once sync.Once
+			f.setBusy(h.URI, 1)
 			go func() {
+				defer f.setBusy(h.URI, -1)
 				done <- fn(hctx, i, h, s, func() { once.Do(func() { close(answeredCh) }) })
 			}()
 			answered := (<-chan struct{})(answeredCh)
