@@ -44,10 +44,14 @@ func Aliases() []Host {
 // Parse reads --hosts: "all" (every alias), or a comma list of alias names
 // and URIs, in the user's order, each once.
 func Parse(list string) ([]Host, error) {
-	aliases := Aliases()
+	return parse(list, Aliases(), completion.LibvirtConfPath())
+}
+
+// parse is Parse over the aliases of the libvirt.conf at conf.
+func parse(list string, aliases []Host, conf string) ([]Host, error) {
 	if strings.TrimSpace(list) == "all" {
 		if len(aliases) == 0 {
-			return nil, fmt.Errorf("no hosts for --hosts all: %s has no uri_aliases", completion.LibvirtConfPath())
+			return nil, fmt.Errorf("no hosts for --hosts all: %s has no uri_aliases", conf)
 		}
 		return aliases, nil
 	}
@@ -69,7 +73,7 @@ func Parse(list string) ([]Host, error) {
 			h, ok = Host{Name: w, URI: w}, true
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown host '%s': not a uri_aliases name in %s, nor a URI", w, completion.LibvirtConfPath())
+			return nil, fmt.Errorf("unknown host '%s': not a uri_aliases name in %s, nor a URI", w, conf)
 		}
 		if !seen[h.Name] {
 			seen[h.Name] = true
