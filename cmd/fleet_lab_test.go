@@ -318,3 +318,88 @@ func TestLabFleetStartRoutes(t *testing.T) {
 		}
 	}
 }
+
+// fleetArgs are the unshare words that run the virtsh binary with the
+// test's libvirt.conf (see virtsh).
+func (fl *fleetLab) fleetArgs(args ...string) []string {
+	script := `mount --bind "$0" /etc/libvirt/libvirt.conf && exec "$@"`
+	return append([]string{"--mount", "--propagation", "private", "sh", "-c", script, fl.conf, virtshBinary(fl.t)}, args...)
+}
+
+// TestLabFleetEventLoopPrefixed: `--hosts lab2,lab3 event --loop` prints
+// each host's events as they come, each line prefixed with its host; under
+// -o json each JSON line has "host" first.
+func TestLabFleetEventLoopPrefixed(t *testing.T) {
+	fl := newFleetLab(t)
+	for _, output := range []string{"table", "json"} {
+		t.Run(output, func(t *testing.T) {
+			guests := map[string]*labGuest{}
+			for _, n := range []string{"lab2", "lab3"} {
+				guests[n] = fl.guest(fl.host(n), "fleetev", true)
+			}
+			p := startScript(t, "unshare", fl.fleetArgs("--hosts", "lab2,lab3", "-o", output, "event", "--loop", "--event", "lifecycle")...)
+			// The listener registers at some point after it starts: pause
+			// and resume each guest until its host's line shows up.
+			for n, g := range guests {
+				prefix, want := n+": ", "event 'lifecycle' for domain '"+g.Name+"': Suspended"
+				if output == "json" {
+					prefix, want = `{"host":"`+n+`","timestamp":`, `"event":"lifecycle","domain":"`+g.Name+`"`
+				}
+				has := func() bool {
+					for _, l := range strings.Split(p.out.String(), "\n") {
+						if strings.HasPrefix(l, prefix) && strings.Contains(l, want) {
+							return true
+						}
+					}
+					return false
+				}
+				seen := false
+				for try := 0; try < 100 && !seen; try++ {
+					if err := g.Dom.Suspend(); err != nil {
+						t.Fatal(err)
+					}
+					if err := g.Dom.Resume(); err != nil {
+						t.Fatal(err)
+					}
+					for w := 0; w < 10 && !seen; w++ {
+						seen = has()
+						time.Sleep(20 * time.Millisecond)
+					}
+				}
+				if !seen {
+					t.Fatalf("no %q in:\n%s\nstderr:\n%s", want, p.out.String(), p.errb.String())
+				}
+			}
+			_ = p.cmd.Process.Signal(syscall.SIGINT)
+			if _, ok := waitExit(t, p.cmd, 30*time.Second); !ok {
+				t.Fatal("event --loop did not end on SIGINT")
+			}
+			for _, l := range strings.Split(strings.TrimRight(p.out.String(), "\n"), "\n") {
+				ok := strings.HasPrefix(l, "lab2: ") || strings.HasPrefix(l, "lab3: ") || l == ""
+				if output == "json" {
+					ok = ok || strings.HasPrefix(l, `{"host":"lab2",`) || strings.HasPrefix(l, `{"host":"lab3",`)
+				}
+				if !ok {
+					t.Errorf("line without its host: %q", l)
+				}
+			}
+		})
+	}
+}
+
+// TestLabFleetHostsBuiltin: the `hosts` built-in selects hosts for the rest
+// of the session (list then has a Host column), prints the selection, and
+// --off goes back to the session's one connection.
+func TestLabFleetHostsBuiltin(t *testing.T) {
+	fl := newFleetLab(t)
+	g := fl.guest(fl.host("lab3"), "fleetrepl", false)
+	script := "hosts lab3,lab2\nhosts\nlist --all --name\nhosts --off\nhosts\nuri\n"
+	out, errS, code := runBinary(t, script, nil, "unshare", fl.fleetArgs("-q", "-c", "test:///default")...)
+	want := "lab3\tqemu+tcp://127.0.0.3/system\nlab2\tqemu+tcp://127.0.0.2/system\n" +
+		"lab3  " + g.Name + "\n" +
+		"none: commands run on the session's connection\n" +
+		"test:///default\n"
+	if code != 0 || errS != "" || out != want {
+		t.Fatalf("exit %d, stderr %q, stdout:\n%s\nwant:\n%s", code, errS, out, want)
+	}
+}
