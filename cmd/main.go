@@ -268,6 +268,10 @@ virtsh [options]... <command> [args...]
     -v                      short version
     -V                      long version
          --version[=TYPE]   version, TYPE is short or long (default short)
+         --hosts=HOSTS      run on several hosts: NAME[,NAME...] (libvirt.conf
+                            uri_aliases, URIs) or all
+         --host-timeout=SECONDS
+                            how long to wait for each host (default 5)
   commands (non interactive mode):
 
 `)
