@@ -162,7 +162,7 @@ type Command struct {
 	// only when this option is given (blockjob --info, event --loop);
 	// otherwise it runs as HostsRouted.
 	HostsWhen string
-	Options []*Option
+	Options   []*Option
 	// Run does the command's work with the parsed options.
 	Run func(ctx context.Context) error
 
