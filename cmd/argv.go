@@ -45,6 +45,8 @@ var globalOpts = []globalOpt{
 	{"version", 'v', argOptional, "version, short (default) or long", spec.Completer{Kind: spec.Enum, Arg: "short,long"}},
 	{"", 'V', argNone, "long version", spec.Completer{}},
 	{"output", 'o', argRequired, "output format: table, json or yaml", spec.Completer{Kind: spec.Output}},
+	{"hosts", 0, argRequired, "run on several hosts: NAME[,NAME...] (uri_aliases, URIs) or all", spec.Completer{Kind: spec.URI}},
+	{"host-timeout", 0, argRequired, "seconds to wait for each host under --hosts (default 5)", spec.Completer{Kind: spec.Nothing}},
 }
 
 // parsedOpt is one option occurrence: its short letter (the getopt return
@@ -175,6 +177,9 @@ func longOpt(a string, args []string, i *int) (parsedOpt, error) {
 type missingArgError struct{ opt *globalOpt }
 
 func (e *missingArgError) Error() string {
+	if e.opt.short == 0 {
+		return fmt.Sprintf("option '--%s' requires an argument", e.opt.long)
+	}
 	if e.opt.long == "" {
 		return fmt.Sprintf("option '-%c' requires an argument", e.opt.short)
 	}

@@ -63,6 +63,7 @@ func newBlockJobCmd(env *Env) *spec.Command {
 		{"bytes", "abort"}, {"bytes", "pivot"}, {"bytes", "async"}} {
 		c.Exclusive(ex[0], ex[1])
 	}
+	c.Hosts, c.HostsWhen = spec.EachHost, "info" // on every host only with --info
 	c.Run = func(ctx context.Context) error {
 		bandwidth := c.Given("bandwidth")
 		dom, err := env.lookupDomain(o.dom)

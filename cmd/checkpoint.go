@@ -710,6 +710,7 @@ func newCheckpointListCmd(env *Env) *spec.Command {
 		{"roots", "from"}, {"details", "tree"}, {"details", "name"}} {
 		c.Exclusive(ex[0], ex[1])
 	}
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error { return runCheckpointList(env, c, &o) }
 	return c
 }

@@ -78,7 +78,7 @@ func TestCompleteProtocol(t *testing.T) {
 		{[]string{"__completeNoDesc", "--output=y"}, "--output=yaml\n:4\n"},
 		{[]string{"__completeNoDesc", "-c", "test:///def"}, "test:///default\n:4\n"},
 		{[]string{"__completeNoDesc", "completion", ""}, "bash\nzsh\nfish\npowershell\n:4\n"},
-		{[]string{"__completeNoDesc", "help", "hos"}, "host\nhostname\n:4\n"},
+		{[]string{"__completeNoDesc", "help", "hos"}, "host\nhost-list\nhostname\nhosts\n:4\n"},
 		{[]string{"__completeNoDesc", "cd", "/u"}, ":16\n"},
 		{[]string{"__completeNoDesc", "-l", ""}, ":0\n"},
 	} {
@@ -89,7 +89,7 @@ func TestCompleteProtocol(t *testing.T) {
 	}
 	// Global option names, as virsh's usage lists them.
 	out, _, _ := runMain(t, "", "__completeNoDesc", "-")
-	if !strings.HasPrefix(out, "--connect\n--debug\n") || !strings.Contains(out, "\n--readonly\n") || !strings.Contains(out, "\n--version\n-V\n--output\n:4\n") {
+	if !strings.HasPrefix(out, "--connect\n--debug\n") || !strings.Contains(out, "\n--readonly\n") || !strings.Contains(out, "\n--version\n-V\n--output\n--hosts\n--host-timeout\n:4\n") {
 		t.Errorf("global options: %q", out)
 	}
 }

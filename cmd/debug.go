@@ -61,6 +61,7 @@ dumps nothing. The mode starts on when VIRTSH_NODE_NAME_SCRAPE=1.`,
 	// qemu-monitor-command is refused on a read-only connection.
 	c.MutatingOptions("scrape", "verify")
 	c.Exclusive("scrape", "verify")
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error {
 		if o.topic != "node-names" {
 			return fmt.Errorf("unknown debug topic '%s': use %s", o.topic, strings.Join(debugTopics, ", "))

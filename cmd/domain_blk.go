@@ -35,6 +35,7 @@ func newDomblklistCmd(env *Env) *spec.Command {
 	c.Bool(&inactive, "inactive", "get inactive rather than running configuration")
 	c.Bool(&details, "details", "additionally display the type and device value")
 	outputOption(c, env.IO)
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error {
 		var flags libvirt.DomainXMLFlags
 		if inactive {
@@ -121,6 +122,7 @@ func newDomblkinfoCmd(env *Env) *spec.Command {
 	c.Bool(&all, "all", "display all block devices info")
 	outputOption(c, env.IO)
 	c.Exclusive("all", "device")
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		if !all && device == "" {
 			return errors.New("command 'domblkinfo' requires <device> option")

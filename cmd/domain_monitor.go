@@ -115,6 +115,7 @@ func newListCmd(env *Env) *spec.Command {
 	c.Exclusive("table", "name")
 	c.Exclusive("table", "uuid")
 	c.Exclusive("table", "id")
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error { return runList(env, &o) }
 	return c
 }
@@ -414,6 +415,7 @@ func newDominfoCmd(env *Env) *spec.Command {
 	c.Example = "dominfo vm1\ndominfo 3 -o json"
 	c.Domain(&dom, "")
 	outputOption(c, env.IO)
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		return runDominfo(env, d)
 	})
@@ -653,6 +655,7 @@ func newDomstateCmd(env *Env) *spec.Command {
 	c.Domain(&dom, "")
 	c.Bool(&reason, "reason", "also print reason for the state")
 	outputOption(c, env.IO)
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = env.onDomain(&dom, func(ctx context.Context, d *libvirt.Domain) error {
 		st, r, err := d.GetState()
 		if err != nil {

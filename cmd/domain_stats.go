@@ -563,6 +563,7 @@ func newDomstatsCmd(env *Env) *spec.Command {
 	}
 	c.Argv(&doms, "domain", "list of domains to get stats for", spec.Opt, false).Complete(spec.Domain)
 	outputOption(c, env.IO)
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error {
 		var stats libvirt.DomainStatsTypes
 		for i, g := range domstatsGroups {

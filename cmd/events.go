@@ -55,6 +55,7 @@ func newEventCmd(env *Env) *spec.Command {
 	c.Exclusive("all", "event")
 	c.Exclusive("list", "all")
 	c.Exclusive("list", "event")
+	c.Hosts, c.HostsWhen = spec.EachHostStream, "loop" // every host's events, as they come
 	c.Run = func(ctx context.Context) error {
 		if o.list {
 			for _, n := range eventNames {

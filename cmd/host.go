@@ -54,6 +54,7 @@ func newVersionCmd(env *Env) *spec.Command {
 	c := &spec.Command{Short: "show version", Long: "Display the system version information."}
 	c.Bool(&daemon, "daemon", "report daemon version too")
 	outputOption(c, env.IO)
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error {
 		conn, err := env.Sess.Conn()
 		if err != nil {

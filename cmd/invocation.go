@@ -35,6 +35,9 @@ func parseInvocation(sess *shell.Session, words []string) (shell.Invocation, err
 		}
 		return nil, err
 	}
+	if selectedHosts(sess) != nil {
+		return fleetInvocation(sess, e, words, invocation{env: env, c: c}) // cmd/fleet.go
+	}
 	return invocation{env: env, c: c}, nil
 }
 

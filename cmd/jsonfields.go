@@ -26,6 +26,7 @@ var jsonFields = map[string]string{
 	"save-image-dumpxml":  "xml; with --xpath: matches (a list of strings)",
 	"uri":                 "uri",
 	"hostname":            "hostname",
+	"host-list":           "a list of {name, uri, answers, hostname, libvirt_version, running, guests, error? (when it does not answer)}",
 	"version":             "compiled_library, library, api_type, api, hypervisor_type, hypervisor, daemon? (with --daemon)",
 	"checkpoint-list":     "a list of {name, parent, creation_time, description?, disks[] {disk, checkpoint, bitmap?, node? (running guest), size? (with --size)}}",
 	"checkpoint-info":     "name, domain, parent, children, descendants, creation_time, description?, disks[] {disk, checkpoint, bitmap?, node?, size?}",

@@ -31,11 +31,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		KeepaliveCount:    shell.DefaultKeepaliveCount,
 	}
 	debugSet := false
+	var hosts fleetOptions
 	// Options act as they are read, as in virshParseArgv: -h and -v print
 	// and stop, a bad value fails before later options are looked at.
 	exit := -1
 	n, done, err := getopt(args, func(p parsedOpt) (bool, error) {
 		switch p.opt.short {
+		case 0: // virtsh's long-only options
+			return false, hosts.set(p)
 		case 'c':
 			opts.URI = p.arg
 		case 'd':
@@ -127,6 +130,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	sess := shell.NewSession(fio, opts)
 	defer sess.Close()
+	if err := hosts.apply(sess); err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	}
 	// The connection is opened by the first command that needs one, even
 	// with -c (virsh connects at start there): help, echo and completion
 	// never wait for a host, and a bad URI fails the first command that
@@ -261,6 +268,10 @@ virtsh [options]... <command> [args...]
     -v                      short version
     -V                      long version
          --version[=TYPE]   version, TYPE is short or long (default short)
+         --hosts=HOSTS      run on several hosts: NAME[,NAME...] (libvirt.conf
+                            uri_aliases, URIs) or all
+         --host-timeout=SECONDS
+                            how long to wait for each host (default 5)
   commands (non interactive mode):
 
 `)

@@ -407,6 +407,7 @@ func newSnapshotListCmd(env *Env) *spec.Command {
 		format.Table(env.IO.Out, env.IO.Quiet, header, rows)
 		return nil
 	})
+	c.Hosts = spec.EachHost // a read: on every selected host
 	c.Run = func(ctx context.Context) error {
 		if o.tree {
 			for _, f := range []struct {

@@ -116,6 +116,7 @@ func table() []entry {
 		{"event", "events", newEventCmd, 0},
 
 		// Host and Hypervisor (virsh-host.c)
+		{"host-list", "host", newHostListCmd, 0},
 		{"hostname", "host", newHostnameCmd, 0},
 		{"uri", "host", newURICmd, 0},
 		{"version", "host", newVersionCmd, 0},
@@ -153,6 +154,7 @@ func table() []entry {
 		{"echo", "virsh", newEchoCmd, noConnect},
 		{"exit", "virsh", newExitCmd, noConnect},
 		{"help", "virsh", newHelpCmd, noConnect},
+		{"hosts", "virsh", newHostsCmd, noConnect},
 		{"pwd", "virsh", newPwdCmd, noConnect},
 		{"quit", "virsh", newQuitCmd, noConnect},
 

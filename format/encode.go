@@ -20,6 +20,11 @@ func fprintf(w io.Writer, format string, args ...any) {
 // Views passed here carry raw values (bytes, not "64 MiB") and json/yaml tags
 // in lower_snake_case; the man page documents them.
 func (s *IO) Encode(v any) error {
+	if c, ok := s.Out.(*HostCapture); ok {
+		// One host's part of a command run on several (WriteHosts).
+		c.addValue(v)
+		return nil
+	}
 	switch s.Output {
 	case "yaml":
 		enc := yaml.NewEncoder(s.Out)

@@ -26,6 +26,11 @@ func Table(w io.Writer, quiet bool, header []string, rows [][]string) error {
 			r[i] = escapeControl(r[i])
 		}
 	}
+	if c, ok := w.(*HostCapture); ok {
+		// One host's part of a command run on several (WriteHosts).
+		c.addTable(header, rows)
+		return nil
+	}
 	if len(rows) == 0 && quiet {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,25 @@ type Session struct {
 	nodes *blocknodes.Cache
 	// Facts about the host, per connection (hostcache.go); guarded by mu.
 	facts *hostFacts
+
+	// hosts is the session's fleet (shell/fleet, set by the command layer
+	// for --hosts and the `hosts` built-in), closed with the session;
+	// guarded by mu.
+	hosts io.Closer
+}
+
+// Hosts is the fleet set with SetHosts (nil if none).
+func (s *Session) Hosts() io.Closer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hosts
+}
+
+// SetHosts gives the session its fleet; Close closes it.
+func (s *Session) SetHosts(h io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hosts = h
 }
 
 // NewSession resolves the URI as virsh does and registers libvirt's event
@@ -373,6 +393,10 @@ func (s *Session) Close() {
 		_ = s.conn.UnregisterCloseCallback()
 		_, _ = s.conn.Close()
 		s.conn = nil
+	}
+	if s.hosts != nil {
+		_ = s.hosts.Close()
+		s.hosts = nil
 	}
 	if s.log != nil {
 		_ = s.log.Close()

@@ -209,6 +209,7 @@ func capitalize(s string) string {
 var globalArg = map[string]string{
 	"connect": "URI", "debug": "NUM", "escape": "CHAR", "keepalive-interval": "NUM",
 	"keepalive-count": "NUM", "log": "FILE", "output": "FORMAT", "version": "TYPE",
+	"hosts": "HOSTS", "host-timeout": "SECONDS",
 }
 
 func globalLabel(o cmd.GlobalOption) string {

@@ -104,6 +104,9 @@ type Option struct {
 // Given reports whether the option appeared in the parsed words.
 func (o *Option) Given() bool { return o.given }
 
+// Value is the last value given to a string option ("" if none).
+func (o *Option) Value() string { return o.value }
+
 // Complete sets the option's completer.
 func (o *Option) Complete(kind CompleterKind, arg ...string) *Option {
 	o.Completer = Completer{Kind: kind, Arg: strings.Join(arg, ",")}
@@ -154,12 +157,49 @@ type Command struct {
 	// Lenient: unknown options and extra words are ignored (virsh 9.0's
 	// help does so).
 	Lenient bool
-	Options []*Option
+	// Hosts is how the command runs when several hosts are selected
+	// (--hosts, the `hosts` built-in): the one declaration the fleet reads.
+	Hosts HostsMode
+	// HostsWhen, with Hosts EachHost or EachHostStream: the command fans out
+	// only when this option is given (blockjob --info, event --loop);
+	// otherwise it runs as HostsRouted.
+	HostsWhen string
+	Options   []*Option
 	// Run does the command's work with the parsed options.
 	Run func(ctx context.Context) error
 
 	aliases []alias
 	rules   []rule
+}
+
+// HostsMode says how a command runs on a selection of hosts.
+type HostsMode uint8
+
+const (
+	// HostsRouted (the default): a command on a guest runs on the one
+	// selected host that has the guest; one without a guest option is
+	// refused.
+	HostsRouted HostsMode = iota
+	// EachHost: a read-only data command runs on every selected host at
+	// once (on the ones that have its guest, if it names one), and the
+	// results are shown together with a first Host column.
+	EachHost
+	// EachHostStream: as EachHost for a command that streams until stopped
+	// (event --loop): each host's lines are printed as they come, prefixed
+	// with the host; only connecting is bounded by --host-timeout.
+	EachHostStream
+	// HostsSelf: the command handles the selection itself (host-list, hosts).
+	HostsSelf
+)
+
+// FansOut reports whether the command, as parsed, runs on every selected
+// host (EachHost or EachHostStream, with its HostsWhen option given if it
+// has one).
+func (c *Command) FansOut() bool {
+	if c.Hosts != EachHost && c.Hosts != EachHostStream {
+		return false
+	}
+	return c.HostsWhen == "" || c.Given(c.HostsWhen)
 }
 
 func (c *Command) add(o *Option) *Option {
