@@ -373,11 +373,19 @@ func (c *Command) Parse(words []string) error {
 				}
 				return fmt.Errorf("command '%s' doesn't support option --%s", c.Name, name)
 			}
+			// virsh's vshCmdGetOption refuses a repeat as it looks the
+			// option up, before its value is read.
+			if o.given && o.Kind != Argv {
+				return fmt.Errorf("option --%s already seen", o.Name)
+			}
 		case !onlyData && c.shortOption(w) != nil:
 			// Only virtsh's own additions have a short form (-o); virsh
 			// has none after a command, so `-h` there is data
 			// (`dominfo -h`: failed to get domain '-h').
 			o = c.shortOption(w)
+			if o.given && o.Kind != Argv {
+				return fmt.Errorf("option --%s already seen", o.Name)
+			}
 		default:
 			o = nextPositional(pos)
 			if o == nil {
@@ -395,9 +403,6 @@ func (c *Command) Parse(words []string) error {
 			if hasVal {
 				return fmt.Errorf("invalid '=' after option --%s", o.Name)
 			}
-			if o.given {
-				return fmt.Errorf("option --%s already seen", o.Name)
-			}
 			if err := o.take(""); err != nil {
 				return err
 			}
@@ -409,9 +414,6 @@ func (c *Command) Parse(words []string) error {
 			}
 			i++
 			val = words[i]
-		}
-		if o.given && o.Kind != Argv {
-			return fmt.Errorf("option --%s already seen", o.Name)
 		}
 		if err := o.take(val); err != nil {
 			return err
