@@ -427,7 +427,9 @@ func (c *Command) Parse(words []string) error {
 	var missing []error
 	for _, o := range c.Options {
 		if o.Required && !o.given {
-			if o.Pos == Req || o.Pos == Opt {
+			// virsh says <name> for data options only; a number
+			// (VSH_OT_INT) is --name even where a bare word fills it.
+			if (o.Pos == Req || o.Pos == Opt) && o.Kind != Number {
 				missing = append(missing, fmt.Errorf("command '%s' requires <%s> option", c.Name, o.Name))
 			} else {
 				missing = append(missing, fmt.Errorf("command '%s' requires --%s option", c.Name, o.Name))
