@@ -80,7 +80,9 @@ func outputOption(c *spec.Command, io *format.IO) *spec.Option {
 		return nil
 	})
 	o.Short = 'o'
-	return o.Complete(spec.Output)
+	o.Complete(spec.Output)
+	c.Func("jq", "filter the JSON output with a jq expression (implies -o json)", io.SetJQ).Complete(spec.Nothing)
+	return o
 }
 
 // msgThenCause is virsh's "own message, then libvirt's" error

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/itchyny/gojq"
 	"golang.org/x/term"
 )
 
@@ -22,6 +23,8 @@ type IO struct {
 	Quiet bool
 	// Output is the -o value: "table" (virsh text), "json" or "yaml".
 	Output string
+	// jq is the --jq filter (SetJQ), nil without one.
+	jq *gojq.Code
 }
 
 // Structured reports whether the user asked for machine-readable output.
