@@ -52,7 +52,7 @@ type invocation struct {
 // is looked up; then the rules virsh checks when a command starts
 // (exclusive options, options that need another, empty values).
 func (i invocation) Run(ctx context.Context) error {
-	if i.env.Sess.ReadOnly() && i.c.MutatingNow() {
+	if i.env.Sess.ReadOnly() && i.c.MutatingNow() && !i.c.ReadOnlyByLibvirt {
 		return fmt.Errorf("operation forbidden: read only access prevents %s", i.c.Name)
 	}
 	if err := i.c.Check(); err != nil {

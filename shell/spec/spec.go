@@ -154,6 +154,9 @@ type Command struct {
 	NoConnect bool
 	// Mutating: the command changes state; a read-only session refuses it.
 	Mutating bool
+	// ReadOnlyByLibvirt: on a read-only session the command runs anyway,
+	// and libvirt refuses its change (as it refuses virsh's).
+	ReadOnlyByLibvirt bool
 	// Lenient: unknown options and extra words are ignored (virsh 9.0's
 	// help does so).
 	Lenient bool
