@@ -445,22 +445,8 @@ func TestLabBackupAbort(t *testing.T) {
 	}
 
 	// Pull mode: an NBD server on a unix socket, a scratch file per disk.
+	bxFile, ckFile := pullBackupFiles(t, g, dir)
 	sock, scratch := filepath.Join(g.Dir, "nbd.sock"), filepath.Join(dir, "vda.scratch")
-	pull := libvirtxml.DomainBackup{Pull: &libvirtxml.DomainBackupPull{
-		Server: &libvirtxml.DomainBackupPullServer{UNIX: &libvirtxml.DomainBackupPullServerUNIX{Socket: sock}},
-		Disks: &libvirtxml.DomainBackupPullDisks{Disks: []libvirtxml.DomainBackupPullDisk{{Name: "vda", Backup: "yes",
-			Scratch: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: scratch}}}}}}}
-	ck := libvirtxml.DomainCheckpoint{Name: "c1", Disks: &libvirtxml.DomainCheckpointDisks{Disks: []libvirtxml.DomainCheckpointDisk{{Name: "vda", Checkpoint: "bitmap"}}}}
-	bxFile, ckFile := filepath.Join(g.Dir, "backup.xml"), filepath.Join(g.Dir, "checkpoint.xml")
-	for file, m := range map[string]interface{ Marshal() (string, error) }{bxFile: &pull, ckFile: &ck} {
-		doc, err := m.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// --timeout (implies --wait) aborts it, and removes the checkpoint
 	// begun with it.
