@@ -55,6 +55,7 @@ func newBackupBeginCmd(env *Env) *spec.Command {
 	c.Exclusive("target-dir", "checkpointxml")
 	c.Requires("incremental", "target-dir")
 	c.Requires("checkpoint", "target-dir")
+	outputOption(c, env.IO)
 	c.Run = func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) }
 	return c
 }
@@ -146,12 +147,25 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 			}
 		}
 	}
-	env.IO.Printf("Backup started\n")
+	// Under -o json|yaml: one result object, for the start or (--wait) the end.
+	result := func(status string) error {
+		name, _ := dom.GetName()
+		return env.IO.Encode(backupResult{Domain: name, Job: "backup", Status: status, Checkpoint: ckpt})
+	}
+	if env.IO.Structured() {
+		if !o.wait {
+			return result("started")
+		}
+	} else {
+		env.IO.Printf("Backup started\n")
+	}
 	if !o.wait {
 		return nil
 	}
 	res := w.wait(ctx, timeout, o.verbose)
 	switch {
+	case res.ok && env.IO.Structured():
+		return result("completed")
 	case res.ok:
 		env.IO.Extra("\n%s", "Backup complete")
 		return nil
@@ -226,6 +240,14 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 		}
 	}
 	return bxml, cxml, created, nil
+}
+
+// backupResult is backup-begin's -o json|yaml object.
+type backupResult struct {
+	Domain     string `json:"domain" yaml:"domain"`
+	Job        string `json:"job" yaml:"job"`
+	Status     string `json:"status" yaml:"status"` // started, completed
+	Checkpoint string `json:"checkpoint,omitempty" yaml:"checkpoint,omitempty"`
 }
 
 // pushTargetsToCreate is the push backup's target files that libvirt will

@@ -61,6 +61,10 @@ func (i invocation) Run(ctx context.Context) error {
 	return i.c.Run(ctx)
 }
 
+// Structured reports whether the command prints -o json|yaml, after which
+// the runner adds no blank line (stdout is data only).
+func (i invocation) Structured() bool { return i.env.IO.Structured() }
+
 // helpInvocation is `COMMAND ... --help`, which virsh answers as `help COMMAND`.
 type helpInvocation struct {
 	env *Env

@@ -38,7 +38,9 @@ func IsTerminal(w any) bool {
 
 // Extra prints like virsh's vshPrintExtra: suppressed under -q.
 func (s *IO) Extra(format string, args ...any) {
-	if s.Quiet {
+	// Under -o json|yaml stdout is data only: a success message is not
+	// data (an action command prints nothing there).
+	if s.Quiet || s.Structured() {
 		return
 	}
 	fprintf(s.Out, format, args...)
