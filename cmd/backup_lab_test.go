@@ -166,11 +166,12 @@ func TestLabIncrementalBackup(t *testing.T) {
 		Type, Operation string
 		DiskTotal       uint64 `json:"disk_total"`
 		Success         *bool
+		Status          string
 	}
 	if err := json.Unmarshal([]byte(mustVirtshLab(t, "domjobinfo "+g.Name+" --completed --keep-completed -o json")), &job); err != nil {
 		t.Fatal(err)
 	}
-	if job.Type != "Completed" || job.Operation != "Backup" || job.Success == nil || !*job.Success || job.DiskTotal == 0 {
+	if job.Type != "Completed" || job.Operation != "Backup" || job.Success == nil || !*job.Success || job.DiskTotal == 0 || job.Status != "completed" {
 		t.Errorf("domjobinfo -o json: %+v", job)
 	}
 
@@ -459,6 +460,17 @@ func TestLabBackupAbort(t *testing.T) {
 		t.Errorf("backup --timeout 1 returned after %v", d)
 	}
 	clean("backup --timeout 1")
+	// The aborted job's completed stats say so, without contradiction
+	// (libvirt's own success flag says true for it).
+	var ended struct {
+		Success *bool
+		Status  string
+		Error   string `json:"error_message"`
+	}
+	if err := json.Unmarshal([]byte(mustVirtshLab(t, "domjobinfo "+g.Name+" --completed -o json")), &ended); err != nil ||
+		ended.Status != "cancelled" || ended.Success != nil && *ended.Success {
+		t.Errorf("domjobinfo --completed after the abort: %+v, %v", ended, err)
+	}
 
 	// Without --wait: the job runs on; domjobinfo and backup-dumpxml show
 	// it, domjobabort ends it.
@@ -471,9 +483,9 @@ func TestLabBackupAbort(t *testing.T) {
 	// The elapsed time differs between the two runs.
 	sameJobInfo(t, "domjobinfo "+g.Name)
 	sameJobInfo(t, "domjobinfo "+g.Name+" --rawstats")
-	var job struct{ Type, Operation string }
+	var job struct{ Type, Operation, Status string }
 	if err := json.Unmarshal([]byte(mustVirtshLab(t, "domjobinfo "+g.Name+" -o json")), &job); err != nil ||
-		job.Type != "Unbounded" || job.Operation != "Backup" {
+		job.Type != "Unbounded" || job.Operation != "Backup" || job.Status != "running" {
 		t.Errorf("domjobinfo during backup: %+v, %v", job, err)
 	}
 	bxml := sameAsVirsh(t, nil, "-c", labURI(), "backup-dumpxml "+g.Name)
@@ -491,7 +503,7 @@ func TestLabBackupAbort(t *testing.T) {
 	}
 	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath //disk --wrap; "+bx+" --xpath //nothing --wrap; "+bx+" --xpath //@type")
 	sameAsVirsh(t, nil, "-c", labURI(), bx+" --xpath ''")
-	if got := mustVirtshLab(t, bx+" --xpath //disk/@name -o json"); got != "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\"\n  ]\n}\n\n" {
+	if got := mustVirtshLab(t, bx+" --xpath //disk/@name -o json"); got != "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\"\n  ]\n}\n" {
 		t.Errorf("backup-dumpxml --xpath -o json: %q", got)
 	}
 	if out := mustVirtshLab(t, "domjobabort "+g.Name); out != "\n" {

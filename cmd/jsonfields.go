@@ -35,7 +35,7 @@ var jsonFields = map[string]string{
 	"snapshot-info":       "name, domain, current, state, location, parent (\"\" for none), children, descendants, metadata",
 	"snapshot-parent":     "name, parent",
 	"snapshot-current":    "name",
-	"domjobinfo":          "type, operation?, time_elapsed_ms?, time_remaining_ms?, data_total?, data_processed?, data_remaining?, disk_total?, disk_processed?, disk_remaining?, disk_temp_used?, disk_temp_total?, success?, error_message? (sizes in bytes)",
+	"domjobinfo":          "type, operation?, time_elapsed_ms?, time_remaining_ms?, data_total?, data_processed?, data_remaining?, disk_total?, disk_processed?, disk_remaining?, disk_temp_used?, disk_temp_total?, success? (true only when status is completed), error_message?, status (none, running, completed, failed, cancelled) (sizes in bytes)",
 	"backup-begin":        "domain, job (\"backup\"), status (started; with --wait: completed), checkpoint? (the one begun with it)",
 	"blockcommit":         "job, domain, disk, status, bytes_done, bytes_total, duration_seconds",
 	"blockpull":           "job, domain, disk, status, bytes_done, bytes_total, duration_seconds",
