@@ -72,6 +72,9 @@ type labGuestOpts struct {
 	ACPI      bool   // <acpi/>, so that PCI hotplug works (machine pc)
 	SCSI      bool   // a virtio-scsi controller, whose disks unplug without the guest's help
 	Agent     bool   // a guest agent channel (org.qemu.guest_agent.0), no agent answering on it
+	// SerialBIOS: <bios useserial='yes'/>, so the BIOS writes to the serial
+	// console at every boot: output for a console to show.
+	SerialBIOS bool
 	// Conn, when set, is the hypervisor to define the guest on instead of
 	// the lab (a test's private daemon); cleanup uses g.Conn as it is then.
 	Conn *libvirt.Connect
@@ -150,6 +153,9 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 				Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
 			}},
 		},
+	}
+	if o.SerialBIOS {
+		dom.OS.BIOS = &libvirtxml.DomainBIOS{UseSerial: "yes"}
 	}
 	if o.ACPI {
 		dom.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
