@@ -295,12 +295,7 @@ func (c *console) onStdin(_ int, fd int, events libvirt.EventHandleType) {
 		c.toStream = append(c.toStream, buf[:n]...)
 		_ = c.st.EventUpdateCallback(libvirt.STREAM_EVENT_READABLE | libvirt.STREAM_EVENT_WRITABLE)
 	}
-	switch {
-	case events&libvirt.EVENT_HANDLE_ERROR != 0:
-		c.shutdownLocked(false, errors.New("internal error: IO error on stdin"))
-	case events&libvirt.EVENT_HANDLE_HANGUP != 0:
-		c.shutdownLocked(false, errors.New("internal error: EOF on stdin"))
-	}
+	c.endOnTrouble(events, "IO error on stdin", "EOF on stdin")
 }
 
 // onStdout writes the guest's output once the terminal takes it.
@@ -324,10 +319,16 @@ func (c *console) onStdout(_ int, fd int, events libvirt.EventHandleType) {
 	if len(c.toTerm) == 0 {
 		libvirt.EventUpdateHandle(c.outWatch, 0)
 	}
+	c.endOnTrouble(events, "IO error stdout", "EOF on stdout")
+}
+
+// endOnTrouble ends the console on an error or a hangup of stdin or stdout,
+// with virsh's words for each.
+func (c *console) endOnTrouble(events libvirt.EventHandleType, ioError, eof string) {
 	switch {
 	case events&libvirt.EVENT_HANDLE_ERROR != 0:
-		c.shutdownLocked(false, errors.New("internal error: IO error stdout"))
+		c.shutdownLocked(false, errors.New("internal error: "+ioError))
 	case events&libvirt.EVENT_HANDLE_HANGUP != 0:
-		c.shutdownLocked(false, errors.New("internal error: EOF on stdout"))
+		c.shutdownLocked(false, errors.New("internal error: "+eof))
 	}
 }
