@@ -3,6 +3,8 @@
 package cmd
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,22 +133,39 @@ func TestLabConsoleEndsThroughPTY(t *testing.T) {
 	}
 }
 
-// TestLabStartConsoleThroughPTY: start --console starts the guest, then is
-// its console from the first line the BIOS prints, as virsh's; off a
-// terminal the guest starts and the console is refused.
+// TestLabStartConsoleThroughPTY: start --console and create --console start
+// the guest, then are its console from the first line the BIOS prints, as
+// virsh's; off a terminal the guest starts and the console is refused.
 func TestLabStartConsoleThroughPTY(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "constart", SerialBIOS: true})
+	xml, err := g.Dom.GetXMLDesc(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(g.Dir, "guest.xml")
+	if err := os.WriteFile(file, []byte(xml), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, bin := range []string{virtshBinary(t), realVirsh} {
-		s := startPTYBin(t, bin, "-c", labURI(), "start", g.Name, "--console")
-		s.expect("Domain '" + g.Name + "' started\n" + consoleBanner(g.Name))
-		s.expect("SeaBIOS")
-		s.expect("No bootable device.")
-		s.send("\x1d")
-		if code := s.wait(); code != 0 {
-			t.Errorf("%s: status %d; output %q", bin, code, s.screen())
+		for _, c := range []struct{ args []string }{
+			{[]string{"start", g.Name, "--console"}},
+			{[]string{"create", file, "--console"}}, // starts the defined guest with this XML
+		} {
+			s := startPTYBin(t, bin, append([]string{"-c", labURI()}, c.args...)...)
+			done := "Domain '" + g.Name + "' started\n"
+			if c.args[0] == "create" {
+				done = "Domain '" + g.Name + "' created from " + file + "\n"
+			}
+			s.expect(done + consoleBanner(g.Name))
+			s.expect("SeaBIOS")
+			s.expect("No bootable device.")
+			s.send("\x1d")
+			if code := s.wait(); code != 0 {
+				t.Errorf("%s %q: status %d; output %q", bin, c.args, code, s.screen())
+			}
+			s.cooked()
+			stopGuest(t, g)
 		}
-		s.cooked()
-		stopGuest(t, g)
 	}
 	out, errS, code := virtshLab(t, "start", g.Name, "--console")
 	if code != 1 || out != "Domain '"+g.Name+"' started\n\n" || errS != "error: Cannot run interactive console without a controlling TTY\n" {
