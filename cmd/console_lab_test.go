@@ -122,6 +122,7 @@ func TestLabConsoleEndsThroughPTY(t *testing.T) {
 	}{
 		{[]string{"console", g.Name, "nosuchdev"}, consoleBanner(g.Name) + "error: internal error: cannot find character device nosuchdev\n\n"},
 		{[]string{"console", off.Name}, "error: The domain is not running\n\n"},
+		{[]string{"-r", "console", g.Name}, consoleBanner(g.Name) + "error: operation forbidden: read only access prevents virDomainOpenConsole\n\n"},
 	} {
 		for _, b := range []string{bin, realVirsh} {
 			s := startPTYBin(t, b, append([]string{"-c", labURI()}, c.args...)...)

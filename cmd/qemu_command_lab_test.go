@@ -51,6 +51,7 @@ func TestLabQemuMonitorCommandSameAsVirsh(t *testing.T) {
 		{[]string{"qemu-monitor-command", off.Name, "query-name"}, false},
 		{[]string{"qemu-monitor-command", off.Name, "--hmp", "info status"}, false},
 		{[]string{"qemu-monitor-command", "vt-no-such-guest", "query-name"}, false},
+		{[]string{"-r", "qemu-monitor-command", g.Name, "query-name"}, false},
 	}
 	for _, c := range cases {
 		out, errS, code := virtshLab(t, c.args...)
@@ -145,6 +146,7 @@ func TestLabQemuAgentCommandSameAsVirsh(t *testing.T) {
 		{"qemu-agent-command", agent.Name},
 		{"qemu-agent-command", off.Name, ping},
 		{"qemu-agent-command", "vt-no-such-guest", "--timeout", "0", ping},
+		{"-r", "qemu-agent-command", agent.Name, ping},
 	}
 	for _, args := range cases {
 		out, errS, code := virtshLab(t, args...)
