@@ -28,5 +28,5 @@ func GroupCommands(decls []*spec.Command, groupID string) []*spec.Command {
 // Synopsis is the command's usage line in virsh's notation (`start <domain> [--paused]`).
 func Synopsis(c *spec.Command) string { return synopsis(c) }
 
-// OptionLabel is the left column of the command's OPTIONS list.
-func OptionLabel(o *spec.Option) string { return optionLabel(o) }
+// OptionLabel is the left column of command c's OPTIONS list for its option o.
+func OptionLabel(c *spec.Command, o *spec.Option) string { return optionLabel(c, o) }

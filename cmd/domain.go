@@ -12,7 +12,6 @@ import (
 
 	"libvirt.org/go/libvirt"
 
-	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/spec"
 )
@@ -116,15 +115,6 @@ func parsePassFds(list string) ([]os.File, error) {
 	return files, nil
 }
 
-// consoleUnsupported is what --console does in virtsh: virsh's own message
-// when there is no terminal, else a plain refusal (no console client yet).
-func consoleUnsupported(env *Env) error {
-	if !format.IsTerminal(env.IO.In) {
-		return errors.New("Cannot run interactive console without a controlling TTY")
-	}
-	return errors.New("interactive console is not supported by virtsh; use 'virsh console'")
-}
-
 func newCreateCmd(env *Env) *spec.Command {
 	var o struct {
 		file, passFds                                  string
@@ -170,7 +160,7 @@ func newCreateCmd(env *Env) *spec.Command {
 		name, _ := d.GetName()
 		env.IO.Extra("Domain '%s' created from %s\n", name, o.file)
 		if o.console {
-			return consoleUnsupported(env)
+			return runConsole(ctx, env, d, "", 0)
 		}
 		return nil
 	}
@@ -519,7 +509,7 @@ func newStartCmd(env *Env) *spec.Command {
 		}
 		env.IO.Extra("Domain '%s' started\n", name)
 		if o.console {
-			return consoleUnsupported(env)
+			return runConsole(ctx, env, d, "", 0)
 		}
 		return nil
 	}

@@ -61,11 +61,16 @@ func synopsis(c *spec.Command) string {
 			continue
 		}
 		b.WriteString(" ")
-		positional := o.Pos == spec.Req || o.Pos == spec.Opt
 		switch {
 		case o.Kind == spec.Bool:
 			fmt.Fprintf(&b, "[--%s]", o.Name)
-		case o.Kind == spec.Argv && positional:
+		case o.Kind == spec.Argv && o.Pos != spec.Named && afterShortopt(c, o):
+			if o.Required {
+				fmt.Fprintf(&b, "{[--%s] <string>}...", o.Name)
+			} else {
+				fmt.Fprintf(&b, "[[--%s] <string>]...", o.Name)
+			}
+		case o.Kind == spec.Argv && o.Pos != spec.Named:
 			if o.Required {
 				fmt.Fprintf(&b, "<%s>...", o.Name)
 			} else {
@@ -86,11 +91,29 @@ func synopsis(c *spec.Command) string {
 	return b.String()
 }
 
-// optionLabel is the left column of virsh's OPTIONS list.
-func optionLabel(o *spec.Option) string {
+// afterShortopt is vshCmddefHelp's shortopt: an option before o that a bare
+// word can fill (virsh's DATA, STRING and INT options without REQ_OPT)
+// makes virsh show o, an ARGV option, with its --name: "{[--cmd]
+// <string>}...", "[--cmd] <string>".
+func afterShortopt(c *spec.Command, o *spec.Option) bool {
+	for _, p := range c.Options {
+		if p == o {
+			return false
+		}
+		if p.Kind != spec.Bool && p.Pos != spec.Named {
+			return true
+		}
+	}
+	return false
+}
+
+// optionLabel is the left column of virsh's OPTIONS list for c's option o.
+func optionLabel(c *spec.Command, o *spec.Option) string {
 	switch {
 	case o.Kind == spec.Bool:
 		return "--" + o.Name
+	case o.Kind == spec.Argv && o.Pos != spec.Named && afterShortopt(c, o):
+		return fmt.Sprintf("[--%s] <string>", o.Name)
 	case o.Kind == spec.Argv && o.Pos != spec.Named:
 		return "<" + o.Name + ">"
 	case o.Pos == spec.Req || o.Pos == spec.Opt:
@@ -115,7 +138,7 @@ func printCommandHelp(w io.Writer, c *spec.Command) error {
 	var opts []string
 	for _, o := range c.Options {
 		if !o.Hidden {
-			opts = append(opts, fmt.Sprintf("    %-15s  %s", optionLabel(o), o.Help))
+			opts = append(opts, fmt.Sprintf("    %-15s  %s", optionLabel(c, o), o.Help))
 		}
 	}
 	if len(opts) > 0 {

@@ -71,6 +71,10 @@ type labGuestOpts struct {
 	CDROM     bool   // a SATA cdrom sda with a 1 MiB raw image as its media (g.CDROM)
 	ACPI      bool   // <acpi/>, so that PCI hotplug works (machine pc)
 	SCSI      bool   // a virtio-scsi controller, whose disks unplug without the guest's help
+	Agent     bool   // a guest agent channel (org.qemu.guest_agent.0), no agent answering on it
+	// SerialBIOS: <bios useserial='yes'/>, so the BIOS writes to the serial
+	// console at every boot: output for a console to show.
+	SerialBIOS bool
 	// Conn, when set, is the hypervisor to define the guest on instead of
 	// the lab (a test's private daemon); cleanup uses g.Conn as it is then.
 	Conn *libvirt.Connect
@@ -150,11 +154,20 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 			}},
 		},
 	}
+	if o.SerialBIOS {
+		dom.OS.BIOS = &libvirtxml.DomainBIOS{UseSerial: "yes"}
+	}
 	if o.ACPI {
 		dom.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
 	}
 	if o.SCSI {
 		dom.Devices.Controllers = append(dom.Devices.Controllers, libvirtxml.DomainController{Type: "scsi", Model: "virtio-scsi"})
+	}
+	if o.Agent {
+		dom.Devices.Channels = append(dom.Devices.Channels, libvirtxml.DomainChannel{
+			Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{}},
+			Target: &libvirtxml.DomainChannelTarget{VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: "org.qemu.guest_agent.0"}},
+		})
 	}
 	for i := 0; i < o.Disks; i++ {
 		dev := "vd" + string(rune('a'+i))

@@ -56,6 +56,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				//lint:ignore ST1005 virsh's exact words
 				return false, fmt.Errorf("Invalid string '%s' for escape sequence", p.arg)
 			}
+			opts.Escape = p.arg
 		case 'h':
 			printUsage(stdout)
 			exit = 0

@@ -29,6 +29,9 @@ type Options struct {
 	Timing            bool   // -t
 	Debug             int    // -d, 0..4; 4 (errors only) by default
 	LogFile           string // -l
+	// Escape is -e/--escape, the console's escape sequence as the user gave
+	// it ("^]", "~"); empty means virsh's default, "^]".
+	Escape string
 	// OneShot: the process runs the command line it was given and exits
 	// (argv or a single command string), as opposed to a script on stdin or
 	// the REPL. Such a process has no threads to spare: work that only pays

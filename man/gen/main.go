@@ -173,7 +173,7 @@ func commandPage(c *spec.Command, g cmd.Group) string {
 		if o.Hidden {
 			continue
 		}
-		fmt.Fprintf(&opts, ".TP\n.B %s\n", line(cmd.OptionLabel(o)))
+		fmt.Fprintf(&opts, ".TP\n.B %s\n", line(cmd.OptionLabel(c, o)))
 		para(&opts, strings.Join(strings.Fields(o.Help), " "))
 	}
 	if opts.Len() > 0 {

@@ -145,11 +145,14 @@ func TestPagesShowPlaceholdersCommandsAndExamples(t *testing.T) {
 				if o.Hidden {
 					continue
 				}
-				if (o.Pos == spec.Req || o.Pos == spec.Opt) && !strings.Contains(text, "<"+o.Name+">") {
+				// A positional shows as <name>, or as virsh shows a list
+				// after a positional: {[--name] <string>}...
+				if (o.Pos == spec.Req || o.Pos == spec.Opt) && !strings.Contains(text, "<"+o.Name+">") &&
+					!strings.Contains(text, "[--"+o.Name+"] <string>") {
 					t.Errorf("%s: placeholder <%s> missing", name, o.Name)
 				}
-				if !strings.Contains(text, cmd.OptionLabel(o)) {
-					t.Errorf("%s: option %q missing", name, cmd.OptionLabel(o))
+				if !strings.Contains(text, cmd.OptionLabel(c, o)) {
+					t.Errorf("%s: option %q missing", name, cmd.OptionLabel(c, o))
 				}
 			}
 			if !strings.Contains(text, "EXAMPLES") {

@@ -11,13 +11,14 @@
 //
 // Fill points: first sight of a running guest after connect/reconnect,
 // lifecycle started, block-job completed/ready/failed/canceled and virtsh's
-// own snapshot/checkpoint/block-job-start calls (Refill); device added/
-// removed, tray/disk change and virtsh's own hotplug, detach and media calls
-// (Changed: a fill only if the disks did change). Event handlers, Refill and
-// Changed only mark an entry stale with the reason; the fill runs at the
-// next use, so a block job's ready+completed pair, or a job start and its
-// completion, cost one fill, not three, a hotplug and its device-added event
-// one, and the event goroutine never makes a libvirt call.
+// own snapshot/checkpoint/block-job-start and qemu-monitor-command calls
+// (Refill); device added/removed, tray/disk change and virtsh's own hotplug,
+// detach and media calls (Changed: a fill only if the disks did change).
+// Event handlers, Refill and Changed only mark an entry stale with the
+// reason; the fill runs at the next use, so a block job's ready+completed
+// pair, or a job start and its completion, cost one fill, not three, a
+// hotplug and its device-added event one, and the event goroutine never
+// makes a libvirt call.
 //
 // Before an entry is handed out it is checked: the domain ID and the chain
 // indexes of every disk from one bulk-stats call (GetAllDomainStats with
@@ -53,6 +54,7 @@ const (
 	ReasonMedia      = "media"
 	ReasonVerifyMiss = "verify-miss"
 	ReasonManual     = "manual"
+	ReasonMonitor    = "monitor-command"
 	reasonReconnect  = "reconnect"
 )
 

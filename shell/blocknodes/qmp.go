@@ -31,8 +31,10 @@ func TaintWarning(name string) string {
 	return fmt.Sprintf("warning: querying QEMU's monitor marks domain '%s' tainted (custom-monitor) until it restarts", name)
 }
 
-func (c *Cache) scrape(d *libvirt.Domain, name string) (*Scrape, error) {
-	uuid, _ := d.GetUUIDString()
+// WarnTaint prints TaintWarning for the guest once a session: virtsh's own
+// scrapes and the user's qemu-monitor-command share the rule, so a guest is
+// warned about once, whichever touched its monitor first.
+func (c *Cache) WarnTaint(uuid, name string) {
 	c.mu.Lock()
 	warn := !c.warned[uuid]
 	c.warned[uuid] = true
@@ -40,6 +42,11 @@ func (c *Cache) scrape(d *libvirt.Domain, name string) (*Scrape, error) {
 	if warn {
 		fmt.Fprintln(c.warn, TaintWarning(name))
 	}
+}
+
+func (c *Cache) scrape(d *libvirt.Domain, name string) (*Scrape, error) {
+	uuid, _ := d.GetUUIDString()
+	c.WarnTaint(uuid, name)
 	nodesJSON, err := c.be.qmp(d, `{"execute":"query-named-block-nodes","arguments":{"flat":true}}`)
 	if err != nil {
 		return nil, err
