@@ -1,0 +1,329 @@
+//go:build lab
+
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/virtsh/virtsh/shell/domain"
+)
+
+// Backup repositories (backup-create, -list, -restore, -verify) on real
+// QEMU guests: what each point restores is read back with qemu-io patterns.
+
+// repoBackup runs backup-create and returns the point it printed.
+func repoBackup(t *testing.T, g *labGuest, dir, level string, extra ...string) pointView {
+	t.Helper()
+	out := mustVirtshLab(t, append([]string{"backup-create", g.Name, dir, "--level", level, "-o", "json"}, extra...)...)
+	var v pointView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("backup-create -o json: %v\n%s", err, out)
+	}
+	return v
+}
+
+// repoPoints is backup-list -o json.
+func repoPoints(t *testing.T, dir string) []pointView {
+	t.Helper()
+	out := mustVirtshLab(t, "backup-list", dir, "-o", "json")
+	var v []pointView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("backup-list -o json: %v\n%s", err, out)
+	}
+	return v
+}
+
+// restoreAndRead restores point into a new directory and checks the
+// restored vda with qemu-io reads (patterns); it returns the image.
+func restoreAndRead(t *testing.T, dir, point string, reads ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "p"+point)
+	mustVirtshLab(t, "backup-restore", dir, "--point", point, "--target-dir", out)
+	img := filepath.Join(out, "vda.qcow2")
+	qemuIO(t, img, reads...)
+	return img
+}
+
+func diskBytes(v pointView, target string) int64 {
+	for _, d := range v.Disks {
+		if d.Target == target {
+			return d.Bytes
+		}
+	}
+	return -1
+}
+
+// TestLabBackupRepoFourPoints: full, inc, inc, diff; each point restores
+// to exactly the data as of that point, the latest to the guest's disk;
+// each point holds only what changed.
+func TestLabBackupRepoFourPoints(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repo4", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+
+	g.GuestWrite(t, "vda", 0xa1, "0", "4M")
+	p1 := repoBackup(t, g, dir, "full")
+	g.GuestWrite(t, "vda", 0xb2, "2M", "2M") // 2 MiB of a 64 MiB disk
+	p2 := repoBackup(t, g, dir, "inc")
+	g.GuestWrite(t, "vda", 0xc3, "6M", "1M")
+	p3 := repoBackup(t, g, dir, "inc")
+	g.GuestWrite(t, "vda", 0xd4, "0", "64k")
+	p4 := repoBackup(t, g, dir, "diff")
+
+	for i, want := range []struct {
+		n, parent int
+		level     string
+		bytes     int64
+	}{{1, 0, "full", 4 * MiB}, {2, 1, "inc", 2 * MiB}, {3, 2, "inc", 1 * MiB}, {4, 1, "diff", 3*MiB + 64<<10}} {
+		got := []pointView{p1, p2, p3, p4}[i]
+		if got.Point != want.n || got.Parent != want.parent || got.Level != want.level || diskBytes(got, "vda") != want.bytes ||
+			got.State != "unverified" {
+			t.Errorf("point %d: %+v, want %+v", i+1, got, want)
+		}
+	}
+	t.Logf("bytes per point (vda): full %d, inc after 2 MiB of writes %d, inc %d, diff %d",
+		diskBytes(p1, "vda"), diskBytes(p2, "vda"), diskBytes(p3, "vda"), diskBytes(p4, "vda"))
+	list := repoPoints(t, dir)
+	if len(list) != 4 || list[3].Checkpoint != p4.Checkpoint {
+		t.Fatalf("backup-list: %+v", list)
+	}
+	// The repository's checkpoints are the guest's, one per point.
+	id := strings.Split(p1.Checkpoint, ".")[1]
+	if got, want := strings.Join(checkpointNames(t, g), " "),
+		fmt.Sprintf("virtsh.%s.1 virtsh.%s.2 virtsh.%s.3 virtsh.%s.4", id, id, id, id); got != want {
+		t.Errorf("checkpoints %s, want %s", got, want)
+	}
+	table := mustVirtshLab(t, "backup-list", dir)
+	for _, w := range []string{" Point ", "inc (of 2)", "diff (of 1)", "vda=2.000 MiB", "unverified"} {
+		if !strings.Contains(table, w) {
+			t.Errorf("backup-list table lacks %q:\n%s", w, table)
+		}
+	}
+
+	restoreAndRead(t, dir, "1", "read -P 0xa1 0 4M", "read -P 0 4M 60M")
+	restoreAndRead(t, dir, "2", "read -P 0xa1 0 2M", "read -P 0xb2 2M 2M", "read -P 0 4M 60M")
+	restoreAndRead(t, dir, p3.Checkpoint, "read -P 0xa1 0 2M", "read -P 0xb2 2M 2M", "read -P 0 4M 2M",
+		"read -P 0xc3 6M 1M", "read -P 0 7M 57M")
+	latest := restoreAndRead(t, dir, "4", "read -P 0xd4 0 64k", "read -P 0xa1 64k 1984k", "read -P 0xb2 2M 2M",
+		"read -P 0 4M 2M", "read -P 0xc3 6M 1M", "read -P 0 7M 57M")
+	stopGuest(t, g)
+	qemuImg(t, "compare", "-f", "qcow2", "-F", "qcow2", latest, g.Disks[0])
+}
+
+// TestLabBackupRepoTwoRepositories: two repositories of one guest,
+// alternating backups, keep independent chains that both restore.
+func TestLabBackupRepoTwoRepositories(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repo2", Start: true})
+	a, b := filepath.Join(g.Dir, "a"), filepath.Join(g.Dir, "b")
+	g.GuestWrite(t, "vda", 0x11, "0", "1M")
+	a1 := repoBackup(t, g, a, "full")
+	g.GuestWrite(t, "vda", 0x22, "1M", "1M")
+	b1 := repoBackup(t, g, b, "full")
+	g.GuestWrite(t, "vda", 0x33, "2M", "1M")
+	a2 := repoBackup(t, g, a, "auto")
+	g.GuestWrite(t, "vda", 0x44, "3M", "1M")
+	b2 := repoBackup(t, g, b, "auto")
+	if a1.Checkpoint == b1.Checkpoint || a2.Level != "inc" || b2.Level != "inc" {
+		t.Fatalf("points: %+v %+v %+v %+v", a1, b1, a2, b2)
+	}
+	// A's inc holds what changed since A's point (1M..3M), B's since B's
+	// (2M..4M): each chain's own.
+	if diskBytes(a2, "vda") != 2*MiB || diskBytes(b2, "vda") != 2*MiB {
+		t.Errorf("inc sizes: a %d, b %d, want %d each", diskBytes(a2, "vda"), diskBytes(b2, "vda"), 2*MiB)
+	}
+	restoreAndRead(t, a, "1", "read -P 0x11 0 1M", "read -P 0 1M 63M")
+	restoreAndRead(t, a, "2", "read -P 0x11 0 1M", "read -P 0x22 1M 1M", "read -P 0x33 2M 1M", "read -P 0 3M 61M")
+	restoreAndRead(t, b, "1", "read -P 0x11 0 1M", "read -P 0x22 1M 1M", "read -P 0 2M 62M")
+	latest := restoreAndRead(t, b, "2", "read -P 0x11 0 1M", "read -P 0x22 1M 1M", "read -P 0x33 2M 1M", "read -P 0x44 3M 1M")
+	stopGuest(t, g)
+	qemuImg(t, "compare", "-f", "qcow2", "-F", "qcow2", latest, g.Disks[0])
+}
+
+// TestLabBackupRepoVerify: verify passes on a good repository and, after
+// one byte of a data file is flipped, names the point, disk and offset and
+// exits 1; backup-list then shows the point and those layered on it broken.
+func TestLabBackupRepoVerify(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repover", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	g.GuestWrite(t, "vda", 0x5a, "0", "2M")
+	repoBackup(t, g, dir, "full")
+	g.GuestWrite(t, "vda", 0x6b, "3M", "1M")
+	repoBackup(t, g, dir, "inc")
+	g.GuestWrite(t, "vda", 0x7c, "8M", "1M")
+	repoBackup(t, g, dir, "inc")
+	if out := mustVirtshLab(t, "backup-verify", dir); out != "Point 1: ok\nPoint 2: ok\nPoint 3: ok\n\n" {
+		t.Errorf("backup-verify of a good repository: %q", out)
+	}
+	for _, p := range repoPoints(t, dir) {
+		if p.State != "ok" {
+			t.Errorf("after verify: point %d is %s", p.Point, p.State)
+		}
+	}
+	// Flip one byte of point 2's data: the byte the guest wrote at 3M+4097.
+	img := filepath.Join(dir, "points", "0002", "vda.qcow2")
+	var m []struct {
+		Start, Length int64
+		Data          bool
+		Offset        int64
+	}
+	if err := json.Unmarshal([]byte(qemuImg(t, "map", "--output=json", img)), &m); err != nil {
+		t.Fatal(err)
+	}
+	host := int64(-1)
+	for _, e := range m {
+		if e.Data && e.Start <= 3*MiB+4097 && 3*MiB+4097 < e.Start+e.Length {
+			host = e.Offset + 3*MiB + 4097 - e.Start
+		}
+	}
+	if host < 0 {
+		t.Fatalf("point 2 holds no data at 3M: %+v", m)
+	}
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := make([]byte, 1)
+	if _, err := f.ReadAt(one, host); err != nil {
+		t.Fatal(err)
+	}
+	one[0] ^= 0xff
+	if _, err := f.WriteAt(one, host); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, errS, code := virtshLab(t, "backup-verify", dir)
+	wantErr := fmt.Sprintf("error: backup verification failed: point 2, disk vda, offset %d: checksum mismatch in the %d bytes from there\n", 3*MiB, MiB)
+	if code != 1 || errS != wantErr || !strings.Contains(out, "Point 1: ok\nPoint 2: broken: disk vda, offset 3145728") {
+		t.Errorf("backup-verify after a flipped byte: exit %d\nstdout %q\nstderr %q\nwant stderr %q", code, out, errS, wantErr)
+	}
+	states := []string{}
+	for _, p := range repoPoints(t, dir) {
+		states = append(states, p.State)
+	}
+	if got := strings.Join(states, " "); got != "ok broken broken" {
+		t.Errorf("states after the failed verify: %s", got)
+	}
+	// --point 1 verifies only what point 1 needs: it passes.
+	if out := mustVirtshLab(t, "backup-verify", dir, "--point", "1"); out != "Point 1: ok\n\n" {
+		t.Errorf("backup-verify --point 1: %q", out)
+	}
+}
+
+// repoSnapshot is the repository's files and the guest's checkpoints: what
+// a failed backup must leave as it was.
+func repoSnapshot(t *testing.T, g *labGuest, dir string) string {
+	t.Helper()
+	var files []string
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil {
+			files = append(files, strings.TrimPrefix(p, dir)+fmt.Sprintf(":%d", info.Size()))
+		}
+		return nil
+	})
+	man, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	return strings.Join(files, "\n") + "\n" + string(man) + "\ncheckpoints " + strings.Join(checkpointNames(t, g), " ")
+}
+
+// TestLabBackupRepoFailureLeavesItAsItWas: --timeout, Ctrl-C and a full
+// target filesystem during backup-create each end with exit 1 and a clear
+// message, and leave the repository and the guest's checkpoints as they
+// were (the next inc then works).
+func TestLabBackupRepoFailureLeavesItAsItWas(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repofail", DiskMiB: 1024})
+	qemuIO(t, g.Disks[0], "write -P 0x5a 0 1G") // 1 GiB to copy: a full takes more than a second
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	full := smallFS(t, 8)
+	dir := filepath.Join(full, "repo")
+	g.GuestWrite(t, "vda", 0x21, "0", "1M")
+
+	// The very first backup fails on the full filesystem: no repository.
+	out, errS, code := virtshLab(t, "backup-create", g.Name, dir, "--level", "full")
+	want := "error: Backup failed\nerror: No space left on device\nerror: the repository and the domain's checkpoints are as they were\n"
+	if code != 1 || errS != want {
+		t.Errorf("full backup on a full filesystem: exit %d stdout %q stderr %q, want %q", code, out, errS, want)
+	}
+	if es, _ := os.ReadDir(full); len(es) != 0 {
+		t.Errorf("the failed first backup left %v", es)
+	}
+	if got := checkpointNames(t, g); len(got) != 0 {
+		t.Errorf("the failed first backup left checkpoints %v", got)
+	}
+
+	// A repository elsewhere, with a full, then three failed incs.
+	dir = filepath.Join(g.Dir, "repo")
+	repoBackup(t, g, dir, "full", "--timeout", "600")
+	before := repoSnapshot(t, g, dir)
+	// The guest rewrites the whole disk, so that an inc has 1 GiB to copy.
+	g.HMP(t, "qemu-io -d /machine/peripheral/"+diskAlias(t, g, "vda")+"/virtio-backend \"write -P 0x33 0 1G\"")
+	start := time.Now()
+	out, errS, code = virtshLab(t, "backup-create", g.Name, dir, "--level", "inc", "--timeout", "1")
+	if want := "error: Backup aborted\nerror: the repository and the domain's checkpoints are as they were\n"; code != 1 || errS != want {
+		t.Errorf("--timeout 1: exit %d stdout %q stderr %q, want %q", code, out, errS, want)
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("--timeout 1 returned after %v", time.Since(start))
+	}
+	if after := repoSnapshot(t, g, dir); after != before {
+		t.Errorf("--timeout changed the repository:\nbefore %s\nafter %s", before, after)
+	}
+
+	// Ctrl-C (the built binary gets SIGINT) once the backup job runs.
+	cmd := exec.Command(virtshBinary(t), "-c", labURI(), "backup-create", g.Name, dir, "--level", "inc")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if info, err := g.Dom.GetJobStats(0); err == nil && info.Type != libvirt.DOMAIN_JOB_NONE {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
+		stderr.String() != "error: Backup aborted\nerror: the repository and the domain's checkpoints are as they were\n" {
+		t.Errorf("after Ctrl-C: %v, stderr %q", err, stderr.String())
+	}
+	if after := repoSnapshot(t, g, dir); after != before {
+		t.Errorf("Ctrl-C changed the repository:\nbefore %s\nafter %s", before, after)
+	}
+	if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
+		t.Errorf("job after the failures: %+v %v", info, err)
+	}
+
+	// The chain is still sound: auto takes an inc, which restores.
+	p := repoBackup(t, g, dir, "auto", "--timeout", "600")
+	if p.Level != "inc" || p.Point != 2 {
+		t.Errorf("after the failures: %+v", p)
+	}
+	restoreAndRead(t, dir, "2", "read -P 0x33 0 1G")
+}
+
+func diskAlias(t *testing.T, g *labGuest, target string) string {
+	t.Helper()
+	disks, err := domain.Disks(g.LiveXML(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range disks {
+		if d.Target == target {
+			return d.Alias
+		}
+	}
+	t.Fatalf("no disk %s", target)
+	return ""
+}
