@@ -287,7 +287,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		if err := undoBackup(d, ckpt, nil); err != nil {
 			return errors.Join(failure, err)
 		}
-		return msgThenCause(failure.Error(), errors.New("the repository and the domain's checkpoints are as they were"))
+		return errors.Join(failure, errUnchanged)
 	}
 
 	w := newJobWaiter(env, d)
@@ -343,6 +343,9 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	env.IO.Extra("Backup point %d (%s%s) complete: %s\n", n, level, of, strings.Join(sizes, ", "))
 	return nil
 }
+
+// errUnchanged ends the message of a backup that failed and was undone.
+var errUnchanged = errors.New("the repository and the domain's checkpoints are as they were")
 
 // repoBackupXML is the push backup of the disks into dir, incremental from
 // parent's checkpoint when there is one, and the checkpoint ckpt begun with
@@ -441,5 +444,5 @@ func repoConnectionLost(env *Env, uuid string, lost error, undo func(*libvirt.Do
 	if err := undo(d); err != nil {
 		return errors.Join(failure, err)
 	}
-	return msgThenCause(failure.Error(), errors.New("the backup was aborted; the repository and the domain's checkpoints are as they were"))
+	return errors.Join(failure, errors.New("the backup was aborted"), errUnchanged)
 }

@@ -240,10 +240,11 @@ func repoSnapshot(t *testing.T, g *labGuest, dir string) string {
 func TestLabBackupRepoFailureLeavesItAsItWas(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "repofail", DiskMiB: 1024})
 	qemuIO(t, g.Disks[0], "write -P 0x5a 0 1G") // 1 GiB to copy: a full takes more than a second
+	// Mounted before QEMU starts, so that its mount namespace has it.
+	full := smallFS(t, 8)
 	if err := g.Dom.Create(); err != nil {
 		t.Fatal(err)
 	}
-	full := smallFS(t, 8)
 	dir := filepath.Join(full, "repo")
 	g.GuestWrite(t, "vda", 0x21, "0", "1M")
 
