@@ -141,17 +141,19 @@ func pointTargets(p *backuprepo.Point) []string {
 }
 
 // chainProblem says why an incremental on top of base (the point a new inc
-// or diff is taken since) would not be sound, "" when it is: libvirt must
-// still hold base's checkpoint and every checkpoint of the repository after
-// it, their bitmaps must be in QEMU (checkpoint-dumpxml --size asks QEMU for
-// them without tainting the guest), and the disks must be the same.
-func chainProblem(d *libvirt.Domain, r *backuprepo.Repo, base *backuprepo.Point, disks []string) string {
+// or diff is taken since) would not be sound, "" when it is: the disks must
+// be the same, libvirt must still hold the checkpoints of base and of the
+// repository's points after it, and checkpoint-check (without asking QEMU:
+// libvirt sizes each checkpoint's bitmaps, which fails for a missing or
+// broken one) must find nothing wrong with them.
+func chainProblem(env *Env, d *libvirt.Domain, r *backuprepo.Repo, base *backuprepo.Point, disks []string) string {
 	if base == nil {
 		return "the repository holds no point yet"
 	}
 	if strings.Join(pointTargets(base), ",") != strings.Join(disks, ",") {
 		return fmt.Sprintf("the disks differ from point %d's (%s, now %s)", base.N, strings.Join(pointTargets(base), ","), strings.Join(disks, ","))
 	}
+	needed := map[string]bool{}
 	for _, p := range r.M.Points {
 		if p.N < base.N {
 			continue
@@ -160,10 +162,16 @@ func chainProblem(d *libvirt.Domain, r *backuprepo.Repo, base *backuprepo.Point,
 		if err != nil {
 			return fmt.Sprintf("the domain no longer has point %d's checkpoint '%s'", p.N, p.Checkpoint)
 		}
-		_, err = cp.GetXMLDesc(libvirt.DOMAIN_CHECKPOINT_XML_SIZE)
 		_ = cp.Free()
-		if err != nil {
-			return fmt.Sprintf("the bitmap of point %d's checkpoint '%s' is not usable: %s", p.N, p.Checkpoint, libvirtMessage(err))
+		needed[p.Checkpoint] = true
+	}
+	v, err := checkCheckpoints(env, d, false)
+	if err != nil {
+		return "checkpoint-check failed: " + libvirtMessage(err)
+	}
+	for _, f := range v.Findings {
+		if needed[f.Checkpoint] {
+			return "checkpoint-check: " + f.Detail
 		}
 	}
 	return ""
@@ -252,7 +260,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		if err != nil {
 			base = nil
 		}
-		if why := chainProblem(d, r, base, targets); why != "" {
+		if why := chainProblem(env, d, r, base, targets); why != "" {
 			level, reason = backuprepo.Full, why
 			if base != nil { // nothing to say on the very first backup
 				env.IO.Errorf("auto: taking a full backup: %s\n", why)
@@ -266,7 +274,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		return err
 	}
 	if parent != nil {
-		if why := chainProblem(d, r, parent, targets); why != "" {
+		if why := chainProblem(env, d, r, parent, targets); why != "" {
 			return fmt.Errorf("cannot take a %s backup: %s (take --level full or auto)", level, why)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,163 @@ func diskAlias(t *testing.T, g *labGuest, target string) string {
 	}
 	t.Fatalf("no disk %s", target)
 	return ""
+}
+
+// repoBackupErr is repoBackup that also returns what it said on stderr.
+func repoBackupErr(t *testing.T, g *labGuest, dir, level string) (pointView, string) {
+	t.Helper()
+	out, errS, code := virtshLab(t, "backup-create", g.Name, dir, "--level", level, "-o", "json")
+	if code != 0 {
+		t.Fatalf("backup-create %s: exit %d\nstdout %s\nstderr %s", level, code, out, errS)
+	}
+	var v pointView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("backup-create -o json: %v\n%s", err, out)
+	}
+	return v, errS
+}
+
+// TestLabBackupRepoAcrossChainEvents: a disk-only snapshot by virtsh and
+// one by plain virsh, a guest restart and an active block commit between
+// points: each next auto backup restores exactly the data as of its point,
+// whether it is an inc or a full (which then says why).
+func TestLabBackupRepoAcrossChainEvents(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repoev", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	var reads []string
+	write := func(p byte, mib int) {
+		g.GuestWrite(t, "vda", p, fmt.Sprintf("%dM", mib), "1M")
+		reads = append(reads, fmt.Sprintf("read -P 0x%02x %dM 1M", p, mib))
+	}
+	point := func(what string) pointView {
+		t.Helper()
+		v, errS := repoBackupErr(t, g, dir, "auto")
+		if v.Level == "full" && v.Point > 1 && !strings.HasPrefix(errS, "auto: taking a full backup: ") {
+			t.Errorf("after %s: a full without saying why (stderr %q)", what, errS)
+		}
+		if v.Level != "full" && errS != "" {
+			t.Errorf("after %s: stderr %q", what, errS)
+		}
+		t.Logf("after %s: point %d is %s, vda %d bytes %s", what, v.Point, v.Level, diskBytes(v, "vda"), strings.TrimSpace(errS))
+		restoreAndRead(t, dir, fmt.Sprint(v.Point), append(reads, fmt.Sprintf("read -P 0 %dM %dM", len(reads), 64-len(reads)))...)
+		return v
+	}
+	write(0x41, 0)
+	point("the first write")
+
+	write(0x42, 1)
+	mustVirtshLab(t, "snapshot-create-as", g.Name, "s1", "--disk-only", "--no-metadata", "--diskspec", "vda,file="+filepath.Join(g.Dir, "s1.qcow2"))
+	write(0x43, 2)
+	point("a virtsh disk-only snapshot")
+
+	if out, errS, err := runTool(realVirsh, "-c", labURI(), "snapshot-create-as", g.Name, "s2", "--disk-only", "--no-metadata",
+		"--diskspec", "vda,file="+filepath.Join(g.Dir, "s2.qcow2")); err != nil {
+		t.Fatalf("virsh snapshot: %v %s %s", err, out, errS)
+	}
+	write(0x44, 3)
+	point("a plain virsh disk-only snapshot")
+
+	stopGuest(t, g)
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	write(0x45, 4)
+	point("a guest restart")
+
+	mustVirtshLab(t, "blockcommit", g.Name, "vda", "--active", "--pivot", "--wait")
+	write(0x46, 5)
+	last := point("an active block commit")
+
+	top := liveChain(t, g, "vda")[0].Name
+	stopGuest(t, g)
+	latest := restoreAndRead(t, dir, fmt.Sprint(last.Point), reads...)
+	qemuImg(t, "compare", "-f", "qcow2", "-F", "qcow2", latest, top)
+}
+
+// TestLabCheckpointCheckRepair: checkpoint-check finds a bitmap removed
+// behind libvirt's back, a checkpoint redefined without its bitmap and a
+// bitmap without checkpoint; --repair leaves a state in which it finds
+// nothing and auto works (taking the full it needs, saying why).
+func TestLabCheckpointCheckRepair(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "ckcheck", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	g.GuestWrite(t, "vda", 0x51, "0", "1M")
+	p1 := repoBackup(t, g, dir, "full")
+	g.GuestWrite(t, "vda", 0x52, "1M", "1M")
+	p2 := repoBackup(t, g, dir, "inc")
+	id := strings.Split(p1.Checkpoint, ".")[1]
+
+	check := func(args ...string) (ckCheckView, string, int) {
+		t.Helper()
+		out, errS, code := virtshLab(t, append([]string{"checkpoint-check", g.Name, "-o", "json"}, args...)...)
+		var v ckCheckView
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("checkpoint-check -o json: %v\n%s\n%s", err, out, errS)
+		}
+		return v, errS, code
+	}
+	// Running and sound: QEMU is asked, once, saying so.
+	v, errS, code := check()
+	if code != 0 || !v.QueriedQEMU || len(v.Findings) != 0 || !strings.Contains(errS, "tainted (custom-monitor)") {
+		t.Errorf("sound running guest: exit %d %+v stderr %q", code, v, errS)
+	}
+
+	// Behind libvirt's back, on the stopped guest: point 2's bitmap goes, a
+	// checkpoint is redefined without a bitmap, a bitmap nobody owns.
+	stopGuest(t, g)
+	qemuImg(t, "bitmap", "--remove", g.Disks[0], p2.Checkpoint)
+	qemuImg(t, "bitmap", "--add", g.Disks[0], "stray")
+	if _, err := g.Dom.CreateCheckpointXML("<domaincheckpoint><name>orphan</name><creationTime>1700000000</creationTime><disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>",
+		libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE); err != nil {
+		t.Fatal(err)
+	}
+	v, errS, code = check()
+	var kinds []string
+	for _, f := range v.Findings {
+		kinds = append(kinds, f.Kind+":"+f.Checkpoint+f.Bitmap)
+	}
+	sort.Strings(kinds)
+	want := "bitmap-without-checkpoint:stray missing-bitmap:orphanorphan missing-bitmap:" + p2.Checkpoint + p2.Checkpoint
+	if code != 1 || strings.Join(kinds, " ") != want || v.QueriedQEMU || errS != "error: 3 checkpoint/bitmap inconsistencies in domain '"+g.Name+"'\n" {
+		t.Errorf("after the damage: exit %d findings %q (want %q) stderr %q", code, kinds, want, errS)
+	}
+	// The table form says the same.
+	out, _, _ := virtshLab(t, "checkpoint-check", g.Name)
+	if !strings.Contains(out, "missing-bitmap: checkpoint '"+p2.Checkpoint+"': disk vda: no bitmap '"+p2.Checkpoint+"' on the active layer "+g.Disks[0]) {
+		t.Errorf("checkpoint-check text: %q", out)
+	}
+
+	v, errS, code = check("--repair")
+	if code != 0 || len(v.NewFull) != 1 || v.NewFull[0] != id {
+		t.Errorf("--repair: exit %d %+v stderr %q", code, v, errS)
+	}
+	for _, f := range v.Findings {
+		if f.Repaired == "" {
+			t.Errorf("--repair left %+v", f)
+		}
+	}
+	if got := strings.Join(checkpointNames(t, g), " "); got != p1.Checkpoint {
+		t.Errorf("checkpoints after --repair: %s", got)
+	}
+	if got := strings.Join(imageBitmaps(t, g.Disks[0]), " "); got != p1.Checkpoint {
+		t.Errorf("bitmaps after --repair: %s", got)
+	}
+	if v, _, code := check(); code != 0 || len(v.Findings) != 0 {
+		t.Errorf("after --repair: exit %d %+v", code, v)
+	}
+
+	// auto works: a full (point 2's checkpoint is gone), then an inc.
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	g.GuestWrite(t, "vda", 0x53, "2M", "1M")
+	p3, errS := repoBackupErr(t, g, dir, "auto")
+	if p3.Level != "full" || errS != "auto: taking a full backup: the domain no longer has point 2's checkpoint '"+p2.Checkpoint+"'\n" {
+		t.Errorf("auto after --repair: %+v stderr %q", p3, errS)
+	}
+	g.GuestWrite(t, "vda", 0x54, "3M", "1M")
+	if p4, errS := repoBackupErr(t, g, dir, "auto"); p4.Level != "inc" || errS != "" {
+		t.Errorf("the next auto: %+v stderr %q", p4, errS)
+	}
+	restoreAndRead(t, dir, "4", "read -P 0x51 0 1M", "read -P 0x52 1M 1M", "read -P 0x53 2M 1M", "read -P 0x54 3M 1M", "read -P 0 4M 60M")
 }

@@ -153,6 +153,7 @@ func table() []entry {
 		{"backup-list", "repo", newBackupListCmd, noConnect},
 		{"backup-restore", "repo", newBackupRestoreCmd, 0},
 		{"backup-verify", "repo", newBackupVerifyCmd, noConnect},
+		{"checkpoint-check", "repo", newCheckpointCheckCmd, 0},
 
 		// Virsh itself (virsh.c, vsh.c)
 		{"cd", "virsh", newCdCmd, noConnect},

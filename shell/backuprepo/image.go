@@ -291,3 +291,67 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// LayerBitmaps is one image of a chain and the persistent bitmaps it
+// holds, as qemu-img reads them from the file.
+type LayerBitmaps struct {
+	Image   string
+	Bitmaps []Bitmap
+}
+
+// Bitmap is a qcow2 persistent dirty bitmap; Flags are qemu-img's ("auto":
+// recording; "in-use": not stored cleanly, inconsistent unless a QEMU that
+// runs holds it).
+type Bitmap struct {
+	Name  string
+	Flags []string
+}
+
+// Has reports whether the bitmap carries flag.
+func (b Bitmap) Has(flag string) bool {
+	for _, f := range b.Flags {
+		if f == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// ChainBitmaps is the bitmaps of every layer of the chain whose top is img,
+// top first. While a QEMU runs on it the files do not show them (QEMU
+// writes them on close).
+func ChainBitmaps(img string) ([]LayerBitmaps, error) {
+	out, err := qemuImg("info", "--backing-chain", "-U", "--output=json", img)
+	if err != nil {
+		return nil, err
+	}
+	var infos []struct {
+		Filename       string `json:"filename"`
+		FormatSpecific struct {
+			Data struct {
+				Bitmaps []struct {
+					Name  string   `json:"name"`
+					Flags []string `json:"flags"`
+				} `json:"bitmaps"`
+			} `json:"data"`
+		} `json:"format-specific"`
+	}
+	if err := json.Unmarshal(out, &infos); err != nil {
+		return nil, fmt.Errorf("qemu-img info %s: %v", img, err)
+	}
+	var layers []LayerBitmaps
+	for _, in := range infos {
+		l := LayerBitmaps{Image: in.Filename}
+		for _, b := range in.FormatSpecific.Data.Bitmaps {
+			l.Bitmaps = append(l.Bitmaps, Bitmap{Name: b.Name, Flags: b.Flags})
+		}
+		layers = append(layers, l)
+	}
+	return layers, nil
+}
+
+// RemoveBitmap removes a persistent bitmap from an image no QEMU runs on.
+func RemoveBitmap(img, name string) error {
+	_, err := qemuImg("bitmap", "--remove", "-f", "qcow2", img, name)
+	return err
+}
