@@ -26,7 +26,7 @@ import (
 type backupCreateOpts struct {
 	dom, dir, level string
 	disks           []string
-	verbose         bool
+	verbose, pull   bool
 	timeout         string
 }
 
@@ -48,6 +48,7 @@ func newBackupCreateCmd(env *Env) *spec.Command {
 	o.level = "auto"
 	c.String(&o.level, "level", "auto (default), full, inc or diff", spec.Named, false).Complete(spec.Nothing)
 	c.Argv(&o.disks, "disk", "back up only this disk (target; repeatable)", spec.Named, false).Complete(spec.Disk)
+	c.Bool(&o.pull, "pull", "pull mode: read the disks over NBD (a UNIX socket here, TCP from a remote host)")
 	c.Bool(&o.verbose, "verbose", "show progress on stderr")
 	c.Number(&o.timeout, "timeout", "abort the backup after this many seconds", spec.Named, false)
 	outputOption(c, env.IO)
@@ -66,6 +67,7 @@ type pointView struct {
 	State      string     `json:"state" yaml:"state"`
 	Why        string     `json:"why,omitempty" yaml:"why,omitempty"`
 	Reason     string     `json:"reason,omitempty" yaml:"reason,omitempty"`
+	ReadBytes  int64      `json:"read_bytes,omitempty" yaml:"read_bytes,omitempty"`
 }
 
 type diskView struct {
@@ -290,6 +292,18 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		r.AbortStaging(n)
 		return err
 	}
+	var server *pullServer
+	if o.pull {
+		if server, err = newPullServer(env, ckpt); err != nil {
+			r.AbortStaging(n)
+			return err
+		}
+		defer server.cleanup()
+		if bxml, err = pullBackupXML(&def, disks, server, parent, ckpt); err != nil {
+			r.AbortStaging(n)
+			return err
+		}
+	}
 	fail := func(failure error) error {
 		r.AbortStaging(n)
 		if err := undoBackup(d, ckpt, nil); err != nil {
@@ -298,14 +312,40 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		return errors.Join(failure, errUnchanged)
 	}
 
-	w := newJobWaiter(env, d)
+	var w *jobWaiter
+	if o.pull {
+		w = pullJobWaiter(env, d)
+	} else {
+		w = newJobWaiter(env, d)
+	}
 	defer w.close()
 	if err := d.BackupBegin(bxml, cxml, 0); err != nil {
 		r.AbortStaging(n)
 		return err
 	}
 	env.Sess.Nodes().RefillDomain(d, blocknodes.ReasonCheckpoint)
-	res := w.wait(ctx, timeout, o.verbose)
+	var read int64
+	var res jobResult
+	if o.pull {
+		pctx := ctx
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		var err error
+		read, err = runPull(pctx, w, server, r, disks, staging, parent)
+		switch {
+		case errors.Is(err, errPullAborted):
+			res.aborted = true
+		case err != nil:
+			res.msg = err.Error()
+		default:
+			res.ok = true
+		}
+	} else {
+		res = w.wait(ctx, timeout, o.verbose)
+	}
 	if o.verbose && !res.ok {
 		env.IO.Errorf("\n")
 	}
@@ -336,7 +376,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	}
 	if env.IO.Structured() {
 		v := viewOf(&p)
-		v.Reason = reason
+		v.Reason, v.ReadBytes = reason, read
 		return env.IO.Encode(v)
 	}
 	var sizes []string
@@ -349,6 +389,9 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		of = fmt.Sprintf(" since point %d", parent.N)
 	}
 	env.IO.Extra("Backup point %d (%s%s) complete: %s\n", n, level, of, strings.Join(sizes, ", "))
+	if o.pull {
+		env.IO.Extra("Read %d bytes over NBD\n", read)
+	}
 	return nil
 }
 

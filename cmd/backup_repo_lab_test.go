@@ -22,10 +22,25 @@ import (
 // Backup repositories (backup-create, -list, -restore, -verify) on real
 // QEMU guests: what each point restores is read back with qemu-io patterns.
 
-// repoBackup runs backup-create and returns the point it printed.
+// guestURI is the URI of the host the guest is on.
+func guestURI(t *testing.T, g *labGuest) string {
+	t.Helper()
+	u, err := g.Conn.GetURI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// repoBackup runs backup-create (on the guest's host) and returns the point
+// it printed.
 func repoBackup(t *testing.T, g *labGuest, dir, level string, extra ...string) pointView {
 	t.Helper()
-	out := mustVirtshLab(t, append([]string{"backup-create", g.Name, dir, "--level", level, "-o", "json"}, extra...)...)
+	args := append([]string{"-c", guestURI(t, g), "backup-create", g.Name, dir, "--level", level, "-o", "json"}, extra...)
+	out, errS, code := runMain(t, "", args...)
+	if code != 0 {
+		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", args, code, out, errS)
+	}
 	var v pointView
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("backup-create -o json: %v\n%s", err, out)
@@ -64,21 +79,40 @@ func diskBytes(v pointView, target string) int64 {
 	return -1
 }
 
-// TestLabBackupRepoFourPoints: full, inc, inc, diff; each point restores
-// to exactly the data as of that point, the latest to the guest's disk;
-// each point holds only what changed.
+// TestLabBackupRepoFourPoints: full, inc, inc, diff (push mode); each
+// point restores to exactly the data as of that point, the latest to the
+// guest's disk; each point holds only what changed.
 func TestLabBackupRepoFourPoints(t *testing.T) {
-	g := newLabGuest(t, labGuestOpts{Prefix: "repo4", Start: true})
-	dir := filepath.Join(g.Dir, "repo")
+	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4", Start: true}))
+}
+
+// TestLabBackupRepoFourPointsPull: the same in pull mode over a UNIX
+// socket, reading exactly the allocated (full) and dirty (inc, diff)
+// extents.
+func TestLabBackupRepoFourPointsPull(t *testing.T) {
+	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4p", Start: true}), "--pull")
+}
+
+// TestLabBackupRepoFourPointsPullRemote: the same with the guest on a
+// second libvirt host (scripts/lab-hosts, TCP on 127.0.0.2), its NBD
+// server on TCP, the repository on this side.
+func TestLabBackupRepoFourPointsPullRemote(t *testing.T) {
+	fl := newFleetLab(t)
+	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4r", Start: true, Conn: fl.host("lab2").conn}), "--pull")
+}
+
+func fourPoints(t *testing.T, g *labGuest, extra ...string) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	pull := len(extra) > 0
 
 	g.GuestWrite(t, "vda", 0xa1, "0", "4M")
-	p1 := repoBackup(t, g, dir, "full")
+	p1 := repoBackup(t, g, dir, "full", extra...)
 	g.GuestWrite(t, "vda", 0xb2, "2M", "2M") // 2 MiB of a 64 MiB disk
-	p2 := repoBackup(t, g, dir, "inc")
+	p2 := repoBackup(t, g, dir, "inc", extra...)
 	g.GuestWrite(t, "vda", 0xc3, "6M", "1M")
-	p3 := repoBackup(t, g, dir, "inc")
+	p3 := repoBackup(t, g, dir, "inc", extra...)
 	g.GuestWrite(t, "vda", 0xd4, "0", "64k")
-	p4 := repoBackup(t, g, dir, "diff")
+	p4 := repoBackup(t, g, dir, "diff", extra...)
 
 	for i, want := range []struct {
 		n, parent int
@@ -90,9 +124,14 @@ func TestLabBackupRepoFourPoints(t *testing.T) {
 			got.State != "unverified" {
 			t.Errorf("point %d: %+v, want %+v", i+1, got, want)
 		}
+		// Pull mode reads what the point holds, no more.
+		if pull && got.ReadBytes != want.bytes || !pull && got.ReadBytes != 0 {
+			t.Errorf("point %d read %d bytes over NBD, holds %d", i+1, got.ReadBytes, want.bytes)
+		}
 	}
-	t.Logf("bytes per point (vda): full %d, inc after 2 MiB of writes %d, inc %d, diff %d",
-		diskBytes(p1, "vda"), diskBytes(p2, "vda"), diskBytes(p3, "vda"), diskBytes(p4, "vda"))
+	t.Logf("bytes per point (vda): full %d, inc after 2 MiB of writes %d, inc %d, diff %d; read over NBD: %d %d %d %d",
+		diskBytes(p1, "vda"), diskBytes(p2, "vda"), diskBytes(p3, "vda"), diskBytes(p4, "vda"),
+		p1.ReadBytes, p2.ReadBytes, p3.ReadBytes, p4.ReadBytes)
 	list := repoPoints(t, dir)
 	if len(list) != 4 || list[3].Checkpoint != p4.Checkpoint {
 		t.Fatalf("backup-list: %+v", list)
@@ -116,6 +155,7 @@ func TestLabBackupRepoFourPoints(t *testing.T) {
 		"read -P 0xc3 6M 1M", "read -P 0 7M 57M")
 	latest := restoreAndRead(t, dir, "4", "read -P 0xd4 0 64k", "read -P 0xa1 64k 1984k", "read -P 0xb2 2M 2M",
 		"read -P 0 4M 2M", "read -P 0xc3 6M 1M", "read -P 0 7M 57M")
+	mustVirtshLab(t, "backup-verify", dir)
 	stopGuest(t, g)
 	qemuImg(t, "compare", "-f", "qcow2", "-F", "qcow2", latest, g.Disks[0])
 }
