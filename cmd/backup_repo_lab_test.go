@@ -96,9 +96,25 @@ func TestLabBackupRepoFourPointsPull(t *testing.T) {
 // TestLabBackupRepoFourPointsPullRemote: the same with the guest on a
 // second libvirt host (scripts/lab-hosts, TCP on 127.0.0.2), its NBD
 // server on TCP, the repository on this side.
+// VIRTSH_LAB_REMOTE_URI names another such host (one whose daemon sees
+// this machine's /tmp, where the guest's images are).
 func TestLabBackupRepoFourPointsPullRemote(t *testing.T) {
-	fl := newFleetLab(t)
-	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4r", Start: true, Conn: fl.host("lab2").conn}), "--pull")
+	var conn *libvirt.Connect
+	if uri := os.Getenv("VIRTSH_LAB_REMOTE_URI"); uri != "" {
+		c, err := libvirt.NewConnect(uri)
+		if err != nil {
+			t.Fatalf("remote lab host %s: %v", uri, err)
+		}
+		t.Cleanup(func() { _, _ = c.Close() })
+		conn = c
+	} else {
+		conn = newFleetLab(t).host("lab2").conn
+	}
+	g := newLabGuest(t, labGuestOpts{Prefix: "repo4r", Start: true, Conn: conn})
+	if u := guestURI(t, g); !strings.HasPrefix(u, "qemu+tcp://") {
+		t.Fatalf("the remote guest's URI %s is not TCP", u)
+	}
+	fourPoints(t, g, "--pull")
 }
 
 func fourPoints(t *testing.T, g *labGuest, extra ...string) {
