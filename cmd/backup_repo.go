@@ -479,7 +479,15 @@ func stagePoint(d *libvirt.Domain, p *backuprepo.Point, staging string, disks []
 // undo removes what the backup made, so the repository stays as it was.
 func repoConnectionLost(env *Env, uuid string, lost error, undo func(*libvirt.Domain) error) error {
 	failure := errors.New("Backup failed: lost the connection to the hypervisor")
-	d, err := env.lookupDomain(uuid)
+	// The daemon may take a while to come back (a restart): try for 30 s.
+	var d *libvirt.Domain
+	var err error
+	for i := 0; i < 60; i++ {
+		if d, err = env.lookupDomain(uuid); err == nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	if err != nil {
 		return errors.Join(lost, err)
 	}

@@ -389,7 +389,7 @@ func diskAlias(t *testing.T, g *labGuest, target string) string {
 // repoBackupErr is repoBackup that also returns what it said on stderr.
 func repoBackupErr(t *testing.T, g *labGuest, dir, level string) (pointView, string) {
 	t.Helper()
-	out, errS, code := virtshLab(t, "backup-create", g.Name, dir, "--level", level, "-o", "json")
+	out, errS, code := runMain(t, "", "-c", guestURI(t, g), "backup-create", g.Name, dir, "--level", level, "-o", "json")
 	if code != 0 {
 		t.Fatalf("backup-create %s: exit %d\nstdout %s\nstderr %s", level, code, out, errS)
 	}
@@ -543,4 +543,83 @@ func TestLabCheckpointCheckRepair(t *testing.T) {
 		t.Errorf("the next auto: %+v stderr %q", p4, errS)
 	}
 	restoreAndRead(t, dir, "4", "read -P 0x51 0 1M", "read -P 0x52 1M 1M", "read -P 0x53 2M 1M", "read -P 0x54 3M 1M", "read -P 0 4M 60M")
+}
+
+// TestLabBackupRepoDaemonRestart: libvirtd killed and started again while
+// backup-create runs (a private QEMU daemon): virtsh exits 1 saying so,
+// with the repository and the guest's checkpoints as they were, and the
+// next auto backup is a sound inc.
+func TestLabBackupRepoDaemonRestart(t *testing.T) {
+	d := newPrivateQEMUDaemon(t)
+	uri := d.URI()
+	var conn *libvirt.Connect
+	t.Cleanup(func() {
+		if conn != nil {
+			_, _ = conn.Close()
+		}
+	})
+	var err error
+	if conn, err = libvirt.NewConnect(uri); err != nil {
+		t.Fatal(err)
+	}
+	g := newLabGuest(t, labGuestOpts{Prefix: "reporst", DiskMiB: 512, Conn: conn, Owner: nobodyID})
+	qemuIO(t, g.Disks[0], "write -P 0x61 0 512M")
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	// The repository is the user's the session daemon and its QEMU run as.
+	dir := filepath.Join(g.Dir, "repo")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, nobodyID, nobodyID); err != nil {
+		t.Fatal(err)
+	}
+	repoBackup(t, g, dir, "full")
+	// Rewrite it all, so that the inc has 512 MiB to copy.
+	g.HMP(t, "qemu-io -d /machine/peripheral/"+diskAlias(t, g, "vda")+"/virtio-backend \"write -P 0x62 0 512M\"")
+	before := repoSnapshot(t, g, dir)
+
+	cmd := exec.Command(virtshBinary(t), "-c", uri, "backup-create", g.Name, dir, "--level", "inc")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	running := false
+	for i := 0; i < 200 && !running; i++ {
+		if info, err := g.Dom.GetJobStats(0); err == nil && info.Type != libvirt.DOMAIN_JOB_NONE {
+			running = true
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !running {
+		t.Fatalf("the backup job never ran; virtsh: %s %s", stdout.String(), stderr.String())
+	}
+	d.stop()
+	_, _ = conn.Close()
+	conn = nil
+	d.start()
+	err = cmd.Wait()
+	if conn, err = libvirt.NewConnect(uri); err != nil {
+		t.Fatal(err)
+	}
+	g.Conn = conn
+	if g.Dom, err = conn.LookupDomainByName(g.Name); err != nil {
+		t.Fatal(err)
+	}
+	want := "error: Backup failed: lost the connection to the hypervisor\nerror: the backup was aborted\nerror: the repository and the domain's checkpoints are as they were\n"
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("after the restart: exit %d stderr %q, want it to end %q", code, stderr.String(), want)
+	}
+	if after := repoSnapshot(t, g, dir); after != before {
+		t.Errorf("the restart changed the repository:\nbefore %s\nafter %s", before, after)
+	}
+	p, errS := repoBackupErr(t, g, dir, "auto")
+	if p.Level != "inc" || errS != "" {
+		t.Errorf("auto after the restart: %+v %q", p, errS)
+	}
+	restoreAndRead(t, dir, "2", "read -P 0x62 0 512M")
 }

@@ -354,6 +354,15 @@ func (r *Repo) BeginStaging(n int) (string, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", err
 	}
+	// QEMU writes the backup there, as the user it runs as; a repository
+	// whose owner is not us (root) is that user's: so is its staging.
+	if st, err := os.Stat(r.Dir); err == nil && os.Geteuid() == 0 {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 {
+			if err := os.Chown(dir, int(sys.Uid), int(sys.Gid)); err != nil {
+				return "", err
+			}
+		}
+	}
 	return dir, nil
 }
 
