@@ -623,3 +623,68 @@ func TestLabBackupRepoDaemonRestart(t *testing.T) {
 	}
 	restoreAndRead(t, dir, "2", "read -P 0x62 0 512M")
 }
+
+// TestLabBackupRepoRestoreKeepChainAndDefine: --keep-chain restores a point
+// as a chain of the points' images (base first, each backing the next) that
+// reads as the point; --define makes a new domain from the saved XML on the
+// restored images, with a new name and UUID, that starts.
+func TestLabBackupRepoRestoreKeepChainAndDefine(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repodef", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	g.GuestWrite(t, "vda", 0x71, "0", "1M")
+	repoBackup(t, g, dir, "full")
+	g.GuestWrite(t, "vda", 0x72, "1M", "1M")
+	repoBackup(t, g, dir, "inc")
+	g.GuestWrite(t, "vda", 0x73, "0", "64k")
+	repoBackup(t, g, dir, "inc")
+
+	out := filepath.Join(t.TempDir(), "chain")
+	var v restoredView
+	if err := json.Unmarshal([]byte(mustVirtshLab(t, "backup-restore", dir, "--target-dir", out, "--keep-chain", "-o", "json")), &v); err != nil {
+		t.Fatal(err)
+	}
+	top := filepath.Join(out, "vda.qcow2")
+	if v.Point != 3 || len(v.Disks) != 1 || len(v.Disks[0].Chain) != 3 || v.Disks[0].Chain[2] != top {
+		t.Fatalf("restore --keep-chain: %+v", v)
+	}
+	var chain []struct {
+		Filename string `json:"filename"`
+	}
+	if err := json.Unmarshal([]byte(qemuImg(t, "info", "--backing-chain", "--output=json", top)), &chain); err != nil || len(chain) != 3 {
+		t.Fatalf("chain of %s: %v %+v", top, err, chain)
+	}
+	qemuIO(t, top, "read -P 0x73 0 64k", "read -P 0x71 64k 960k", "read -P 0x72 1M 1M", "read -P 0 2M 62M")
+
+	name := g.Name + "-r"
+	t.Cleanup(func() {
+		if d, err := g.Conn.LookupDomainByName(name); err == nil {
+			_ = d.Destroy()
+			_ = d.Undefine()
+			_ = d.Free()
+		}
+	})
+	flat := filepath.Join(t.TempDir(), "flat")
+	if got := mustVirtshLab(t, "backup-restore", dir, "--point", "2", "--target-dir", flat, "--define", name); got !=
+		"Restored point 2 into "+flat+"\nDomain '"+name+"' defined from the point's XML\n\n" {
+		t.Errorf("restore --define printed %q", got)
+	}
+	d, err := g.Conn.LookupDomainByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free()
+	u1, _ := d.GetUUIDString()
+	u2, _ := g.Dom.GetUUIDString()
+	disks, err := domain.LiveDisks(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u1 == u2 || len(disks) != 1 || disks[0].Top().Name != filepath.Join(flat, "vda.qcow2") {
+		t.Errorf("defined domain: uuid %s (original %s), disks %+v", u1, u2, disks)
+	}
+	if err := d.Create(); err != nil {
+		t.Fatalf("starting the restored domain: %v", err)
+	}
+	_ = d.Destroy()
+	qemuIO(t, filepath.Join(flat, "vda.qcow2"), "read -P 0x71 0 1M", "read -P 0x72 1M 1M", "read -P 0 2M 62M")
+}
