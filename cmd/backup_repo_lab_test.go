@@ -602,7 +602,7 @@ func TestLabBackupRepoDaemonRestart(t *testing.T) {
 	_, _ = conn.Close()
 	conn = nil
 	d.start()
-	err = cmd.Wait()
+	_ = cmd.Wait() // its exit status is checked below
 	if conn, err = libvirt.NewConnect(uri); err != nil {
 		t.Fatal(err)
 	}
