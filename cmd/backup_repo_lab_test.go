@@ -688,3 +688,49 @@ func TestLabBackupRepoRestoreKeepChainAndDefine(t *testing.T) {
 	_ = d.Destroy()
 	qemuIO(t, filepath.Join(flat, "vda.qcow2"), "read -P 0x71 0 1M", "read -P 0x72 1M 1M", "read -P 0 2M 62M")
 }
+
+// TestLabBackupRepoPullFailureLeavesItAsItWas: in pull mode too, a full
+// target filesystem and --timeout end with exit 1 and the repository, the
+// guest's checkpoints and its jobs as they were.
+func TestLabBackupRepoPullFailureLeavesItAsItWas(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repopf", DiskMiB: 512})
+	qemuIO(t, g.Disks[0], "write -P 0x5a 0 512M")
+	full := smallFS(t, 8)
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	nothingLeft := func(what string) {
+		t.Helper()
+		if got := checkpointNames(t, g); len(got) != 0 {
+			t.Errorf("%s left checkpoints %v", what, got)
+		}
+		if info, err := g.Dom.GetJobStats(0); err != nil || info.Type != libvirt.DOMAIN_JOB_NONE {
+			t.Errorf("job after %s: %+v %v", what, info, err)
+		}
+	}
+	dir := filepath.Join(full, "repo")
+	out, errS, code := virtshLab(t, "backup-create", g.Name, dir, "--level", "full", "--pull")
+	if code != 1 || !strings.HasPrefix(errS, "error: Backup failed\n") || !strings.Contains(errS, "No space left on device") ||
+		!strings.HasSuffix(errS, "error: the repository and the domain's checkpoints are as they were\n") {
+		t.Errorf("pull onto a full filesystem: exit %d stdout %q stderr %q", code, out, errS)
+	}
+	t.Logf("pull onto a full filesystem: %s", errS)
+	if es, _ := os.ReadDir(full); len(es) != 0 {
+		t.Errorf("the failed first backup left %v", es)
+	}
+	nothingLeft("a full filesystem")
+
+	dir = filepath.Join(g.Dir, "repo")
+	start := time.Now()
+	out, errS, code = virtshLab(t, "backup-create", g.Name, dir, "--level", "full", "--pull", "--timeout", "1")
+	if want := "error: Backup aborted\nerror: the repository and the domain's checkpoints are as they were\n"; code != 1 || errS != want {
+		t.Errorf("--pull --timeout 1: exit %d stdout %q stderr %q, want %q", code, out, errS, want)
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("--timeout 1 returned after %v", time.Since(start))
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the aborted first backup left %s", dir)
+	}
+	nothingLeft("--timeout")
+}

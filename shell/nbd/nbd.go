@@ -59,13 +59,13 @@ type Conn struct {
 	Read atomic.Int64
 }
 
-// lastError is libnbd's error of the last call on this thread.
+// lastError is libnbd's error of the last call on this thread (it names
+// the call: "nbd_pwrite: ...").
 func lastError(what string) error {
-	msg := C.GoString(C.nbd_get_error())
-	if msg == "" {
-		msg = "unknown error"
+	if msg := C.GoString(C.nbd_get_error()); msg != "" {
+		return errors.New(msg)
 	}
-	return errors.New("nbd " + what + ": " + msg)
+	return errors.New("nbd " + what + ": unknown error")
 }
 
 func newConn(export string, contexts []string) (*Conn, error) {
