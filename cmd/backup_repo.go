@@ -333,8 +333,13 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 			pctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
+		var prog *format.Progress
+		if o.verbose {
+			prog = format.NewProgress(env.IO.Err, "Backup")
+			defer prog.Close()
+		}
 		var err error
-		read, err = runPull(pctx, w, server, r, disks, staging, parent)
+		read, err = runPull(pctx, w, server, r, disks, staging, parent, prog)
 		switch {
 		case errors.Is(err, errPullAborted):
 			res.aborted = true
@@ -346,8 +351,8 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	} else {
 		res = w.wait(ctx, timeout, o.verbose)
 	}
-	if o.verbose && !res.ok {
-		env.IO.Errorf("\n")
+	if o.verbose {
+		env.IO.Errorf("\n") // ends the progress line
 	}
 	switch {
 	case res.err != nil:

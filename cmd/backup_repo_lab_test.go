@@ -41,6 +41,9 @@ func repoBackup(t *testing.T, g *labGuest, dir, level string, extra ...string) p
 	if code != 0 {
 		t.Fatalf("virtsh %q: exit %d\nstdout: %s\nstderr: %s", args, code, out, errS)
 	}
+	if contains(extra, "--verbose") && !strings.HasSuffix(errS, "Backup: [100 %]\n") {
+		t.Errorf("virtsh %q --verbose: stderr %q, want progress to 100 %%", args, errS)
+	}
 	var v pointView
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("backup-create -o json: %v\n%s", err, out)
@@ -83,14 +86,14 @@ func diskBytes(v pointView, target string) int64 {
 // point restores to exactly the data as of that point, the latest to the
 // guest's disk; each point holds only what changed.
 func TestLabBackupRepoFourPoints(t *testing.T) {
-	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4", Start: true}))
+	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4", Start: true}), "--verbose")
 }
 
 // TestLabBackupRepoFourPointsPull: the same in pull mode over a UNIX
 // socket, reading exactly the allocated (full) and dirty (inc, diff)
 // extents.
 func TestLabBackupRepoFourPointsPull(t *testing.T) {
-	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4p", Start: true}), "--pull")
+	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4p", Start: true}), "--pull", "--verbose")
 }
 
 // TestLabBackupRepoFourPointsPullRemote: the same with the guest on a
@@ -119,7 +122,7 @@ func TestLabBackupRepoFourPointsPullRemote(t *testing.T) {
 
 func fourPoints(t *testing.T, g *labGuest, extra ...string) {
 	dir := filepath.Join(t.TempDir(), "repo")
-	pull := len(extra) > 0
+	pull := contains(extra, "--pull")
 
 	g.GuestWrite(t, "vda", 0xa1, "0", "4M")
 	p1 := repoBackup(t, g, dir, "full", extra...)

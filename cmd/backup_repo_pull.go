@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/backuprepo"
 	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/nbd"
@@ -119,32 +121,42 @@ func (s *pullServer) connect(export string, contexts ...string) (*nbd.Conn, erro
 	return nbd.ConnectTCP(s.host, s.port, export, contexts...)
 }
 
-// pullDisk copies what the point needs of one disk from the export into
-// img (made here: layered on parentImg for an inc or diff, so that dirty
-// extents that read as zeros hide the data below), and returns the bytes
-// it read over NBD.
-func pullDisk(ctx context.Context, s *pullServer, target, img, parentImg string) (int64, error) {
+// diskPull is what a pull backup reads of one disk: the extents, in
+// chunks, over a first connection that asked for the meta context.
+type diskPull struct {
+	target, parentImg string
+	first             *nbd.Conn
+	size              int64
+	todo              []nbd.Extent
+	bytes             int64 // the extents' total
+}
+
+// planDisk asks the export of one disk which extents the point needs: the
+// allocated ones for a full, the dirty ones since the parent's checkpoint
+// for an inc or diff (parentImg is the parent's data file then).
+func planDisk(s *pullServer, target, parentImg string) (*diskPull, error) {
 	context := nbd.BaseAllocation
 	if parentImg != "" {
 		context = nbd.DirtyBitmapPrefix + "backup-" + target
 	}
 	first, err := s.connect(target, context)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer first.Close()
+	p := &diskPull{target: target, parentImg: parentImg, first: first}
 	if !first.CanMetaContext(context) {
-		return 0, fmt.Errorf("the NBD server does not offer %s for disk %s", context, target)
+		first.Close()
+		return nil, fmt.Errorf("the NBD server does not offer %s for disk %s", context, target)
 	}
-	size, err := first.Size()
+	if p.size, err = first.Size(); err != nil {
+		first.Close()
+		return nil, err
+	}
+	extents, err := first.BlockStatus(context, 0, p.size)
 	if err != nil {
-		return 0, err
+		first.Close()
+		return nil, err
 	}
-	extents, err := first.BlockStatus(context, 0, size)
-	if err != nil {
-		return 0, err
-	}
-	var todo []nbd.Extent
 	for _, e := range extents {
 		want := e.Flags&nbd.StateDirty != 0
 		if parentImg == "" {
@@ -154,15 +166,24 @@ func pullDisk(ctx context.Context, s *pullServer, target, img, parentImg string)
 			continue
 		}
 		for off := int64(0); off < e.Length; off += pullChunk {
-			todo = append(todo, nbd.Extent{Offset: e.Offset + off, Length: min(pullChunk, e.Length-off)})
+			p.todo = append(p.todo, nbd.Extent{Offset: e.Offset + off, Length: min(pullChunk, e.Length-off)})
 		}
+		p.bytes += e.Length
 	}
+	return p, nil
+}
 
+// copyDisk copies the planned extents from the export into img (made
+// here: layered on parentImg for an inc or diff, so that dirty extents that
+// read as zeros hide the data below) with several connections reading at
+// once; done counts the bytes copied, for progress. It returns the bytes
+// read over NBD.
+func (p *diskPull) copyDisk(ctx context.Context, s *pullServer, img string, done *atomic.Int64, progress func()) (int64, error) {
 	args := []string{"create", "-q", "-f", "qcow2"}
-	if parentImg != "" {
-		args = append(args, "-b", parentImg, "-F", "qcow2")
+	if p.parentImg != "" {
+		args = append(args, "-b", p.parentImg, "-F", "qcow2")
 	}
-	if out, err := exec.Command("qemu-img", append(args, img, fmt.Sprint(size))...).CombinedOutput(); err != nil {
+	if out, err := exec.Command("qemu-img", append(args, img, fmt.Sprint(p.size))...).CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("qemu-img create %s: %s", img, strings.TrimSpace(string(out)))
 	}
 	w, err := nbd.ConnectCommand([]string{"qemu-nbd", "-f", "qcow2", img})
@@ -171,11 +192,11 @@ func pullDisk(ctx context.Context, s *pullServer, target, img, parentImg string)
 	}
 	defer w.Close()
 
-	readers := []*nbd.Conn{first}
-	for i := 1; i < pullReaders && i < len(todo); i++ {
-		c, err := s.connect(target)
+	readers := []*nbd.Conn{p.first}
+	for i := 1; i < pullReaders && i < len(p.todo); i++ {
+		c, err := s.connect(p.target)
 		if err != nil {
-			break // one connection reads alone then
+			break // fewer connections read then
 		}
 		defer c.Close()
 		readers = append(readers, c)
@@ -189,6 +210,11 @@ func pullDisk(ctx context.Context, s *pullServer, target, img, parentImg string)
 			firstErr = err
 		}
 		mu.Unlock()
+	}
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
 	}
 	var wg sync.WaitGroup
 	for _, r := range readers {
@@ -206,25 +232,24 @@ func pullDisk(ctx context.Context, s *pullServer, target, img, parentImg string)
 				switch {
 				case !isZero(b):
 					err = w.Pwrite(b, e.Offset)
-				case parentImg != "":
+				case p.parentImg != "":
 					err = w.Zero(e.Offset, e.Length)
 				}
 				if err != nil {
 					setErr(err)
 				}
+				done.Add(e.Length)
 			}
 		}(r)
 	}
 feed:
-	for _, e := range todo {
-		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed {
+	for _, e := range p.todo {
+		if failed() {
 			break
 		}
 		select {
 		case jobs <- e:
+			progress()
 		case <-ctx.Done():
 			break feed
 		}
@@ -258,27 +283,53 @@ func isZero(b []byte) bool {
 
 // runPull reads every disk of a started pull backup into staging and ends
 // the job; it returns the bytes read. Ctrl-C and the timeout (ctx) stop the
-// reading; the caller then undoes the backup.
-func runPull(ctx context.Context, w *jobWaiter, s *pullServer, r *backuprepo.Repo, disks []domain.Disk, staging string, parent *backuprepo.Point) (int64, error) {
+// reading; the caller then undoes the backup. With prog, progress is drawn
+// over all disks' extents.
+func runPull(ctx context.Context, w *jobWaiter, s *pullServer, r *backuprepo.Repo, disks []domain.Disk, staging string,
+	parent *backuprepo.Point, prog *format.Progress) (int64, error) {
 	var total int64
-	var failure error
-	for _, dk := range disks {
-		parentImg := ""
-		if parent != nil {
-			files, err := parentFiles(r, parent, dk.Target)
-			if err != nil {
-				failure = err
-				break
+	failure := func() error {
+		var plans []*diskPull
+		defer func() {
+			for _, p := range plans {
+				p.first.Close()
 			}
-			parentImg = files
+		}()
+		var all int64
+		for _, dk := range disks {
+			parentImg := ""
+			if parent != nil {
+				f, err := parentFile(r, parent, dk.Target)
+				if err != nil {
+					return err
+				}
+				parentImg = f
+			}
+			p, err := planDisk(s, dk.Target, parentImg)
+			if err != nil {
+				return err
+			}
+			plans = append(plans, p)
+			all += p.bytes
 		}
-		n, err := pullDisk(ctx, s, dk.Target, filepath.Join(staging, dk.Target+".qcow2"), parentImg)
-		total += n
-		if err != nil {
-			failure = err
-			break
+		var done atomic.Int64
+		progress := func() {
+			if prog != nil && all > 0 {
+				prog.Update(uint64(done.Load()), uint64(all))
+			}
 		}
-	}
+		for _, p := range plans {
+			n, err := p.copyDisk(ctx, s, filepath.Join(staging, p.target+".qcow2"), &done, progress)
+			total += n
+			if err != nil {
+				return err
+			}
+		}
+		if prog != nil {
+			prog.Complete()
+		}
+		return nil
+	}()
 	// A pull backup runs until it is ended: end it, and wait until libvirt
 	// has (its scratch files and NBD server go).
 	res := w.abort()
@@ -295,9 +346,9 @@ func runPull(ctx context.Context, w *jobWaiter, s *pullServer, r *backuprepo.Rep
 
 var errPullAborted = errors.New("Backup aborted")
 
-// parentFiles is the data file of the disk in the point an inc or diff is
+// parentFile is the data file of the disk in the point an inc or diff is
 // layered on.
-func parentFiles(r *backuprepo.Repo, p *backuprepo.Point, target string) (string, error) {
+func parentFile(r *backuprepo.Repo, p *backuprepo.Point, target string) (string, error) {
 	for _, d := range p.Disks {
 		if d.Target == target {
 			return filepath.Abs(r.Path(d.File))
