@@ -214,15 +214,11 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	if err != nil {
 		return err
 	}
-	doc, err := d.GetXMLDesc(0)
+	def, err := defOf(d, 0)
 	if err != nil {
 		return err
 	}
-	var def libvirtxml.Domain
-	if err := def.Unmarshal(doc); err != nil {
-		return err
-	}
-	disks, err := repoDisks(&def, o.disks)
+	disks, err := repoDisks(def, o.disks)
 	if err != nil {
 		return err
 	}
@@ -287,7 +283,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		return err
 	}
 	ckpt := r.CheckpointName(n)
-	bxml, cxml, err := repoBackupXML(&def, disks, staging, parent, ckpt)
+	bxml, cxml, err := repoBackupXML(def, disks, staging, parent, ckpt)
 	if err != nil {
 		r.AbortStaging(n)
 		return err
@@ -299,7 +295,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 			return err
 		}
 		defer server.cleanup()
-		if bxml, err = pullBackupXML(&def, disks, server, parent, ckpt); err != nil {
+		if bxml, err = pullBackupXML(def, disks, server, parent, ckpt); err != nil {
 			r.AbortStaging(n)
 			return err
 		}

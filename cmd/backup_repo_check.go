@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,22 +162,18 @@ func checkCheckpoints(env *Env, d *libvirt.Domain, query bool) (*ckCheckView, er
 	if err != nil {
 		return nil, err
 	}
-	doc, err := d.GetXMLDesc(0)
+	def, err := defOf(d, 0)
 	if err != nil {
 		return nil, err
 	}
-	var def libvirtxml.Domain
-	if err := def.Unmarshal(doc); err != nil {
-		return nil, err
-	}
 	v := &ckCheckView{Domain: name, Findings: []ckFinding{}, NewFull: []string{}}
-	layers, err := diskLayers(env, d, &def, running, query)
+	layers, err := diskLayers(env, d, def, running, query)
 	if err != nil {
 		return nil, err
 	}
 	v.QueriedQEMU = running && query
 	disks := map[string]bool{}
-	for _, dk := range domain.DisksOf(&def) {
+	for _, dk := range domain.DisksOf(def) {
 		disks[dk.Target] = true
 	}
 	cps, err := d.ListAllCheckpoints(0)
@@ -310,7 +307,17 @@ func repairCheckpoints(env *Env, d *libvirt.Domain, v *ckCheckView) {
 		if err != nil {
 			continue
 		}
-		err = cp.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY)
+		// A running guest's libvirt removes the bitmaps it still can
+		// (a checkpoint whose disk is gone keeps one on the others);
+		// where that fails, and for a shut-off guest (libvirt 9.0 cannot
+		// delete its checkpoints), the metadata goes alone.
+		err = errors.New("shut off")
+		if running {
+			err = cp.Delete(0)
+		}
+		if err != nil {
+			err = cp.Delete(libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY)
+		}
 		_ = cp.Free()
 		if err != nil {
 			env.IO.Errorf("error: deleting checkpoint '%s': %s\n", f.Checkpoint, libvirtMessage(err))
@@ -326,6 +333,19 @@ func repairCheckpoints(env *Env, d *libvirt.Domain, v *ckCheckView) {
 		deleted[f.Checkpoint], f.Repaired = how, how
 		if id, ok := backuprepo.IsRepoCheckpoint(f.Checkpoint); ok {
 			needFull[id] = true
+		}
+	}
+	// What is left of the deleted checkpoints' bitmaps on a shut-off
+	// guest's other layers is stray now: removed below with the rest.
+	if !running && len(deleted) > 0 {
+		if again, err := checkCheckpoints(env, d, true); err == nil {
+			for _, f := range again.Findings {
+				if _, ours := deleted[f.Bitmap]; ours && f.Kind == findStray {
+					if err := backuprepo.RemoveBitmap(f.Layer, f.Bitmap); err != nil {
+						env.IO.Errorf("error: %s\n", strings.TrimSpace(err.Error()))
+					}
+				}
+			}
 		}
 	}
 	for i := range v.Findings {

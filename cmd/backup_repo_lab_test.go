@@ -36,6 +36,13 @@ func guestURI(t *testing.T, g *labGuest) string {
 // it printed.
 func repoBackup(t *testing.T, g *labGuest, dir, level string, extra ...string) pointView {
 	t.Helper()
+	v, _ := repoBackupErr(t, g, dir, level, extra...)
+	return v
+}
+
+// repoBackupErr is repoBackup that also returns what it said on stderr.
+func repoBackupErr(t *testing.T, g *labGuest, dir, level string, extra ...string) (pointView, string) {
+	t.Helper()
 	args := append([]string{"-c", guestURI(t, g), "backup-create", g.Name, dir, "--level", level, "-o", "json"}, extra...)
 	out, errS, code := runMain(t, "", args...)
 	if code != 0 {
@@ -48,7 +55,7 @@ func repoBackup(t *testing.T, g *labGuest, dir, level string, extra ...string) p
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("backup-create -o json: %v\n%s", err, out)
 	}
-	return v
+	return v, errS
 }
 
 // repoPoints is backup-list -o json.
@@ -326,7 +333,7 @@ func TestLabBackupRepoFailureLeavesItAsItWas(t *testing.T) {
 	repoBackup(t, g, dir, "full", "--timeout", "600")
 	before := repoSnapshot(t, g, dir)
 	// The guest rewrites the whole disk, so that an inc has 1 GiB to copy.
-	g.HMP(t, "qemu-io -d /machine/peripheral/"+diskAlias(t, g, "vda")+"/virtio-backend \"write -P 0x33 0 1G\"")
+	g.HMP(t, "qemu-io -d /machine/peripheral/"+liveDisk(t, g, "vda").Alias+"/virtio-backend \"write -P 0x33 0 1G\"")
 	start := time.Now()
 	out, errS, code = virtshLab(t, "backup-create", g.Name, dir, "--level", "inc", "--timeout", "1")
 	if want := "error: Backup aborted\nerror: the repository and the domain's checkpoints are as they were\n"; code != 1 || errS != want {
@@ -372,35 +379,6 @@ func TestLabBackupRepoFailureLeavesItAsItWas(t *testing.T) {
 		t.Errorf("after the failures: %+v", p)
 	}
 	restoreAndRead(t, dir, "2", "read -P 0x33 0 1G")
-}
-
-func diskAlias(t *testing.T, g *labGuest, target string) string {
-	t.Helper()
-	disks, err := domain.Disks(g.LiveXML(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range disks {
-		if d.Target == target {
-			return d.Alias
-		}
-	}
-	t.Fatalf("no disk %s", target)
-	return ""
-}
-
-// repoBackupErr is repoBackup that also returns what it said on stderr.
-func repoBackupErr(t *testing.T, g *labGuest, dir, level string) (pointView, string) {
-	t.Helper()
-	out, errS, code := runMain(t, "", "-c", guestURI(t, g), "backup-create", g.Name, dir, "--level", level, "-o", "json")
-	if code != 0 {
-		t.Fatalf("backup-create %s: exit %d\nstdout %s\nstderr %s", level, code, out, errS)
-	}
-	var v pointView
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatalf("backup-create -o json: %v\n%s", err, out)
-	}
-	return v, errS
 }
 
 // TestLabBackupRepoAcrossChainEvents: a disk-only snapshot by virtsh and
@@ -580,7 +558,7 @@ func TestLabBackupRepoDaemonRestart(t *testing.T) {
 	}
 	repoBackup(t, g, dir, "full")
 	// Rewrite it all, so that the inc has 512 MiB to copy.
-	g.HMP(t, "qemu-io -d /machine/peripheral/"+diskAlias(t, g, "vda")+"/virtio-backend \"write -P 0x62 0 512M\"")
+	g.HMP(t, "qemu-io -d /machine/peripheral/"+liveDisk(t, g, "vda").Alias+"/virtio-backend \"write -P 0x62 0 512M\"")
 	before := repoSnapshot(t, g, dir)
 
 	cmd := exec.Command(virtshBinary(t), "-c", uri, "backup-create", g.Name, dir, "--level", "inc")
@@ -736,4 +714,51 @@ func TestLabBackupRepoPullFailureLeavesItAsItWas(t *testing.T) {
 		t.Errorf("the aborted first backup left %s", dir)
 	}
 	nothingLeft("--timeout")
+}
+
+// TestLabCheckpointCheckDiskGone: a checkpoint whose disk the domain no
+// longer has is found; auto then takes a full, saying the disks differ;
+// --repair deletes the checkpoint and names the repository.
+func TestLabCheckpointCheckDiskGone(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "ckgone", Disks: 2, Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	g.GuestWrite(t, "vdb", 0x81, "0", "1M")
+	p1 := repoBackup(t, g, dir, "full")
+	stopGuest(t, g)
+	// vdb goes from the definition (a new definition of the same domain).
+	def, err := defOf(g.Dom, libvirt.DOMAIN_XML_INACTIVE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def.Devices.Disks = def.Devices.Disks[:1]
+	x, err := def.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := g.Conn.DomainDefineXML(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Free()
+	out, errS, code := virtshLab(t, "checkpoint-check", g.Name)
+	want := "disk-gone: checkpoint '" + p1.Checkpoint + "' has a bitmap on disk vdb, which the domain no longer has\n"
+	if code != 1 || !strings.HasPrefix(out, want) {
+		t.Errorf("checkpoint-check: exit %d stdout %q stderr %q, want %q first", code, out, errS, want)
+	}
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	p2, errS := repoBackupErr(t, g, dir, "auto")
+	if p2.Level != "full" || errS != "auto: taking a full backup: the disks differ from point 1's (vda,vdb, now vda)\n" {
+		t.Errorf("auto with a disk gone: %+v stderr %q", p2, errS)
+	}
+	var v ckCheckView
+	out = mustVirtshLab(t, "checkpoint-check", g.Name, "--repair", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Split(p1.Checkpoint, ".")[1]
+	if len(v.NewFull) != 1 || v.NewFull[0] != id || strings.Join(checkpointNames(t, g), " ") != p2.Checkpoint {
+		t.Errorf("--repair: %+v; checkpoints %v", v, checkpointNames(t, g))
+	}
 }
