@@ -283,11 +283,6 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		return err
 	}
 	ckpt := r.CheckpointName(n)
-	bxml, cxml, err := repoBackupXML(def, disks, staging, parent, ckpt)
-	if err != nil {
-		r.AbortStaging(n)
-		return err
-	}
 	var server *pullServer
 	if o.pull {
 		if server, err = newPullServer(env, ckpt); err != nil {
@@ -295,10 +290,18 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 			return err
 		}
 		defer server.cleanup()
-		if bxml, err = pullBackupXML(def, disks, server, parent, ckpt); err != nil {
-			r.AbortStaging(n)
-			return err
+	}
+	backupXML := func(parent *backuprepo.Point) (string, string, error) {
+		bxml, cxml, err := repoBackupXML(def, disks, staging, parent, ckpt)
+		if err == nil && o.pull {
+			bxml, err = pullBackupXML(def, disks, server, parent, ckpt)
 		}
+		return bxml, cxml, err
+	}
+	bxml, cxml, err := backupXML(parent)
+	if err != nil {
+		r.AbortStaging(n)
+		return err
 	}
 	fail := func(failure error) error {
 		r.AbortStaging(n)
@@ -315,7 +318,20 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 		w = newJobWaiter(env, d)
 	}
 	defer w.close()
-	if err := d.BackupBegin(bxml, cxml, 0); err != nil {
+	err = d.BackupBegin(bxml, cxml, 0)
+	// libvirt itself finds a bitmap it cannot use (one that does not
+	// record, for one) only now, and starts nothing: auto takes the full.
+	var le libvirt.Error
+	if err != nil && o.level == "auto" && parent != nil && errors.As(err, &le) && le.Code == libvirt.ERR_CHECKPOINT_INCONSISTENT {
+		level, reason, parent = backuprepo.Full, le.Message, nil
+		env.IO.Errorf("auto: taking a full backup: %s\n", reason)
+		if _, err = r.BeginStaging(n); err == nil {
+			if bxml, cxml, err = backupXML(nil); err == nil {
+				err = d.BackupBegin(bxml, cxml, 0)
+			}
+		}
+	}
+	if err != nil {
 		r.AbortStaging(n)
 		return err
 	}

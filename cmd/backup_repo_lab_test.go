@@ -762,3 +762,29 @@ func TestLabCheckpointCheckDiskGone(t *testing.T) {
 		t.Errorf("--repair: %+v; checkpoints %v", v, checkpointNames(t, g))
 	}
 }
+
+// TestLabCheckpointCheckDisabledBitmap: a bitmap disabled behind libvirt's
+// back (qemu-img bitmap --disable on the stopped guest's image) is found,
+// and the next auto is never a silent wrong incremental: its data restore
+// exactly.
+func TestLabCheckpointCheckDisabledBitmap(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "ckdis", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	g.GuestWrite(t, "vda", 0x91, "0", "1M")
+	p1 := repoBackup(t, g, dir, "full")
+	stopGuest(t, g)
+	qemuImg(t, "bitmap", "--disable", g.Disks[0], p1.Checkpoint)
+	out, _, code := virtshLab(t, "checkpoint-check", g.Name)
+	if want := "disabled-bitmap: checkpoint '" + p1.Checkpoint + "': disk vda: bitmap '" + p1.Checkpoint + "' on " + g.Disks[0] + " does not record (disabled)\n"; code != 1 || !strings.HasPrefix(out, want) {
+		t.Errorf("checkpoint-check: exit %d stdout %q, want %q first", code, out, want)
+	}
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	g.GuestWrite(t, "vda", 0x92, "1M", "1M")
+	p2, errS := repoBackupErr(t, g, dir, "auto")
+	if want := "auto: taking a full backup: checkpoint inconsistent: missing or broken bitmap '" + p1.Checkpoint + "' for disk 'vda'\n"; p2.Level != "full" || errS != want {
+		t.Errorf("auto after the bitmap was disabled: %+v stderr %q, want %q", p2, errS, want)
+	}
+	restoreAndRead(t, dir, "2", "read -P 0x91 0 1M", "read -P 0x92 1M 1M", "read -P 0 2M 62M")
+}
