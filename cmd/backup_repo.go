@@ -251,6 +251,9 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	}
 	defer r.Close()
 
+	if err := dropInterrupted(env, d, r); err != nil {
+		return err
+	}
 	level, reason := o.level, ""
 	targets := targetsOf(disks)
 	if level == "auto" {
@@ -408,6 +411,34 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	env.IO.Extra("Backup point %d (%s%s) complete: %s\n", n, level, of, strings.Join(sizes, ", "))
 	if o.pull {
 		env.IO.Extra("Read %d bytes over NBD\n", read)
+	}
+	return nil
+}
+
+// dropInterrupted deletes the checkpoints of the repository that no point
+// of it holds: a backup-create killed before it could undo its backup
+// leaves one, whose name the next point needs (its deletion merges its
+// bitmap back; no other checkpoint depends on it).
+func dropInterrupted(env *Env, d *libvirt.Domain, r *backuprepo.Repo) error {
+	held := map[string]bool{}
+	for _, p := range r.M.Points {
+		held[p.Checkpoint] = true
+	}
+	cps, err := d.ListAllCheckpoints(0)
+	if err != nil {
+		return err
+	}
+	for i := range cps {
+		cp := &cps[i]
+		n, err := cp.GetName()
+		if err == nil && r.Owns(n) && !held[n] {
+			env.IO.Errorf("warning: deleting checkpoint '%s', left by an interrupted backup into this repository\n", n)
+			if err := cp.Delete(0); err != nil {
+				_ = cp.Free()
+				return msgThenCause(fmt.Sprintf("cannot delete checkpoint '%s' of an interrupted backup", n), err)
+			}
+		}
+		_ = cp.Free()
 	}
 	return nil
 }

@@ -788,3 +788,28 @@ func TestLabCheckpointCheckDisabledBitmap(t *testing.T) {
 	}
 	restoreAndRead(t, dir, "2", "read -P 0x91 0 1M", "read -P 0x92 1M 1M", "read -P 0 2M 62M")
 }
+
+// TestLabBackupRepoAfterAKilledBackup: a backup-create killed before it
+// could undo (SIGKILL) leaves its checkpoint, named as the next point's;
+// the next backup-create deletes it, says so, and takes a correct inc.
+func TestLabBackupRepoAfterAKilledBackup(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "repokill", Start: true})
+	dir := filepath.Join(g.Dir, "repo")
+	g.GuestWrite(t, "vda", 0xe1, "0", "1M")
+	p1 := repoBackup(t, g, dir, "full")
+	left := strings.TrimSuffix(p1.Checkpoint, ".1") + ".2"
+	// What the killed backup left: its checkpoint and staging directory.
+	mustVirtshLab(t, "checkpoint-create-as", g.Name, left)
+	if err := os.Mkdir(filepath.Join(dir, ".staging-0002"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g.GuestWrite(t, "vda", 0xe2, "1M", "1M")
+	p2, errS := repoBackupErr(t, g, dir, "auto")
+	if want := "warning: deleting checkpoint '" + left + "', left by an interrupted backup into this repository\n"; p2.Level != "inc" || p2.Checkpoint != left || errS != want {
+		t.Errorf("after a killed backup: %+v stderr %q, want %q", p2, errS, want)
+	}
+	restoreAndRead(t, dir, "2", "read -P 0xe1 0 1M", "read -P 0xe2 1M 1M", "read -P 0 2M 62M")
+	if _, err := os.Stat(filepath.Join(dir, ".staging-0002")); err == nil {
+		t.Error("the staging directory is left")
+	}
+}
