@@ -27,6 +27,7 @@ type backupCreateOpts struct {
 	dom, dir, level string
 	disks           []string
 	verbose, pull   bool
+	compress        bool
 	timeout         string
 }
 
@@ -49,6 +50,7 @@ func newBackupCreateCmd(env *Env) *spec.Command {
 	c.String(&o.level, "level", "auto (default), full, inc or diff", spec.Named, false).Complete(spec.Nothing)
 	c.Argv(&o.disks, "disk", "back up only this disk (target; repeatable)", spec.Named, false).Complete(spec.Disk)
 	c.Bool(&o.pull, "pull", "pull mode: read the disks over NBD (a UNIX socket here, TCP from a remote host)")
+	c.Bool(&o.compress, "compress", "store the point's data compressed (qcow2 compressed clusters)")
 	c.Bool(&o.verbose, "verbose", "show progress on stderr")
 	c.Number(&o.timeout, "timeout", "abort the backup after this many seconds", spec.Named, false)
 	outputOption(c, env.IO)
@@ -385,7 +387,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	if parent != nil {
 		p.Parent = parent.N
 	}
-	if err := stagePoint(d, &p, staging, disks); err != nil {
+	if err := stagePoint(d, &p, staging, disks, o.compress); err != nil {
 		return fail(msgThenCause("Backup failed", err))
 	}
 	if ctx.Err() != nil {
@@ -484,13 +486,18 @@ func repoBackupXML(def *libvirtxml.Domain, disks []domain.Disk, dir string, pare
 }
 
 // stagePoint fills p from what the finished backup wrote into staging
-// (extents, checksums, sizes) and saves the domain and checkpoint XML next
+// (extents, checksums, sizes; compressed first with compress) and saves the domain and checkpoint XML next
 // to the data.
-func stagePoint(d *libvirt.Domain, p *backuprepo.Point, staging string, disks []domain.Disk) error {
+func stagePoint(d *libvirt.Domain, p *backuprepo.Point, staging string, disks []domain.Disk, compress bool) error {
 	for _, dk := range disks {
 		img := filepath.Join(staging, dk.Target+".qcow2")
 		if err := backuprepo.Detach(img); err != nil {
 			return err
+		}
+		if compress {
+			if err := backuprepo.Compress(img); err != nil {
+				return err
+			}
 		}
 		ext, bytes, err := backuprepo.Scan(img)
 		if err != nil {

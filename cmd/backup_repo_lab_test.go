@@ -127,6 +127,13 @@ func TestLabBackupRepoFourPointsPullRemote(t *testing.T) {
 	fourPoints(t, g, "--pull")
 }
 
+// TestLabBackupRepoFourPointsCompressed: the same with --compress: the
+// points' files hold compressed clusters, far smaller than the data, and
+// verify reads them back.
+func TestLabBackupRepoFourPointsCompressed(t *testing.T) {
+	fourPoints(t, newLabGuest(t, labGuestOpts{Prefix: "repo4c", Start: true}), "--compress")
+}
+
 func fourPoints(t *testing.T, g *labGuest, extra ...string) {
 	dir := filepath.Join(t.TempDir(), "repo")
 	pull := contains(extra, "--pull")
@@ -138,21 +145,33 @@ func fourPoints(t *testing.T, g *labGuest, extra ...string) {
 	g.GuestWrite(t, "vda", 0xc3, "6M", "1M")
 	p3 := repoBackup(t, g, dir, "inc", extra...)
 	g.GuestWrite(t, "vda", 0xd4, "0", "64k")
+	// Zeros over part of C: the diff must hide C there (a pull stores
+	// them as zero clusters, which hold no data bytes).
+	g.GuestWrite(t, "vda", 0x00, "6M", "512k")
 	p4 := repoBackup(t, g, dir, "diff", extra...)
+	diffBytes := int64(3*MiB + 64<<10)
+	if pull {
+		diffBytes -= 512 << 10
+	}
 
 	for i, want := range []struct {
 		n, parent int
 		level     string
 		bytes     int64
-	}{{1, 0, "full", 4 * MiB}, {2, 1, "inc", 2 * MiB}, {3, 2, "inc", 1 * MiB}, {4, 1, "diff", 3*MiB + 64<<10}} {
+	}{{1, 0, "full", 4 * MiB}, {2, 1, "inc", 2 * MiB}, {3, 2, "inc", 1 * MiB}, {4, 1, "diff", diffBytes}} {
 		got := []pointView{p1, p2, p3, p4}[i]
 		if got.Point != want.n || got.Parent != want.parent || got.Level != want.level || diskBytes(got, "vda") != want.bytes ||
 			got.State != "unverified" {
 			t.Errorf("point %d: %+v, want %+v", i+1, got, want)
 		}
-		// Pull mode reads what the point holds, no more.
-		if pull && got.ReadBytes != want.bytes || !pull && got.ReadBytes != 0 {
-			t.Errorf("point %d read %d bytes over NBD, holds %d", i+1, got.ReadBytes, want.bytes)
+		// Pull mode reads the allocated (full) or dirty extents, no more:
+		// what the point holds, and for the diff the zeros too.
+		wantRead := want.bytes
+		if want.level == "diff" {
+			wantRead = 3*MiB + 64<<10
+		}
+		if pull && got.ReadBytes != wantRead || !pull && got.ReadBytes != 0 {
+			t.Errorf("point %d read %d bytes over NBD, want %d", i+1, got.ReadBytes, wantRead)
 		}
 	}
 	t.Logf("bytes per point (vda): full %d, inc after 2 MiB of writes %d, inc %d, diff %d; read over NBD: %d %d %d %d",
@@ -180,8 +199,18 @@ func fourPoints(t *testing.T, g *labGuest, extra ...string) {
 	restoreAndRead(t, dir, p3.Checkpoint, "read -P 0xa1 0 2M", "read -P 0xb2 2M 2M", "read -P 0 4M 2M",
 		"read -P 0xc3 6M 1M", "read -P 0 7M 57M")
 	latest := restoreAndRead(t, dir, "4", "read -P 0xd4 0 64k", "read -P 0xa1 64k 1984k", "read -P 0xb2 2M 2M",
-		"read -P 0 4M 2M", "read -P 0xc3 6M 1M", "read -P 0 7M 57M")
+		"read -P 0 4M 2M", "read -P 0 6M 512k", "read -P 0xc3 6656k 512k", "read -P 0 7M 57M")
 	mustVirtshLab(t, "backup-verify", dir)
+	if contains(extra, "--compress") {
+		// A repeated byte compresses to next to nothing.
+		st, err := os.Stat(filepath.Join(dir, "points", "0001", "vda.qcow2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() >= MiB {
+			t.Errorf("compressed full of 4 MiB of one byte: a file of %d bytes", st.Size())
+		}
+	}
 	stopGuest(t, g)
 	qemuImg(t, "compare", "-f", "qcow2", "-F", "qcow2", latest, g.Disks[0])
 }

@@ -228,14 +228,7 @@ func (p *diskPull) copyDisk(ctx context.Context, s *pullServer, img string, done
 					setErr(err)
 					continue
 				}
-				var err error
-				switch {
-				case !isZero(b):
-					err = w.Pwrite(b, e.Offset)
-				case p.parentImg != "":
-					err = w.Zero(e.Offset, e.Length)
-				}
-				if err != nil {
+				if err := p.store(w, b, e.Offset); err != nil {
 					setErr(err)
 				}
 				done.Add(e.Length)
@@ -267,6 +260,35 @@ feed:
 		return read, ctx.Err()
 	}
 	return read, w.Flush()
+}
+
+// zeroBlock is the unit in which read data is told zeros from data: a
+// qcow2 cluster (64 KiB, the default, and the bitmaps' granularity).
+const zeroBlock = 64 << 10
+
+// store writes data read at off into the point's image: runs of zero
+// blocks become zero clusters for an inc or diff (they hide the data below)
+// and are left out of a full (nothing is below); the rest is written.
+func (p *diskPull) store(w *nbd.Conn, b []byte, off int64) error {
+	for start := 0; start < len(b); {
+		zero := isZero(b[start:min(start+zeroBlock, len(b))])
+		end := start
+		for end < len(b) && isZero(b[end:min(end+zeroBlock, len(b))]) == zero {
+			end = min(end+zeroBlock, len(b))
+		}
+		var err error
+		switch {
+		case !zero:
+			err = w.Pwrite(b[start:end], off+int64(start))
+		case p.parentImg != "":
+			err = w.Zero(off+int64(start), int64(end-start))
+		}
+		if err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 func isZero(b []byte) bool {

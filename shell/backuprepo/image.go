@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/virtsh/virtsh/shell/nbd"
 )
 
 // ChunkSize is the most guest bytes one checksum covers, so that a bad byte
@@ -43,6 +45,47 @@ func qemuImg(args ...string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// compressed marks an extent whose data is compressed in the file.
+const compressed = -2
+
+// dataReader reads an image's stored data: plain extents from the file at
+// their host offset, compressed ones through a read-only qemu-nbd (guest
+// offsets), started only when one is met.
+type dataReader struct {
+	img  string
+	file *os.File
+	conn *nbd.Conn
+}
+
+func openData(img string) (*dataReader, error) {
+	f, err := os.Open(img)
+	if err != nil {
+		return nil, err
+	}
+	return &dataReader{img: img, file: f}, nil
+}
+
+func (r *dataReader) checksum(e Extent, host int64) (string, error) {
+	if host != compressed {
+		return checksum(r.file, host, e.Length)
+	}
+	if r.conn == nil {
+		c, err := nbd.ConnectCommand([]string{"qemu-nbd", "-r", "-f", "qcow2", r.img})
+		if err != nil {
+			return "", err
+		}
+		r.conn = c
+	}
+	return checksum(r.conn, e.Offset, e.Length)
+}
+
+func (r *dataReader) Close() {
+	r.file.Close()
+	if r.conn != nil {
+		r.conn.Close()
+	}
+}
+
 // imageMap is what a (backing-less) qcow2 image itself holds: its extents,
 // without checksums, and for each data extent where its bytes are in the
 // file.
@@ -66,14 +109,16 @@ func imageMap(img string) ([]Extent, []int64, error) {
 			host = append(host, -1)
 			continue
 		}
-		if e.Compressed || e.Offset == nil {
-			return nil, nil, fmt.Errorf("%s: extent at %d has no plain data in the file (compressed?)", img, e.Start)
-		}
-		// Split into chunks, each with its own checksum.
+		// Split into chunks, each with its own checksum. Compressed data
+		// has no plain place in the file: it is read as the guest sees it.
 		for off := int64(0); off < e.Length; off += ChunkSize {
 			n := min(ChunkSize, e.Length-off)
 			ext = append(ext, Extent{Offset: e.Start + off, Length: n})
-			host = append(host, *e.Offset+off)
+			if e.Compressed || e.Offset == nil {
+				host = append(host, compressed)
+			} else {
+				host = append(host, *e.Offset+off)
+			}
 		}
 	}
 	return ext, host, nil
@@ -86,7 +131,7 @@ func Scan(img string) ([]Extent, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	f, err := os.Open(img)
+	f, err := openData(img)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -96,7 +141,7 @@ func Scan(img string) ([]Extent, int64, error) {
 		if ext[i].Zero {
 			continue
 		}
-		sum, err := checksum(f, host[i], ext[i].Length)
+		sum, err := f.checksum(ext[i], host[i])
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %v", img, err)
 		}
@@ -164,7 +209,7 @@ func (r *Repo) VerifyDisk(p *Point, d *Disk) *Mismatch {
 	if err != nil {
 		return bad(0, err.Error())
 	}
-	f, err := os.Open(img)
+	f, err := openData(img)
 	if err != nil {
 		return bad(0, err.Error())
 	}
@@ -181,7 +226,7 @@ func (r *Repo) VerifyDisk(p *Point, d *Disk) *Mismatch {
 		if want.Zero {
 			continue
 		}
-		sum, err := checksum(f, host[i], got.Length)
+		sum, err := f.checksum(got, host[i])
 		if err != nil {
 			return bad(want.Offset, err.Error())
 		}
@@ -354,4 +399,65 @@ func ChainBitmaps(img string) ([]LayerBitmaps, error) {
 func RemoveBitmap(img, name string) error {
 	_, err := qemuImg("bitmap", "--remove", "-f", "qcow2", img, name)
 	return err
+}
+
+// Compress rewrites a finished point's image with its data compressed: the
+// data extents are copied through QEMU's compress filter, and the zero
+// extents stay zero clusters (written over a backing file, so that they
+// hide what is below them at restore, then the backing is dropped).
+func Compress(img string) error {
+	ext, _, err := imageMap(img)
+	if err != nil {
+		return err
+	}
+	size, err := VirtualSize(img)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(img)
+	if err != nil {
+		return err
+	}
+	tmp := abs + ".compress"
+	fail := func(err error) error {
+		os.Remove(tmp)
+		return err
+	}
+	if _, err := qemuImg("create", "-q", "-f", "qcow2", "-b", abs, "-F", "qcow2", tmp, fmt.Sprint(size)); err != nil {
+		return fail(err)
+	}
+	src, err := nbd.ConnectCommand([]string{"qemu-nbd", "-r", "-f", "qcow2", abs})
+	if err != nil {
+		return fail(err)
+	}
+	defer src.Close()
+	dst, err := nbd.ConnectCommand([]string{"qemu-nbd", "--image-opts",
+		"driver=compress,file.driver=qcow2,file.file.driver=file,file.file.filename=" + tmp})
+	if err != nil {
+		return fail(err)
+	}
+	buf := make([]byte, ChunkSize)
+	for _, e := range ext {
+		if e.Zero {
+			err = dst.Zero(e.Offset, e.Length)
+		} else if err = src.Pread(buf[:e.Length], e.Offset); err == nil {
+			err = dst.Pwrite(buf[:e.Length], e.Offset)
+		}
+		if err != nil {
+			dst.Close()
+			return fail(err)
+		}
+	}
+	err = dst.Flush()
+	dst.Close()
+	if err != nil {
+		return fail(err)
+	}
+	if err := Detach(tmp); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		return fail(err)
+	}
+	return nil
 }

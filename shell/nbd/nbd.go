@@ -253,6 +253,14 @@ func (c *Conn) Pread(buf []byte, offset int64) error {
 	return nil
 }
 
+// ReadAt is Pread as an io.ReaderAt.
+func (c *Conn) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.Pread(p, off); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // Pwrite writes buf at offset.
 func (c *Conn) Pwrite(buf []byte, offset int64) error {
 	if len(buf) == 0 {
