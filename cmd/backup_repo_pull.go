@@ -262,6 +262,12 @@ feed:
 	return read, w.Flush()
 }
 
+// blockWriter is where store writes: the point image's NBD connection.
+type blockWriter interface {
+	Pwrite(b []byte, off int64) error
+	Zero(off, length int64) error
+}
+
 // zeroBlock is the unit in which read data is told zeros from data: a
 // qcow2 cluster (64 KiB, the default, and the bitmaps' granularity).
 const zeroBlock = 64 << 10
@@ -269,7 +275,7 @@ const zeroBlock = 64 << 10
 // store writes data read at off into the point's image: runs of zero
 // blocks become zero clusters for an inc or diff (they hide the data below)
 // and are left out of a full (nothing is below); the rest is written.
-func (p *diskPull) store(w *nbd.Conn, b []byte, off int64) error {
+func (p *diskPull) store(w blockWriter, b []byte, off int64) error {
 	for start := 0; start < len(b); {
 		zero := isZero(b[start:min(start+zeroBlock, len(b))])
 		end := start
