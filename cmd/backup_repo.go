@@ -146,8 +146,8 @@ func pointTargets(p *backuprepo.Point) []string {
 
 // chainProblem says why an incremental on top of base (the point a new inc
 // or diff is taken since) would not be sound, "" when it is: the disks must
-// be the same, libvirt must still hold the checkpoints of base and of the
-// repository's points after it, and checkpoint-check (without asking QEMU:
+// be the same, libvirt must still hold base's checkpoint, and
+// checkpoint-check (without asking QEMU:
 // libvirt sizes each checkpoint's bitmaps, which fails for a missing or
 // broken one) must find nothing wrong with them.
 func chainProblem(env *Env, d *libvirt.Domain, r *backuprepo.Repo, base *backuprepo.Point, disks []string) string {
@@ -157,18 +157,14 @@ func chainProblem(env *Env, d *libvirt.Domain, r *backuprepo.Repo, base *backupr
 	if strings.Join(pointTargets(base), ",") != strings.Join(disks, ",") {
 		return fmt.Sprintf("the disks differ from point %d's (%s, now %s)", base.N, strings.Join(pointTargets(base), ","), strings.Join(disks, ","))
 	}
-	needed := map[string]bool{}
-	for _, p := range r.M.Points {
-		if p.N < base.N {
-			continue
-		}
-		cp, err := d.CheckpointLookupByName(p.Checkpoint, 0)
-		if err != nil {
-			return fmt.Sprintf("the domain no longer has point %d's checkpoint '%s'", p.N, p.Checkpoint)
-		}
-		_ = cp.Free()
-		needed[p.Checkpoint] = true
+	// libvirt 9.0 keeps each checkpoint's bitmap recording on its own: a
+	// backup since base needs base's checkpoint and no other.
+	cp, err := d.CheckpointLookupByName(base.Checkpoint, 0)
+	if err != nil {
+		return fmt.Sprintf("the domain no longer has point %d's checkpoint '%s'", base.N, base.Checkpoint)
 	}
+	_ = cp.Free()
+	needed := map[string]bool{base.Checkpoint: true}
 	v, err := checkCheckpoints(env, d, false)
 	if err != nil {
 		return "checkpoint-check failed: " + libvirtMessage(err)
@@ -396,6 +392,7 @@ func runBackupCreate(ctx context.Context, env *Env, c *spec.Command, d *libvirt.
 	if err := r.Commit(p); err != nil {
 		return fail(msgThenCause("Backup failed", err))
 	}
+	pruneCheckpoints(env, d, r)
 	if env.IO.Structured() {
 		v := viewOf(&p)
 		v.Reason, v.ReadBytes = reason, read
@@ -443,6 +440,32 @@ func dropInterrupted(env *Env, d *libvirt.Domain, r *backuprepo.Repo) error {
 		_ = cp.Free()
 	}
 	return nil
+}
+
+// pruneCheckpoints deletes the repository's checkpoints that no next
+// backup can use (an inc needs the last point's, a diff its full's), so
+// that a guest does not carry a recording bitmap per point forever. A
+// deleted checkpoint's bitmap is merged into its parent's, which then
+// records more than it must, never less. Failures are only said.
+func pruneCheckpoints(env *Env, d *libvirt.Domain, r *backuprepo.Repo) {
+	last := r.Last()
+	keep := map[string]bool{last.Checkpoint: true}
+	if full, err := r.FullOf(last); err == nil {
+		keep[full.Checkpoint] = true
+	}
+	for _, p := range r.M.Points {
+		if keep[p.Checkpoint] {
+			continue
+		}
+		cp, err := d.CheckpointLookupByName(p.Checkpoint, 0)
+		if err != nil {
+			continue // gone already
+		}
+		if err := cp.Delete(0); err != nil {
+			env.IO.Errorf("warning: could not delete checkpoint '%s', which the repository no longer needs: %s\n", p.Checkpoint, libvirtMessage(err))
+		}
+		_ = cp.Free()
+	}
 }
 
 // errUnchanged ends the message of a backup that failed and was undone.
