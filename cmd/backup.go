@@ -69,11 +69,10 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 	}
 	var timeout time.Duration
 	if flagSet("timeout") {
-		n, err := strconv.ParseInt(o.timeout, 10, 64)
-		if err != nil || n <= 0 || n > 2147483 {
-			return fmt.Errorf("Numeric value '%s' for <timeout> option is malformed or out of range", o.timeout)
+		var err error
+		if timeout, err = parseJobTimeout(o.timeout); err != nil {
+			return err
 		}
-		timeout = time.Duration(n) * time.Second
 		o.wait = true
 	}
 	short := flagSet("target-dir")
@@ -186,6 +185,16 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 		return errors.Join(failure, err)
 	}
 	return failure
+}
+
+// parseJobTimeout is a backup's --timeout: whole seconds, as virsh's
+// blockjob --timeout takes them.
+func parseJobTimeout(s string) (time.Duration, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > 2147483 {
+		return 0, fmt.Errorf("Numeric value '%s' for <timeout> option is malformed or out of range", s)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // shorthandBackupXML builds the push-mode backup (and checkpoint) XML for

@@ -86,6 +86,11 @@ func domainDef(env *Env, word string, flags libvirt.DomainXMLFlags) (*libvirtxml
 		return nil, err
 	}
 	defer d.Free()
+	return defOf(d, flags)
+}
+
+// defOf fetches and parses the XML of a domain already looked up.
+func defOf(d *libvirt.Domain, flags libvirt.DomainXMLFlags) (*libvirtxml.Domain, error) {
 	x, err := d.GetXMLDesc(flags)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,11 @@ var jsonFields = map[string]string{
 	"blockjob":            "a list of {disk, job, cur, end, bandwidth_bytes_per_second}",
 	"domblkthreshold":     "listing: a list of {dev, target, index, node_name, path, threshold, capacity}; --wait: domain, dev, node_name, path, threshold, excess",
 	"event":               "one JSON object per line: timestamp, event, domain, uuid, details (the event's fields; block-threshold adds target, index, node_name)",
+	"backup-create":       "point, time (RFC 3339, UTC), level (full, inc, diff), parent (the point it is layered on; 0 for a full), checkpoint, disks[] {target, bytes (data the point holds), capacity}, state, reason? (why auto took a full), read_bytes? (with --pull: bytes read over NBD)",
+	"backup-list":         "a list of {point, time, level, parent, checkpoint, disks[] {target, bytes, capacity}, state (ok, unverified, broken), why? (a broken point's first bad place)}",
+	"backup-restore":      "point, disks[] {target, path, chain? (with --keep-chain: the images, base first)}, domain? (with --define)",
+	"checkpoint-check":    "domain, queried_qemu, findings[] {kind (missing-bitmap, bitmap-without-checkpoint, inconsistent-bitmap, disabled-bitmap, disk-gone), checkpoint?, bitmap?, disk?, layer? (image, and QEMU node of a running guest), detail, repaired? (with --repair: what was done)}, new_full_needed (IDs of the backup repositories whose checkpoints --repair deleted)",
+	"backup-verify":       "ok, points[] {point, state, disk?, offset?, why? (the first bad place of a broken point)}",
 	"debug":               "domains[] {uuid, name, id, stale?, last_fill {when, reason, method, took_ns}, fill_history[], counters {fills, scrapes, verify_hits, verify_misses, lookups}, disks[] {target, alias, device, copy_on_read?, chain[] {index, type, source, format, format_node, storage_node, slice_node?, bitmaps, bitmaps_known, bitmaps_derived?, threshold, capacity}, mirror?, mirror_job?, mirror_ready?}, verify? {differences[]}}, totals, scrape_mode",
 }
 

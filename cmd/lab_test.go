@@ -574,17 +574,23 @@ func mustVirtshLab(t *testing.T, args ...string) string {
 // liveChain is a disk's chain in the guest's live XML, top first.
 func liveChain(t *testing.T, g *labGuest, target string) []domain.Source {
 	t.Helper()
+	return liveDisk(t, g, target).Chain
+}
+
+// liveDisk is a disk of the guest's live XML.
+func liveDisk(t *testing.T, g *labGuest, target string) domain.Disk {
+	t.Helper()
 	disks, err := domain.Disks(g.LiveXML(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range disks {
 		if d.Target == target {
-			return d.Chain
+			return d
 		}
 	}
 	t.Fatalf("%s has no disk %s", g.Name, target)
-	return nil
+	return domain.Disk{}
 }
 
 // wantChain fails the test unless the live chain of the disk, top first, is

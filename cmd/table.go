@@ -24,6 +24,7 @@ var groups = []Group{
 	{"checkpoint", "Checkpoint"},
 	{"snapshot", "Snapshot"},
 	{"backup", "Backup"},
+	{"repo", "Backup Repository"},
 	{"virsh", "Virsh itself"},
 	{"debug", "Debugging virtsh"},
 }
@@ -156,6 +157,13 @@ func table() []entry {
 		// Backup (virsh-backup.c)
 		{"backup-begin", "backup", newBackupBeginCmd, mutating | virshRO},
 		{"backup-dumpxml", "backup", newBackupDumpXMLCmd, 0},
+
+		// Backup Repository (virtsh's own: cmd/backup_repo*.go)
+		{"backup-create", "repo", newBackupCreateCmd, mutating},
+		{"backup-list", "repo", newBackupListCmd, noConnect},
+		{"backup-restore", "repo", newBackupRestoreCmd, 0},
+		{"backup-verify", "repo", newBackupVerifyCmd, noConnect},
+		{"checkpoint-check", "repo", newCheckpointCheckCmd, 0},
 
 		// Virsh itself (virsh.c, vsh.c)
 		{"cd", "virsh", newCdCmd, noConnect},
