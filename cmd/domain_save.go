@@ -265,12 +265,30 @@ const abortRetry = 50 * time.Millisecond
 // abort then fails and is forgotten) is tried again until the job can be
 // aborted or call returns. On success the display ends at 100 %.
 func watchDomainJob(ctx context.Context, env *Env, d domainJob, label string, verbose bool, call func() error) error {
+	return watchDomainJobTimeout(ctx, env, d, label, verbose, jobTimeout{}, call)
+}
+
+// jobTimeout is what a watched job does once it has run for after (0:
+// never), virsh's timeout_func of virshWatchJob: migrate --timeout suspends
+// the guest or switches to post-copy, and the job goes on.
+type jobTimeout struct {
+	after  time.Duration
+	action func()
+}
+
+// watchDomainJobTimeout is watchDomainJob with a timeout action.
+func watchDomainJobTimeout(ctx context.Context, env *Env, d domainJob, label string, verbose bool, to jobTimeout, call func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- call() }()
 	jp := newJobPolls(env, label, verbose, false, false)
 	defer jp.stop()
 	cancelled := ctx.Done()
-	var retry <-chan time.Time
+	var retry, deadline <-chan time.Time
+	if to.after > 0 {
+		t := time.NewTimer(to.after)
+		defer t.Stop()
+		deadline = t.C
+	}
 	abort := func() {
 		retry = nil
 		err := d.AbortJob()
@@ -291,6 +309,9 @@ func watchDomainJob(ctx context.Context, env *Env, d domainJob, label string, ve
 			abort()
 		case <-retry:
 			abort()
+		case <-deadline:
+			deadline = nil
+			to.action()
 		case <-jp.C:
 			if info, err := d.GetJobInfo(); err == nil && info.DataTotal > 0 {
 				jp.prog.Update(info.DataTotal-min(info.DataRemaining, info.DataTotal), info.DataTotal)
