@@ -200,7 +200,7 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 	dest := fleet.Resolve(o.desturi)
 	// The destination's session (the fleet's, so a shell keeps it and its
 	// node-name cache): the client connects to it for a normal migration.
-	ds := fleetOf(env.Sess).Session(dest)
+	ds := envFleet(env).Session(dest)
 	to := jobTimeout{after: timeout, action: func() {
 		if action == timeoutPostcopy {
 			env.Sess.Debugf(0, "migration timed out; switching to post-copy")
@@ -243,7 +243,6 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 	if uuid, err := d.GetUUIDString(); err == nil {
 		ds.Nodes().Refill(uuid, blocknodes.ReasonMigrated)
 	}
-	env.IO.Extra("\n")
 	return nil
 }
 

@@ -7,6 +7,7 @@ package cmd
 import (
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/fleet"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -177,6 +178,9 @@ func lookupCommand(name string) *entry { return commandIndex[name] }
 type Env struct {
 	Sess *shell.Session
 	IO   *format.IO
+	// Fleet is the fleet that routed the command to Sess, one host's
+	// session of it (nil: Sess is the main session, see fleetOf).
+	Fleet *fleet.Fleet
 }
 
 func newEnv(sess *shell.Session) *Env {

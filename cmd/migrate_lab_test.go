@@ -1,0 +1,335 @@
+//go:build lab
+
+package cmd
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"libvirt.org/go/libvirt"
+)
+
+// Live migration between hosts of the lab: the lab host ("local") and two
+// hosts of scripts/lab-hosts, lab4 and lab5 (127.0.0.4 and .5, not the
+// fleet tests' lab2 and lab3, which a concurrent run elsewhere on this
+// machine — a Debian 13 chroot's — may hold). The hosts share this
+// filesystem, so the guests' images need no copy; their disks have no
+// cache='none', hence --unsafe, and QEMU's migration stream goes to the
+// destination's own address (--migrateuri tcp://127.0.0.N), as
+// /work/shared/lab-notes.md found.
+
+// newMigrateLab is the fleet lab over local, lab4 and lab5.
+func newMigrateLab(t *testing.T) *fleetLab {
+	t.Helper()
+	return newFleetLabOn(t, 4, 5)
+}
+
+// migrateURIOf is the --migrateuri that reaches host h's QEMU.
+func migrateURIOf(h fleetHost) string {
+	if h.name == "local" {
+		return "tcp://127.0.0.1"
+	}
+	return "tcp://127.0.0." + strings.TrimPrefix(h.name, "lab")
+}
+
+// onHost is the guest g as host h holds it (after a migration), with a
+// cleanup that destroys and undefines it there before g's own cleanup
+// removes its images.
+func onHost(t *testing.T, g *labGuest, h fleetHost) *labGuest {
+	t.Helper()
+	d, err := h.conn.LookupDomainByName(g.Name)
+	if err != nil {
+		t.Fatalf("%s is not on %s: %v", g.Name, h.name, err)
+	}
+	return &labGuest{Name: g.Name, Dir: g.Dir, Disks: g.Disks, Conn: h.conn, Dom: d}
+}
+
+// cleanupOn removes g from host h at the end of the test, whatever state
+// it is in there; registered after newLabGuest, it runs before g's cleanup.
+func cleanupOn(t *testing.T, g *labGuest, h fleetHost) {
+	t.Cleanup(func() {
+		d, err := h.conn.LookupDomainByName(g.Name)
+		if err != nil {
+			return
+		}
+		defer func() { _ = d.Free() }()
+		if active, _ := d.IsActive(); active {
+			_ = d.Destroy()
+		}
+		if persistent, _ := d.IsPersistent(); persistent {
+			_ = d.UndefineFlags(libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | libvirt.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+		}
+	})
+}
+
+// migrationProgress is what migrate --verbose prints on stderr off a
+// terminal: maybe some "\rMigration: [ 42 %]", then "\rMigration: [100 %]"
+// (virsh's virshPrintJobProgress; a poll that sees nothing remaining prints
+// 100 too, as virsh's does).
+var migrationProgress = regexp.MustCompile(`^(\rMigration: \[[ 0-9]{3} %\])*\rMigration: \[100 %\]$`)
+
+// TestLabMigrateLive: a running guest moves from one host to another and
+// on to a third — a normal migration to a uri_aliases name (the client
+// connects to it), then a peer-to-peer one with --persistent
+// --undefinesource (the source daemon connects) — and each time runs on the
+// destination only, with virsh's output; its disk reads what was written
+// before each move and the destination's `debug node-names` equals QEMU's
+// nodes there.
+func TestLabMigrateLive(t *testing.T) {
+	fl := newMigrateLab(t)
+	local, lab4, lab5 := fl.host("local"), fl.host("lab4"), fl.host("lab5")
+	g := newLabGuest(t, labGuestOpts{Prefix: "migrate", DiskMiB: 8})
+	cleanupOn(t, g, lab4)
+	cleanupOn(t, g, lab5)
+	qemuIO(t, g.Disks[0], "write -P 0xab 1M 1M") // before it ever ran
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	g.GuestWrite(t, "vda", 0xcd, "2M", "1M") // on the first host
+
+	out, errS, code := fl.virtsh("", "-c", local.uri, "migrate", "--live", "--unsafe", "--verbose", g.Name, "lab4",
+		"--migrateuri", migrateURIOf(lab4))
+	if code != 0 || out != "\n" || !migrationProgress.MatchString(errS) {
+		t.Fatalf("migrate to lab4: exit %d, stdout %q, stderr %q", code, out, errS)
+	}
+	g.wantState(t, libvirt.DOMAIN_SHUTOFF, int(libvirt.DOMAIN_SHUTOFF_MIGRATED))
+	on4 := onHost(t, g, lab4)
+	on4.wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_MIGRATED))
+	if p, _ := on4.Dom.IsPersistent(); p {
+		t.Fatal("without --persistent the guest is persistent on lab4")
+	}
+	wantDestNodes(t, fl, on4, lab4)
+	on4.GuestWrite(t, "vda", 0xef, "3M", "1M") // on the second host
+
+	// Peer to peer, virsh beside: the same words give the same output.
+	out, errS, code = fl.virtsh("", "-c", lab4.uri, "migrate", g.Name, "lab5", "--live", "--p2p", "--unsafe",
+		"--persistent", "--undefinesource", "--migrateuri", migrateURIOf(lab5))
+	if code != 0 || out != "\n" || errS != "" {
+		t.Fatalf("migrate --p2p to lab5: exit %d, stdout %q, stderr %q", code, out, errS)
+	}
+	if _, err := lab4.conn.LookupDomainByName(g.Name); err == nil {
+		t.Fatal("--undefinesource: the guest is still defined on lab4")
+	}
+	on5 := onHost(t, g, lab5)
+	on5.wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_MIGRATED))
+	if p, _ := on5.Dom.IsPersistent(); !p {
+		t.Fatal("--persistent: the guest is not persistent on lab5")
+	}
+	wantDestNodes(t, fl, on5, lab5)
+
+	// Loses no data: every write, read back from the image once QEMU is
+	// gone.
+	if err := on5.Dom.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	qemuIO(t, g.Disks[0], "read -P 0xab 1M 1M", "read -P 0xcd 2M 1M", "read -P 0xef 3M 1M", "read -P 0 4M 1M")
+}
+
+// wantDestNodes: `debug node-names` on the destination host lists QEMU's
+// block nodes there.
+func wantDestNodes(t *testing.T, fl *fleetLab, g *labGuest, h fleetHost) {
+	t.Helper()
+	out, errS, code := fl.virtsh("", "-c", h.uri, "debug", "node-names", g.Name, "-o", "json")
+	if code != 0 {
+		t.Fatalf("debug node-names on %s: exit %d %s", h.name, code, errS)
+	}
+	var v nodeDumpView
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.Domains) != 1 {
+		t.Fatalf("debug node-names on %s: %v\n%s", h.name, err, out)
+	}
+	if got, want := cachedNodes(v), qemuNodes(t, g); !reflect.DeepEqual(got, want) {
+		t.Fatalf("on %s: virtsh's node names %q, QEMU's %q", h.name, got, want)
+	}
+}
+
+// TestLabMigrateHostsCache: under --hosts, migrate runs on the guest's
+// host and reaches the destination by its name; the destination's session
+// then fills its node-name cache for the guest with reason "migrated", and
+// its nodes are QEMU's.
+func TestLabMigrateHostsCache(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4 := fl.host("lab4")
+	g := newLabGuest(t, labGuestOpts{Prefix: "migcache", DiskMiB: 8, Start: true})
+	cleanupOn(t, g, lab4)
+	// A script, one line at a time: the second line selects lab4 alone
+	// (the guest stays defined, shut off, on local).
+	out, errS, code := fl.virtsh("migrate "+g.Name+" lab4 --live --unsafe --migrateuri "+migrateURIOf(lab4)+"\n"+
+		"hosts lab4\ndebug node-names "+g.Name+" -o json\n", "--hosts", "local,lab4")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, errS, out)
+	}
+	// The fan-out's list after the migrate's output.
+	var dumps []struct {
+		Host    string        `json:"host"`
+		Domains []nodeDomView `json:"domains"`
+	}
+	list := out[max(strings.Index(out, "\n[\n"), 0):]
+	if err := json.Unmarshal([]byte(list), &dumps); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got *nodeDomView
+	for _, d := range dumps {
+		if d.Host == "lab4" && len(d.Domains) == 1 {
+			got = &d.Domains[0]
+		}
+	}
+	if got == nil {
+		t.Fatalf("no dump of lab4's %s:\n%s", g.Name, out)
+	}
+	if got.Last.Reason != "migrated" {
+		t.Errorf("lab4's cache filled for %q, want \"migrated\"", got.Last.Reason)
+	}
+	on4 := onHost(t, g, lab4)
+	if nodes, want := cachedNodes(nodeDumpView{Domains: []nodeDomView{*got}}), qemuNodes(t, on4); !reflect.DeepEqual(nodes, want) {
+		t.Fatalf("lab4's cache %q, QEMU's nodes %q", nodes, want)
+	}
+}
+
+// fillMemory is a boot sector (512 bytes, in hex) that makes a guest's
+// memory worth migrating: a guest with no OS migrates in about 2 s whatever
+// the bandwidth, its memory being zero pages. It enables A20, enters 32-bit
+// protected mode and fills 1 MiB..60 MiB with 0x5a5a5a5a (rep stosl), then
+// halts. Assembled with GNU as from:
+//
+//	.code16
+//	cli; xor %ax,%ax; mov %ax,%ds
+//	in $0x92,%al; or $2,%al; out %al,$0x92      # fast A20
+//	lgdtl gdtdesc; mov %cr0,%eax; or $1,%al; mov %eax,%cr0
+//	ljmpl $8,$pm
+//	.code32
+//	pm: mov $16,%ax; mov %ax,%ds; mov %ax,%es
+//	mov $0x5a5a5a5a,%eax
+//	again: mov $0x100000,%edi; mov $(59<<20)/4,%ecx; rep stosl
+//	inc %eax; jmp halt      # "eb f1" (jmp again) would dirty it for ever
+//	halt: hlt; jmp halt
+//	gdt: null, flat 4 GiB code (0x00cf9a000000ffff), data (0x00cf92000000ffff)
+//	gdtdesc: .word 23; .long gdt        # then 0x55aa at 510
+const fillMemory = "fa31c08ed8e4920c02e692660f0116587c0f20c00c010f22c066ea217c000008" +
+	"0066b810008ed88ec0b85a5a5a5abf00001000b90000ec00f3ab40eb00f4ebfd" +
+	"0000000000000000ffff0000009acf00ffff00000092cf001700407c"
+
+// filledGuest starts a guest whose 64 MiB memory is filled with non-zero
+// data (fillMemory, booted from vda), once the fill is done.
+func filledGuest(t *testing.T, prefix string) *labGuest {
+	t.Helper()
+	g := newLabGuest(t, labGuestOpts{Prefix: prefix, DiskMiB: 8})
+	sector := make([]byte, 512)
+	code, err := hex.DecodeString(fillMemory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(sector, code)
+	sector[510], sector[511] = 0x55, 0xaa
+	boot := filepath.Join(g.Dir, "boot.bin")
+	if err := os.WriteFile(boot, sector, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	qemuIO(t, g.Disks[0], "write -s "+boot+" 0 512")
+	if err := g.Dom.Create(); err != nil {
+		t.Fatal(err)
+	}
+	// The fill ends with the last word below 60 MiB.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(g.HMP(t, "xp /1wx 0x3bffffc"), "0x5a5a5a5a") {
+			return g
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never filled its memory: %s", g.Name, g.HMP(t, "info registers"))
+		}
+	}
+}
+
+// migrating: g's outgoing migration has been under way for half a second
+// with data to send.
+func migrating(g *labGuest) bool {
+	info, err := g.Dom.GetJobInfo()
+	return err == nil && info.Type != libvirt.DOMAIN_JOB_NONE && info.Operation == libvirt.DOMAIN_JOB_OPERATION_MIGRATION_OUT &&
+		info.DataTotal > 0 && info.TimeElapsed >= 500
+}
+
+// TestLabMigrateCtrlC: SIGINT during a migration that is still running
+// (59 MiB of guest memory at --bandwidth 1, a minute's worth) aborts it as
+// virsh's Ctrl-C does: libvirt's message, exit 1, the guest still running
+// on the source, nothing left on the destination. While it runs,
+// migrate-getspeed and migrate-getmaxdowntime read it, and domjobinfo
+// prints what virsh prints about it.
+func TestLabMigrateCtrlC(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4 := fl.host("lab4")
+	g := filledGuest(t, "migsig")
+	cleanupOn(t, g, lab4)
+	cmd := exec.Command("unshare", fl.fleetArgs("-c", labURI(), "migrate", "--live", "--unsafe", "--verbose",
+		"--bandwidth", "1", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
+	var so, se lockedBuffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan int, 1)
+	go func() { exited <- exitOf(cmd.Wait()) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	for deadline := time.Now().Add(30 * time.Second); !migrating(g) || !strings.Contains(se.String(), "%]"); time.Sleep(50 * time.Millisecond) {
+		select {
+		case c := <-exited:
+			t.Fatalf("migrate ended (exit %d) before it could be interrupted: %q %q", c, so.String(), se.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no migration under way after 30 s: %q %q", so.String(), se.String())
+		}
+	}
+	if out := mustVirtshLab(t, "migrate-getspeed "+g.Name+"; migrate-getmaxdowntime "+g.Name); out != "1\n\n300\n\n" {
+		t.Errorf("migrate-getspeed; migrate-getmaxdowntime during the migration: %q", out)
+	}
+	sameJobInfoLines(t, g)
+
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	var code int
+	select {
+	case code = <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("migrate did not end after SIGINT: %q %q", so.String(), se.String())
+	}
+	progress := regexp.MustCompile(`^(\rMigration: \[[ 0-9]{3} %\])+`)
+	head := progress.FindString(se.String())
+	if rest := strings.TrimPrefix(se.String(), head); code != 1 || so.String() != "\n" || head == "" ||
+		rest != "error: operation aborted: job 'migration out' canceled by client\n" {
+		t.Fatalf("after SIGINT: exit %d, stdout %q, stderr %q", code, so.String(), se.String())
+	}
+	g.wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_MIGRATION_CANCELED))
+	if d, err := lab4.conn.LookupDomainByName(g.Name); err == nil {
+		_ = d.Free()
+		t.Fatal("the aborted migration left the guest on lab4")
+	} else if lerr := (libvirt.Error{}); !errors.As(err, &lerr) || lerr.Code != libvirt.ERR_NO_DOMAIN {
+		t.Fatal(err)
+	}
+}
+
+// jobLabel is the label of a domjobinfo line, its value masked: the values
+// move between two runs during a migration.
+var jobLabel = regexp.MustCompile(`(?m)^([A-Za-z /]+:)\s.*$`)
+
+// sameJobInfoLines: domjobinfo of g prints the lines virsh prints, in its
+// order (each label with its value, the values masked).
+func sameJobInfoLines(t *testing.T, g *labGuest) {
+	t.Helper()
+	vOut, vErr, err := runTool(realVirsh, "-c", labURI(), "domjobinfo", g.Name)
+	if err != nil {
+		t.Fatalf("virsh domjobinfo: %v %s", err, vErr)
+	}
+	out := mustVirtshLab(t, "domjobinfo "+g.Name)
+	if a, b := jobLabel.ReplaceAllString(out, "$1"), jobLabel.ReplaceAllString(vOut, "$1"); a != b {
+		t.Errorf("domjobinfo during a migration:\nvirtsh:\n%s\nvirsh:\n%s", out, vOut)
+	}
+}
