@@ -11,6 +11,7 @@ import (
 
 	"libvirt.org/go/libvirt"
 
+	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell/blocknodes"
 	"github.com/virtsh/virtsh/shell/fleet"
 	"github.com/virtsh/virtsh/shell/spec"
@@ -504,4 +505,37 @@ func newMigrateGetMaxDowntimeCmd(env *Env) *spec.Command {
 		return nil
 	})
 	return c
+}
+
+// printMigrationJobInfo is the part of domjobinfo's text (cmdDomjobinfo)
+// that only a migration reports, after the file lines: pages, downtime,
+// compression, auto-converge. num and size print a counter and a size as
+// printJobInfo does.
+func printMigrationJobInfo(out *format.IO, info *libvirt.DomainJobInfo, num func(bool, string, uint64, string), size func(string, uint64, string)) {
+	num(info.MemConstantSet, "Constant pages:", info.MemConstant, "")
+	num(info.MemNormalSet, "Normal pages:", info.MemNormal, "")
+	if info.MemNormalBytesSet {
+		size("Normal data:", info.MemNormalBytes, "")
+	}
+	if info.Type == libvirt.DOMAIN_JOB_COMPLETED {
+		num(info.DowntimeSet, "Total downtime:", info.Downtime, " ms")
+	} else {
+		num(info.DowntimeSet, "Expected downtime:", info.Downtime, " ms")
+	}
+	num(info.DowntimeNetSet, "Downtime w/o network:", info.DowntimeNet, " ms")
+	num(info.SetupTimeSet, "Setup time:", info.SetupTime, " ms")
+	if info.CompressionCacheSet {
+		size("Compression cache:", info.CompressionCache, "")
+	}
+	if info.CompressionBytesSet {
+		size("Compressed data:", info.CompressionBytes, "")
+	}
+	if info.CompressionPagesSet {
+		out.Printf("%-17s %-13d\n", "Compressed pages:", info.CompressionPages)
+	}
+	num(info.CompressionCacheMissesSet, "Compression cache misses:", info.CompressionCacheMisses, "")
+	num(info.CompressionOverflowSet, "Compression overflows:", info.CompressionOverflow, "")
+	if info.AutoConvergeThrottleSet {
+		out.Printf("%-17s %-13d %%\n", "Auto converge throttle:", info.AutoConvergeThrottle)
+	}
 }
