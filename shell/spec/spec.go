@@ -425,7 +425,9 @@ func (c *Command) Parse(words []string) error {
 	var missing []error
 	for _, o := range c.Options {
 		if o.Required && !o.given {
-			if o.Pos == Req || o.Pos == Opt {
+			// virsh names a missing data option <name>, any other
+			// (a number: VSH_OT_INT) --name, bare word or not.
+			if (o.Pos == Req || o.Pos == Opt) && o.Kind != Number {
 				missing = append(missing, fmt.Errorf("command '%s' requires <%s> option", c.Name, o.Name))
 			} else {
 				missing = append(missing, fmt.Errorf("command '%s' requires --%s option", c.Name, o.Name))
