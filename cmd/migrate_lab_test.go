@@ -272,15 +272,7 @@ func TestLabMigrateCtrlC(t *testing.T) {
 	cleanupOn(t, g, lab4)
 	cmd := exec.Command("unshare", fl.fleetArgs("-c", labURI(), "migrate", "--live", "--unsafe", "--verbose",
 		"--bandwidth", "1", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
-	var so, se lockedBuffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan int, 1)
-	go func() { exited <- exitOf(cmd.Wait()) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	so, se, exited := startRecorded(t, cmd)
 	for deadline := time.Now().Add(30 * time.Second); !migrating(g) || !strings.Contains(se.String(), "%]"); time.Sleep(50 * time.Millisecond) {
 		select {
 		case c := <-exited:
