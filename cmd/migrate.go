@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtsh/virtsh/format"
+	"github.com/virtsh/virtsh/shell"
 	"github.com/virtsh/virtsh/shell/blocknodes"
+	"github.com/virtsh/virtsh/shell/domain"
 	"github.com/virtsh/virtsh/shell/fleet"
 	"github.com/virtsh/virtsh/shell/spec"
 )
@@ -51,6 +54,7 @@ type migrateOpts struct {
 	postcopyBandwidth                                      string
 	parallel                                               bool
 	parallelConns, bandwidth, tlsDestination               string
+	checkpoints                                            bool // virtsh's
 }
 
 func newMigrateCmd(env *Env) *spec.Command {
@@ -125,6 +129,7 @@ func newMigrateCmd(env *Env) *spec.Command {
 	num(&o.parallelConns, "parallel-connections", "number of connections for parallel migration")
 	num(&o.bandwidth, "bandwidth", "migration bandwidth limit in MiB/s")
 	str(&o.tlsDestination, "tls-destination", "override the destination host name used for TLS verification", spec.Nothing)
+	c.Bool(&o.checkpoints, "checkpoints", "virtsh: redefine the guest's checkpoints on the destination, in order, their bitmaps checked; refuse to start when they cannot follow")
 	c.Exclusive("live", "offline")
 	c.Exclusive("timeout-suspend", "timeout-postcopy")
 	c.Requires("postcopy-after-precopy", "postcopy")
@@ -202,6 +207,12 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 	// The destination's session (the fleet's, so a shell keeps it and its
 	// node-name cache): the client connects to it for a normal migration.
 	ds := envFleet(env).Session(dest)
+	var cps []string
+	if o.checkpoints {
+		if cps, err = o.checkpointsToMove(c, d, ds); err != nil {
+			return msgThenCause(fmt.Sprintf("the checkpoints of domain '%s' cannot follow it: migration not started", o.dom), err)
+		}
+	}
 	to := jobTimeout{after: timeout, action: func() {
 		if action == timeoutPostcopy {
 			env.Sess.Debugf(0, "migration timed out; switching to post-copy")
@@ -236,6 +247,9 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := o.redefineCheckpoints(d, ds, cps); err != nil {
 		return err
 	}
 	// libvirt's lifecycle event "started migrated" tells the destination's
@@ -538,4 +552,94 @@ func printMigrationJobInfo(out *format.IO, info *libvirt.DomainJobInfo, num func
 	if info.AutoConvergeThrottleSet {
 		out.Printf("%-17s %-13d %%\n", "Auto converge throttle:", info.AutoConvergeThrottle)
 	}
+}
+
+// ------------------------------------------- checkpoints travel with the guest
+
+// libvirt 9 moves a guest's checkpoint bitmaps with its disks (they are in
+// the qcow2 images, on shared storage or copied with them) but not the
+// checkpoint metadata, without which the destination knows no checkpoint
+// and an incremental backup chain ends. migrate --checkpoints carries it:
+// the checkpoints' XML is read before the migration starts, and redefined
+// on the destination afterwards, parents first, each validated
+// (REDEFINE_VALIDATE: libvirt checks that the disk holds the bitmap).
+
+// checkpointsToMove reads d's checkpoints, parents first, and refuses a
+// migration they could not follow: the client must reach the destination
+// (it redefines them there, also after a peer-to-peer migration), and with
+// --migrate-disks every disk holding a bitmap must be among those copied.
+func (o *migrateOpts) checkpointsToMove(c *spec.Command, d *libvirt.Domain, ds *shell.Session) ([]string, error) {
+	list, err := d.ListAllCheckpoints(libvirt.DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL)
+	if err != nil {
+		return nil, err
+	}
+	var docs []string
+	for i := range list {
+		doc, err := list[i].GetXMLDesc(0)
+		_ = list[i].Free()
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	if c.Given("migrate-disks") {
+		moved := map[string]bool{}
+		for _, t := range strings.Split(o.migrateDisks, ",") {
+			moved[t] = true
+		}
+		for _, doc := range docs {
+			var cp libvirtxml.DomainCheckpoint
+			if err := cp.Unmarshal(doc); err != nil {
+				return nil, err
+			}
+			if cp.Disks == nil {
+				continue
+			}
+			for _, dk := range cp.Disks.Disks {
+				if dk.Checkpoint != "no" && !moved[dk.Name] {
+					return nil, fmt.Errorf("checkpoint '%s' has a bitmap on disk '%s', which --migrate-disks leaves behind", cp.Name, dk.Name)
+				}
+			}
+		}
+	}
+	if _, err := ds.Conn(); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// redefineCheckpoints redefines docs, in order, on the migrated guest at
+// the destination.
+func (o *migrateOpts) redefineCheckpoints(d *libvirt.Domain, ds *shell.Session, docs []string) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	name := o.dname
+	if name == "" {
+		name, _ = d.GetName()
+	}
+	fail := func(err error) error {
+		return msgThenCause(fmt.Sprintf("domain '%s' migrated, but its checkpoints could not be redefined on the destination", name), err)
+	}
+	dconn, err := ds.Conn()
+	if err != nil {
+		return fail(err)
+	}
+	dd, err := domain.Lookup(dconn, name, domain.ByName)
+	if err != nil {
+		return fail(err)
+	}
+	defer dd.Free()
+	for _, doc := range docs {
+		cp, err := dd.CreateCheckpointXML(doc, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE|libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE_VALIDATE)
+		if err != nil {
+			return fail(err)
+		}
+		_ = cp.Free()
+	}
+	ds.Nodes().RefillDomain(dd, blocknodes.ReasonCheckpoint)
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -328,4 +329,75 @@ func sameJobInfoLines(t *testing.T, g *labGuest) {
 	if a, b := jobLabel.ReplaceAllString(out, "$1"), jobLabel.ReplaceAllString(vOut, "$1"); a != b {
 		t.Errorf("domjobinfo during a migration:\nvirtsh:\n%s\nvirsh:\n%s", out, vOut)
 	}
+}
+
+// TestLabMigrateCheckpoints: migrate --checkpoints (through --hosts) of a
+// guest with a chain cp1 → cp2 → cp3: the destination lists the same
+// checkpoints, and an incremental backup taken there after the move holds
+// exactly the writes since cp3, those before the move and after it. A
+// migration whose checkpoints could not follow — a bitmap disk left behind
+// by --migrate-disks, a destination the client cannot reach — is refused
+// before it starts.
+func TestLabMigrateCheckpoints(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4 := fl.host("lab4")
+	g := newLabGuest(t, labGuestOpts{Prefix: "migcp", Disks: 2, DiskMiB: 8, Start: true})
+	cleanupOn(t, g, lab4)
+	for i, cp := range []string{"cp1", "cp2", "cp3"} {
+		g.GuestWrite(t, "vda", byte(0x11*(i+1)), strconv.Itoa(i+1)+"M", "64k")
+		mustVirtshLab(t, "checkpoint-create-as "+g.Name+" "+cp)
+	}
+	g.GuestWrite(t, "vda", 0x44, "4M", "64k") // since cp3, before the move
+
+	// Refused, and nothing moved.
+	for _, c := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--copy-storage-all", "--migrate-disks", "vdb", "lab4"},
+			"error: checkpoint 'cp1' has a bitmap on disk 'vda', which --migrate-disks leaves behind\n"},
+		{[]string{"--p2p", "qemu+tcp://127.0.0.9/system"},
+			"error: failed to connect to the hypervisor\nerror: unable to connect to server at '127.0.0.9:16509': Connection refused\n"},
+	} {
+		args := append([]string{"-c", labURI(), "migrate", g.Name, "--live", "--unsafe", "--checkpoints"}, c.args...)
+		out, errS, code := fl.virtsh("", args...)
+		want := "error: the checkpoints of domain '" + g.Name + "' cannot follow it: migration not started\n" + c.why
+		if code != 1 || out != "\n" || errS != want {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q, want %q", c.args, code, out, errS, want)
+		}
+		g.wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_BOOTED))
+	}
+
+	out, errS, code := fl.virtsh("", "--hosts", "local,lab4", "migrate", g.Name, "lab4", "--live", "--unsafe",
+		"--checkpoints", "--migrateuri", migrateURIOf(lab4))
+	if code != 0 || out != "\n" || errS != "" {
+		t.Fatalf("migrate --checkpoints: exit %d, stdout %q, stderr %q", code, out, errS)
+	}
+	on4 := onHost(t, g, lab4)
+	if got := checkpointNames(t, on4); !reflect.DeepEqual(got, []string{"cp1", "cp2", "cp3"}) {
+		t.Fatalf("checkpoints on lab4: %v", got)
+	}
+	// The same tree as the source still holds (the guest stays defined
+	// there), as virsh prints it.
+	src, _, err := runTool(realVirsh, "-c", labURI(), "checkpoint-list", g.Name, "--tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst, _, err := runTool(realVirsh, "-c", lab4.uri, "checkpoint-list", g.Name, "--tree"); err != nil || dst != src {
+		t.Fatalf("checkpoint-list --tree on lab4 (%v):\n%s\non the source:\n%s", err, dst, src)
+	}
+
+	on4.GuestWrite(t, "vda", 0x55, "6M", "64k") // after the move
+	inc := filepath.Join(g.Dir, "inc")
+	if err := os.Mkdir(inc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, errS, code := fl.virtsh("", "-c", lab4.uri, "backup-begin", g.Name, "--target-dir", inc, "--incremental", "cp3", "--wait"); code != 0 {
+		t.Fatalf("incremental backup on lab4: exit %d %q %q", code, out, errS)
+	}
+	img := filepath.Join(inc, "vda.qcow2")
+	if got, want := dataExtents(t, img), [][2]int64{{4 * MiB, 4*MiB + 64<<10}, {6 * MiB, 6*MiB + 64<<10}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("incremental backup since cp3 holds %v, want %v", got, want)
+	}
+	qemuIO(t, img, "read -P 0x44 4M 64k", "read -P 0x55 6M 64k")
 }
