@@ -176,7 +176,7 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 	} else if timeout == 0 && action != timeoutNone {
 		return errors.New("migrate: Unexpected --timeout-* option without --timeout")
 	}
-	params, err := o.params(c)
+	params, pcBW, err := o.params(c)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 			return msgThenCause(fmt.Sprintf("the checkpoints of domain '%s' cannot follow it: migration not started", o.dom), err)
 		}
 	}
-	to := jobTimeout{after: timeout, action: func() {
+	to := jobHooks{after: timeout, action: func() {
 		if action == timeoutPostcopy {
 			env.Sess.Debugf(0, "migration timed out; switching to post-copy")
 			if err := d.MigrateStartPostCopy(0); err != nil {
@@ -226,6 +226,16 @@ func runMigrate(ctx context.Context, env *Env, c *spec.Command, o *migrateOpts) 
 			env.Sess.Debugf(1, "suspending domain failed")
 		}
 	}}
+	if pcBW != nil {
+		// The binding cannot pass VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY,
+		// and libvirt resets the limit when the job starts: it is set as
+		// migrate-setspeed --postcopy would, once the job is under way.
+		to.started = func() {
+			if err := d.MigrateSetMaxSpeed(*pcBW, libvirt.MIGRATE_MAX_SPEED_POSTCOPY); err != nil {
+				env.IO.Errorf("error: setting the post-copy bandwidth: %s\n", strings.Join(shell.MessageLines(err), ": "))
+			}
+		}
+	}
 	err = watchDomainJobTimeout(ctx, env, d, "Migration", o.verbose, to, func() error {
 		if o.p2p || o.direct {
 			return d.MigrateToURI3(dest.URI, params, flags)
@@ -283,7 +293,9 @@ func (o *migrateOpts) flags() (libvirt.DomainMigrateFlags, error) {
 
 // params are the typed migration parameters of the valued options, read
 // with virsh's number rules and messages.
-func (o *migrateOpts) params(c *spec.Command) (*libvirt.DomainMigrateParameters, error) {
+// The post-copy bandwidth, which the binding's parameters lack, is
+// returned apart (nil: not given).
+func (o *migrateOpts) params(c *spec.Command) (*libvirt.DomainMigrateParameters, *uint64, error) {
 	p := &libvirt.DomainMigrateParameters{}
 	setStr := func(set *bool, v *string, name, val string) {
 		if c.Given(name) {
@@ -315,7 +327,7 @@ func (o *migrateOpts) params(c *spec.Command) (*libvirt.DomainMigrateParameters,
 		// repeated, which it cannot send: several are refused here.
 		methods := strings.Split(o.compMethods, ",")
 		if len(methods) > 1 {
-			return nil, fmt.Errorf("--comp-methods: one method at a time (%s)", o.compMethods)
+			return nil, nil, fmt.Errorf("--comp-methods: one method at a time (%s)", o.compMethods)
 		}
 		p.CompressionSet, p.Compression = true, methods[0]
 	}
@@ -324,7 +336,7 @@ func (o *migrateOpts) params(c *spec.Command) (*libvirt.DomainMigrateParameters,
 	setInt(&p.CompressionMTDThreadsSet, &p.CompressionMTDThreads, "comp-mt-dthreads", o.compMTDThreads)
 	setU64(&p.CompressionXBZRLECacheSet, &p.CompressionXBZRLECache, "comp-xbzrle-cache", o.compXBZRLE)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, f := range []struct {
 		name, path string
@@ -336,7 +348,7 @@ func (o *migrateOpts) params(c *spec.Command) (*libvirt.DomainMigrateParameters,
 		}
 		x, rerr := readXMLFile(f.path)
 		if rerr != nil {
-			return nil, msgThenCause(fmt.Sprintf("cannot read file '%s'", f.path), rerr)
+			return nil, nil, msgThenCause(fmt.Sprintf("cannot read file '%s'", f.path), rerr)
 		}
 		*f.set, *f.v = true, x
 	}
@@ -348,16 +360,15 @@ func (o *migrateOpts) params(c *spec.Command) (*libvirt.DomainMigrateParameters,
 	setInt(&p.ParallelConnectionsSet, &p.ParallelConnections, "parallel-connections", o.parallelConns)
 	setU64(&p.BandwidthSet, &p.Bandwidth, "bandwidth", o.bandwidth)
 	if err != nil {
-		return nil, err
-	}
-	if pcBWSet {
-		// The binding has no field for VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY.
-		return nil, errors.New("--postcopy-bandwidth is not supported by this build of virtsh: set it with 'migrate-setspeed DOMAIN N --postcopy' during the migration")
+		return nil, nil, err
 	}
 	setStr(&p.TLSDestinationSet, &p.TLSDestination, "tls-destination", o.tlsDestination)
 	setStr(&p.URISet, &p.URI, "migrateuri", o.migrateURI)
 	setStr(&p.GraphicsURISet, &p.GraphicsURI, "graphicsuri", o.graphicsURI)
-	return p, nil
+	if pcBWSet {
+		return p, &pcBW, nil
+	}
+	return p, nil, nil
 }
 
 // numberErr is virsh's message for a bad number.

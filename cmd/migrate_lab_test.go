@@ -263,16 +263,17 @@ func migrating(g *labGuest) bool {
 // TestLabMigrateCtrlC: SIGINT during a migration that is still running
 // (59 MiB of guest memory at --bandwidth 1, a minute's worth) aborts it as
 // virsh's Ctrl-C does: libvirt's message, exit 1, the guest still running
-// on the source, nothing left on the destination. While it runs,
-// migrate-getspeed and migrate-getmaxdowntime read it, and domjobinfo
-// prints what virsh prints about it.
+// on the source, nothing left on the destination. While it runs, the
+// migrate-get*/set* commands read and change its limits (the post-copy one
+// set by --postcopy-bandwidth), and domjobinfo prints what virsh prints
+// about it.
 func TestLabMigrateCtrlC(t *testing.T) {
 	fl := newMigrateLab(t)
 	lab4 := fl.host("lab4")
 	g := filledGuest(t, "migsig")
 	cleanupOn(t, g, lab4)
 	cmd := exec.Command("unshare", fl.fleetArgs("-c", labURI(), "migrate", "--live", "--unsafe", "--verbose",
-		"--bandwidth", "1", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
+		"--bandwidth", "1", "--postcopy-bandwidth", "3", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
 	so, se, exited := startRecorded(t, cmd)
 	for deadline := time.Now().Add(30 * time.Second); !migrating(g) || !strings.Contains(se.String(), "%]"); time.Sleep(50 * time.Millisecond) {
 		select {
@@ -284,8 +285,11 @@ func TestLabMigrateCtrlC(t *testing.T) {
 			t.Fatalf("no migration under way after 30 s: %q %q", so.String(), se.String())
 		}
 	}
-	if out := mustVirtshLab(t, "migrate-getspeed "+g.Name+"; migrate-getmaxdowntime "+g.Name); out != "1\n\n300\n\n" {
-		t.Errorf("migrate-getspeed; migrate-getmaxdowntime during the migration: %q", out)
+	n := g.Name
+	if out := mustVirtshLab(t, "migrate-getspeed "+n+"; migrate-getspeed "+n+" --postcopy; migrate-getmaxdowntime "+n+
+		"; migrate-setspeed "+n+" 2; migrate-setmaxdowntime "+n+" 150; migrate-getspeed "+n+"; migrate-getmaxdowntime "+n+
+		"; migrate-getspeed "+n+" -o json"); out != "1\n\n3\n\n300\n\n\n\n2\n\n150\n\n{\n  \"bandwidth_mib_s\": 2\n}\n\n" {
+		t.Errorf("migrate-getspeed, -setspeed, -getmaxdowntime, -setmaxdowntime during the migration: %q", out)
 	}
 	sameJobInfoLines(t, g)
 

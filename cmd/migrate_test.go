@@ -32,6 +32,8 @@ func TestMigrateOptionsSameAsVirsh(t *testing.T) {
 		"migrate test test:///default --disks-port x",
 		"migrate test test:///default --disks-port -5",
 		"migrate test test:///default --comp-xbzrle-cache -1",
+		"migrate test test:///default --postcopy-bandwidth -1",
+		"migrate test test:///default --parallel-connections x",
 		"migrate test test:///default --xml /nonexistent/dest.xml",
 		"migrate test test:///default --migrate-disks ''",
 		"migrate test test:///default --dname ''",
