@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"libvirt.org/go/libvirt"
 )
 
@@ -404,4 +405,52 @@ func TestLabMigrateCheckpoints(t *testing.T) {
 		t.Errorf("incremental backup since cp3 holds %v, want %v", got, want)
 	}
 	qemuIO(t, img, "read -P 0x44 4M 64k", "read -P 0x55 6M 64k")
+}
+
+// TestLabMigrateCtrlCOnTerminal: Ctrl-C typed on a terminal during a
+// migration: virsh 9.0 reads it from the terminal and aborts, virtsh gets
+// the SIGINT it makes; both print the same error and exit 1, the guest runs
+// on the source. On the terminal virtsh draws a bar with bytes and rate.
+func TestLabMigrateCtrlCOnTerminal(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4 := fl.host("lab4")
+	g := filledGuest(t, "migpty")
+	cleanupOn(t, g, lab4)
+	bar := regexp.MustCompile(`Migration +\d+% \|[^|]*\| \([0-9.]+/[0-9.]+ MiB, [0-9.]+ [KM]?i?B/s\)`)
+	virshText := regexp.MustCompile(`Migration: \[ *\d+ %\]`)
+	var errs [2][]string
+	for i, bin := range []string{realVirsh, virtshBinary(t)} {
+		c := exec.Command(bin, "-c", labURI(), "migrate", "--live", "--unsafe", "--verbose", "--bandwidth", "1",
+			g.Name, lab4.uri, "--migrateuri", migrateURIOf(lab4))
+		c.Env = append(os.Environ(), "LC_ALL=C", "TERM=xterm", "GORACE=atexit_sleep_ms=0")
+		ptmx, err := pty.StartWithSize(c, &pty.Winsize{Rows: 24, Cols: 120})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := watchPTY(t, c, ptmx)
+		shows := virshText
+		if bin != realVirsh {
+			shows = bar
+		}
+		for deadline := time.Now().Add(30 * time.Second); !migrating(g) || !shows.MatchString(s.screen()); time.Sleep(50 * time.Millisecond) {
+			select {
+			case <-s.done:
+				t.Fatalf("%s ended before Ctrl-C: %q", bin, s.screen())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no progress after 30 s: %q", bin, s.screen())
+			}
+		}
+		s.send("\x03")
+		if code := s.wait(); code != 1 {
+			t.Fatalf("%s: exit %d after Ctrl-C: %q", bin, code, s.screen())
+		}
+		errs[i] = errorMessage.FindAllString(s.screen(), -1)
+		g.wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_BOOTED))
+	}
+	want := []string{"error: operation aborted: job 'migration out' canceled by client"}
+	if !reflect.DeepEqual(errs[0], want) || !reflect.DeepEqual(errs[1], want) {
+		t.Fatalf("Ctrl-C on a terminal:\nvirsh  %q\nvirtsh %q\nwant   %q", errs[0], errs[1], want)
+	}
 }
