@@ -454,3 +454,40 @@ func TestLabMigrateCtrlCOnTerminal(t *testing.T) {
 		t.Fatalf("Ctrl-C on a terminal:\nvirsh  %q\nvirtsh %q\nwant   %q", errs[0], errs[1], want)
 	}
 }
+
+// TestLabMigrateTimeoutSuspends: --timeout 1 (suspend, the default action)
+// pauses the guest on the source once the migration has run a second;
+// migrate-setspeed then lets the migration finish, and the guest runs on
+// the destination.
+func TestLabMigrateTimeoutSuspends(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4 := fl.host("lab4")
+	g := filledGuest(t, "migtime")
+	cleanupOn(t, g, lab4)
+	cmd := exec.Command("unshare", fl.fleetArgs("-c", labURI(), "migrate", "--live", "--unsafe", "--timeout", "1",
+		"--bandwidth", "1", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
+	so, se, exited := startRecorded(t, cmd)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st, _, err := g.Dom.GetState(); err == nil && st == libvirt.DOMAIN_PAUSED && migrating(g) {
+			break
+		}
+		select {
+		case c := <-exited:
+			t.Fatalf("migrate ended (exit %d) before the timeout: %q %q", c, so.String(), se.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not paused by --timeout after 30 s: %q %q", so.String(), se.String())
+		}
+	}
+	mustVirtshLab(t, "migrate-setspeed "+g.Name+" 8796093022207")
+	select {
+	case code := <-exited:
+		if code != 0 || so.String() != "\n" || se.String() != "" {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, so.String(), se.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("migrate did not end after migrate-setspeed: %q %q", so.String(), se.String())
+	}
+	onHost(t, g, lab4).wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_MIGRATED))
+}
