@@ -276,16 +276,9 @@ func TestLabMigrateCtrlC(t *testing.T) {
 	cmd := exec.Command("unshare", fl.fleetArgs("-c", labURI(), "migrate", "--live", "--unsafe", "--verbose",
 		"--bandwidth", "1", "--postcopy-bandwidth", "3", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
 	so, se, exited := startRecorded(t, cmd)
-	for deadline := time.Now().Add(30 * time.Second); !migrating(g) || !strings.Contains(se.String(), "%]"); time.Sleep(50 * time.Millisecond) {
-		select {
-		case c := <-exited:
-			t.Fatalf("migrate ended (exit %d) before it could be interrupted: %q %q", c, so.String(), se.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no migration under way after 30 s: %q %q", so.String(), se.String())
-		}
-	}
+	awaitMigrating(t, exited, so, se, "a migration under way", func() bool {
+		return migrating(g) && strings.Contains(se.String(), "%]")
+	})
 	n := g.Name
 	if out := mustVirtshLab(t, "migrate-getspeed "+n+"; migrate-getspeed "+n+" --postcopy; migrate-getmaxdowntime "+n+
 		"; migrate-setspeed "+n+" 2; migrate-setmaxdowntime "+n+" 150; migrate-getspeed "+n+"; migrate-getmaxdowntime "+n+
@@ -315,6 +308,23 @@ func TestLabMigrateCtrlC(t *testing.T) {
 		t.Fatal("the aborted migration left the guest on lab4")
 	} else if lerr := (libvirt.Error{}); !errors.As(err, &lerr) || lerr.Code != libvirt.ERR_NO_DOMAIN {
 		t.Fatal(err)
+	}
+}
+
+// awaitMigrating polls cond until it holds while a migrate started by
+// startRecorded runs; the test fails if the migrate ends first or 30 s
+// pass.
+func awaitMigrating(t *testing.T, exited <-chan int, so, se *lockedBuffer, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		select {
+		case c := <-exited:
+			t.Fatalf("migrate ended (exit %d) before %s: %q %q", c, what, so.String(), se.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after 30 s: %q %q", what, so.String(), se.String())
+		}
 	}
 }
 
@@ -467,19 +477,10 @@ func TestLabMigrateTimeoutSuspends(t *testing.T) {
 	cmd := exec.Command("unshare", fl.fleetArgs("-c", labURI(), "migrate", "--live", "--unsafe", "--timeout", "1",
 		"--bandwidth", "1", g.Name, "lab4", "--migrateuri", migrateURIOf(lab4))...)
 	so, se, exited := startRecorded(t, cmd)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if st, _, err := g.Dom.GetState(); err == nil && st == libvirt.DOMAIN_PAUSED && migrating(g) {
-			break
-		}
-		select {
-		case c := <-exited:
-			t.Fatalf("migrate ended (exit %d) before the timeout: %q %q", c, so.String(), se.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not paused by --timeout after 30 s: %q %q", so.String(), se.String())
-		}
-	}
+	awaitMigrating(t, exited, so, se, "the guest paused by --timeout", func() bool {
+		st, _, err := g.Dom.GetState()
+		return err == nil && st == libvirt.DOMAIN_PAUSED && migrating(g)
+	})
 	mustVirtshLab(t, "migrate-setspeed "+g.Name+" 8796093022207")
 	select {
 	case code := <-exited:
