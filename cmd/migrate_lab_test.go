@@ -19,6 +19,7 @@ import (
 
 	"github.com/creack/pty"
 	"libvirt.org/go/libvirt"
+	"libvirt.org/go/libvirtxml"
 )
 
 // Live migration between hosts of the lab: the lab host ("local") and two
@@ -491,4 +492,60 @@ func TestLabMigrateTimeoutSuspends(t *testing.T) {
 		t.Fatalf("migrate did not end after migrate-setspeed: %q %q", so.String(), se.String())
 	}
 	onHost(t, g, lab4).wantState(t, libvirt.DOMAIN_RUNNING, int(libvirt.DOMAIN_RUNNING_MIGRATED))
+}
+
+// TestLabMigrateOptions: the options that change what arrives — --dname
+// with an updated --xml, --suspend, --auto-converge, --compressed (passed
+// through; QEMU takes them) — and an --offline --persistent migration of a
+// shut-off guest, which moves its definition only.
+func TestLabMigrateOptions(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4, lab5 := fl.host("lab4"), fl.host("lab5")
+	g := newLabGuest(t, labGuestOpts{Prefix: "migopt", DiskMiB: 8, Start: true})
+	moved := &labGuest{Name: g.Name + "-moved", Dir: g.Dir, Disks: g.Disks}
+	cleanupOn(t, moved, lab4)
+	x, err := g.Dom.GetXMLDesc(libvirt.DOMAIN_XML_MIGRATABLE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def libvirtxml.Domain
+	if err := def.Unmarshal(x); err != nil {
+		t.Fatal(err)
+	}
+	// The XML keeps the source's name: libvirt renames with --dname.
+	def.Description = "moved by virtsh"
+	if x, err = def.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	xmlFile := filepath.Join(g.Dir, "dest.xml")
+	if err := os.WriteFile(xmlFile, []byte(x), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errS, code := fl.virtsh("", "-c", labURI(), "migrate", g.Name, "lab4", "--live", "--unsafe", "--suspend",
+		"--auto-converge", "--compressed", "--dname", moved.Name, "--xml", xmlFile, "--migrateuri", migrateURIOf(lab4))
+	if code != 0 || out != "\n" || errS != "" {
+		t.Fatalf("migrate --dname --xml --suspend: exit %d, stdout %q, stderr %q", code, out, errS)
+	}
+	on4 := onHost(t, moved, lab4)
+	if st := on4.State(t); st != libvirt.DOMAIN_PAUSED {
+		t.Fatalf("--suspend: %s is %v on lab4, want paused", moved.Name, st)
+	}
+	if err := def.Unmarshal(on4.LiveXML(t)); err != nil || def.Description != "moved by virtsh" {
+		t.Fatalf("--xml: lab4's %s has description %q (%v)", moved.Name, def.Description, err)
+	}
+	if err := on4.Dom.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Offline: the definition alone, kept shut off on lab5.
+	off := newLabGuest(t, labGuestOpts{Prefix: "migoff", DiskMiB: 8})
+	cleanupOn(t, off, lab5)
+	out, errS, code = fl.virtsh("", "-c", labURI(), "migrate", off.Name, "lab5", "--offline", "--persistent")
+	if code != 0 || out != "\n" || errS != "" {
+		t.Fatalf("migrate --offline --persistent: exit %d, stdout %q, stderr %q", code, out, errS)
+	}
+	on5 := onHost(t, off, lab5)
+	if p, _ := on5.Dom.IsPersistent(); !p || on5.State(t) != libvirt.DOMAIN_SHUTOFF {
+		t.Fatalf("--offline --persistent: on lab5 persistent %v, state %v", p, on5.State(t))
+	}
 }
