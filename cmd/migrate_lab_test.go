@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/virtsh/virtsh/shell/blocknodes"
 	"libvirt.org/go/libvirt"
 	"libvirt.org/go/libvirtxml"
 )
@@ -547,5 +548,38 @@ func TestLabMigrateOptions(t *testing.T) {
 	on5 := onHost(t, off, lab5)
 	if p, _ := on5.Dom.IsPersistent(); !p || on5.State(t) != libvirt.DOMAIN_SHUTOFF {
 		t.Fatalf("--offline --persistent: on lab5 persistent %v, state %v", p, on5.State(t))
+	}
+}
+
+// TestLabMigrateInByOtherClient: a virtsh session open on the destination
+// host when another client (plain virsh) migrates a guest in: libvirt's
+// lifecycle event "started migrated" marks the guest, and the session's
+// next use fills it from the new XML with reason "migrated" and QEMU's
+// names.
+func TestLabMigrateInByOtherClient(t *testing.T) {
+	fl := newMigrateLab(t)
+	lab4 := fl.host("lab4")
+	g := newLabGuest(t, labGuestOpts{Prefix: "migevent", DiskMiB: 8, Start: true})
+	cleanupOn(t, g, lab4)
+	virshMigrate := func(from, to string, extra ...string) {
+		t.Helper()
+		args := append([]string{"-c", from, "migrate", "--live", "--unsafe", g.Name, to}, extra...)
+		if out, errS, err := runTool(realVirsh, args...); err != nil {
+			t.Fatalf("virsh %q: %v %s %s", args, err, out, errS)
+		}
+	}
+	virshMigrate(labURI(), lab4.uri, "--migrateuri", migrateURIOf(lab4))
+	ls := &labSession{ts: newTestShell(t, lab4.uri)}
+	ls.ts.sess.StartEventLoop() // as the interactive shell does
+	ls.dump(t, g.Name)          // connected, the cache's events registered
+	virshMigrate(lab4.uri, "qemu+unix:///system")
+	virshMigrate(labURI(), lab4.uri, "--migrateuri", migrateURIOf(lab4))
+	time.Sleep(time.Second) // the started event reaches the session
+	v := ls.dump(t, g.Name)
+	if d := v.Domains[0]; d.Last.Reason != blocknodes.ReasonMigrated {
+		t.Fatalf("after the guest migrated in: last fill %+v", d.Last)
+	}
+	if got, want := cachedNodes(v), qemuNodes(t, onHost(t, g, lab4)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("cache %v\nQEMU  %v", got, want)
 	}
 }

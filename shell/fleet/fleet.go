@@ -92,8 +92,10 @@ func lookup(aliases []Host, w string) (Host, bool) {
 // URI, to be refused by libvirt if it is none. The client resolves it, so
 // that a peer-to-peer migration, whose destination the source daemon
 // connects to with its own libvirt.conf, reaches the host the user named.
-func Resolve(word string) Host {
-	if h, ok := lookup(Aliases(), word); ok {
+func Resolve(word string) Host { return resolve(word, Aliases()) }
+
+func resolve(word string, aliases []Host) Host {
+	if h, ok := lookup(aliases, word); ok {
 		return h
 	}
 	return Host{Name: word, URI: word}
