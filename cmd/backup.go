@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"libvirt.org/go/libvirt"
@@ -55,6 +56,7 @@ func newBackupBeginCmd(env *Env) *spec.Command {
 	c.Exclusive("target-dir", "checkpointxml")
 	c.Requires("incremental", "target-dir")
 	c.Requires("checkpoint", "target-dir")
+	outputOption(c, env.IO)
 	c.Run = func(ctx context.Context) error { return runBackupBegin(ctx, env, c, &o) }
 	return c
 }
@@ -146,12 +148,25 @@ func runBackupBegin(ctx context.Context, env *Env, c *spec.Command, o *backupOpt
 			}
 		}
 	}
-	env.IO.Printf("Backup started\n")
+	// Under -o json|yaml: one result object, for the start or (--wait) the end.
+	result := func(status string) error {
+		name, _ := dom.GetName()
+		return env.IO.Encode(backupResult{Domain: name, Job: "backup", Status: status, Checkpoint: ckpt})
+	}
+	if env.IO.Structured() {
+		if !o.wait {
+			return result("started")
+		}
+	} else {
+		env.IO.Printf("Backup started\n")
+	}
 	if !o.wait {
 		return nil
 	}
 	res := w.wait(ctx, timeout, o.verbose)
 	switch {
+	case res.ok && env.IO.Structured():
+		return result("completed")
 	case res.ok:
 		env.IO.Extra("\n%s", "Backup complete")
 		return nil
@@ -226,6 +241,14 @@ func shorthandBackupXML(dom *libvirt.Domain, o *backupOpts) (bxml, cxml string, 
 		}
 	}
 	return bxml, cxml, created, nil
+}
+
+// backupResult is backup-begin's -o json|yaml object.
+type backupResult struct {
+	Domain     string `json:"domain" yaml:"domain"`
+	Job        string `json:"job" yaml:"job"`
+	Status     string `json:"status" yaml:"status"` // started, completed
+	Checkpoint string `json:"checkpoint,omitempty" yaml:"checkpoint,omitempty"`
 }
 
 // pushTargetsToCreate is the push backup's target files that libvirt will
@@ -541,6 +564,28 @@ type jobInfoView struct {
 	DiskTempTotal *uint64 `json:"disk_temp_total,omitempty" yaml:"disk_temp_total,omitempty"`
 	Success       *bool   `json:"success,omitempty" yaml:"success,omitempty"`
 	ErrorMessage  string  `json:"error_message,omitempty" yaml:"error_message,omitempty"`
+	// Status is how the job stands or ended, one word: none, running,
+	// completed, failed or cancelled (see domainJobStatus).
+	Status string `json:"status" yaml:"status"`
+}
+
+// domainJobStatus is one verdict from libvirt's job type, success flag and error
+// message, which do not always agree: a pull backup that was aborted ends
+// "completed" with success set and error "Operation canceled". Cancelled
+// wins over success, and an error message over a bare success flag.
+func domainJobStatus(info *libvirt.DomainJobInfo) string {
+	canceled := info.Type == libvirt.DOMAIN_JOB_CANCELLED || strings.Contains(info.ErrorMessage, "canceled") || strings.Contains(info.ErrorMessage, "cancelled")
+	switch {
+	case canceled:
+		return "cancelled"
+	case info.Type == libvirt.DOMAIN_JOB_BOUNDED || info.Type == libvirt.DOMAIN_JOB_UNBOUNDED:
+		return "running"
+	case info.Type == libvirt.DOMAIN_JOB_FAILED || info.JobSuccessSet && !info.JobSuccess || info.ErrorMessage != "":
+		return "failed"
+	case info.Type == libvirt.DOMAIN_JOB_COMPLETED:
+		return "completed"
+	}
+	return "none"
 }
 
 func opt64(set bool, v uint64) *uint64 {
@@ -588,8 +633,11 @@ func newDomjobinfoCmd(env *Env) *spec.Command {
 			if info.OperationSet {
 				v.Operation = nameOf(jobOpNames, int(info.Operation))
 			}
+			v.Status = domainJobStatus(info)
 			if info.JobSuccessSet {
-				b := info.JobSuccess
+				// success agrees with status (libvirt's flag alone can
+				// say true for a cancelled job).
+				b := v.Status == "completed"
 				v.Success = &b
 			}
 			return env.IO.Encode(v)

@@ -446,7 +446,12 @@ func topNodes(dom *libvirt.Domain) map[string]string {
 	if err != nil {
 		return out
 	}
-	e, err := blocknodes.Derive(doc)
+	var v uint32
+	if conn, err := dom.DomainGetConnect(); err == nil {
+		v, _ = conn.GetLibVersion()
+		_, _ = conn.Close()
+	}
+	e, err := blocknodes.Derive(doc, blocknodes.NamingOf(v))
 	if err != nil {
 		return out
 	}

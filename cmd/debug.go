@@ -225,7 +225,9 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 		var diff []string
 		switch {
 		case verify:
-			e, diff, err = cache.Verify(d)
+			if e, diff, err = cache.Verify(d); err == nil {
+				diff = append(diff, bitmapDiff(d, e)...)
+			}
 		case scrape:
 			e, err = cache.GetScraped(d)
 		default:
@@ -258,19 +260,17 @@ func runDebugNodeNames(env *Env, domWord string, scrape, verify bool) error {
 	return nil
 }
 
-// deriveBitmaps fills the bitmaps of each qcow2 disk's top layer, when QEMU
-// was not asked, from the checkpoint XML: every checkpoint with
-// checkpoint='bitmap' on a disk has its bitmap on that disk's top format
-// node. It costs one call per checkpoint, so it runs for the dump only,
-// never at a fill, and fills the dump's view. A failure leaves the
-// bitmaps unknown ("?").
-func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
+// checkpointBitmaps is, per disk target, the bitmaps libvirt's checkpoint
+// metadata says the disk's top layer holds: every checkpoint with
+// checkpoint='bitmap' on a disk (its bitmap name, or the checkpoint's).
+// It costs one call per checkpoint, so it runs for the dump and --verify
+// only, never at a fill. ok is false when a checkpoint could not be read.
+func checkpointBitmaps(d *libvirt.Domain) (byDisk map[string][]string, ok bool) {
 	cps, err := d.ListAllCheckpoints(0)
 	if err != nil {
-		return
+		return nil, false
 	}
-	byDisk := map[string][]string{}
-	ok := true
+	byDisk, ok = map[string][]string{}, true
 	for i := range cps {
 		x, err := cps[i].GetXMLDesc(0)
 		_ = cps[i].Free()
@@ -293,6 +293,17 @@ func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
 			byDisk[disk.Name] = append(byDisk[disk.Name], name)
 		}
 	}
+	for _, b := range byDisk {
+		sort.Strings(b)
+	}
+	return byDisk, ok
+}
+
+// deriveBitmaps fills the bitmaps of each qcow2 disk's top layer, when QEMU
+// was not asked, from the checkpoint metadata (checkpointBitmaps) and
+// fills the dump's view. A failure leaves the bitmaps unknown ("?").
+func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
+	byDisk, ok := checkpointBitmaps(d)
 	if !ok {
 		return
 	}
@@ -303,9 +314,43 @@ func deriveBitmaps(d *libvirt.Domain, e *nodeDomView) {
 		}
 		top := &disk.Chain[0]
 		top.Bitmaps = append([]string{}, byDisk[disk.Target]...)
-		sort.Strings(top.Bitmaps)
 		top.BitmapsDerived = true
 	}
+}
+
+// bitmapDiff compares the bitmaps QEMU holds on each qcow2 disk's top
+// layer (e, just scraped) with what the checkpoint metadata says: a bitmap
+// left behind by `checkpoint-delete --metadata`, or a checkpoint whose
+// bitmap is gone, is a difference --verify reports.
+func bitmapDiff(d *libvirt.Domain, e *blocknodes.Entry) []string {
+	byDisk, ok := checkpointBitmaps(d)
+	if !ok {
+		return []string{"checkpoint metadata could not be read: bitmaps not compared"}
+	}
+	var out []string
+	for _, disk := range e.Disks {
+		if len(disk.Chain) == 0 || !disk.Chain[0].BitmapsKnown || disk.Chain[0].Format != "qcow2" {
+			continue
+		}
+		top := disk.Chain[0]
+		want := map[string]bool{}
+		for _, b := range byDisk[disk.Target] {
+			want[b] = true
+		}
+		have := map[string]bool{}
+		for _, b := range top.Bitmaps {
+			have[b] = true
+			if !want[b] {
+				out = append(out, fmt.Sprintf("%s: bitmap %s on %s in QEMU, no checkpoint names it", top.Dev(disk.Target), b, top.FormatNode))
+			}
+		}
+		for _, b := range byDisk[disk.Target] {
+			if !have[b] {
+				out = append(out, fmt.Sprintf("%s: checkpoint bitmap %s not on %s in QEMU", top.Dev(disk.Target), b, top.FormatNode))
+			}
+		}
+	}
+	return out
 }
 
 // renderNodeDump writes the text form: per guest a header, the fill record

@@ -202,17 +202,26 @@ func newUndefineCmd(env *Env) *spec.Command {
 	c.Exclusive("nvram", "keep-nvram")
 	c.Exclusive("tpm", "keep-tpm")
 	c.Run = func(ctx context.Context) error {
-		if c.Given("storage") || o.removeAll || o.wipe || o.delSnaps {
-			// Deleting storage volumes goes through the storage pool API,
-			// which virtsh does not drive yet; refuse before changing
-			// anything rather than undefine and keep the volumes.
-			return errors.New("removing storage volumes (--storage, --remove-all-storage, --wipe-storage) is not supported by virtsh yet")
+		storage := c.Given("storage") || o.removeAll
+		if o.wipe && !storage {
+			return errors.New("'--wipe-storage' requires '--storage <string>' or '--remove-all-storage'")
 		}
 		d, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
 		}
 		defer d.Free()
+		var vols []undefineVolume
+		if storage {
+			if vols, err = undefineVolumes(env, d, o.storage, c.Given("storage"), o.removeAll); err != nil {
+				return err
+			}
+			defer func() {
+				for _, v := range vols {
+					_ = v.vol.Free()
+				}
+			}()
+		}
 		flags := flagsOf([]flagIf[libvirt.DomainUndefineFlagsValues]{{o.managed, libvirt.DOMAIN_UNDEFINE_MANAGED_SAVE}, {o.snaps, libvirt.DOMAIN_UNDEFINE_SNAPSHOTS_METADATA},
 			{o.chkpts, libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA}, {o.nvram, libvirt.DOMAIN_UNDEFINE_NVRAM},
 			{o.keepNvram, libvirt.DOMAIN_UNDEFINE_KEEP_NVRAM}, {o.tpm, libvirt.DOMAIN_UNDEFINE_TPM},
@@ -251,9 +260,132 @@ func newUndefineCmd(env *Env) *spec.Command {
 			return msgThenCause(fmt.Sprintf("Failed to undefine domain '%s'", o.dom), err)
 		}
 		env.IO.Extra("Domain '%s' has been undefined\n", o.dom)
-		return nil
+		return removeVolumes(env, vols, o.wipe, o.delSnaps)
 	}
 	return c
+}
+
+// undefineVolume is a storage volume undefine --storage/--remove-all-storage
+// removes once the domain is gone: a disk's target and source name.
+type undefineVolume struct {
+	vol            *libvirt.StorageVol
+	target, source string
+}
+
+// undefineVolumes finds the volumes to remove, as virsh's cmdUndefine does
+// before it undefines anything: the disks named in list (targets or source
+// names, comma-separated) or all of them, each looked up in its pool or by
+// path; a disk libvirt does not manage is reported and kept, a name in list
+// that no disk has fails the command.
+func undefineVolumes(env *Env, d *libvirt.Domain, list string, given, all bool) ([]undefineVolume, error) {
+	if active, err := d.IsActive(); err != nil {
+		return nil, err
+	} else if active {
+		return nil, errors.New("Storage volume deletion is supported only on stopped domains")
+	}
+	if given && all {
+		return nil, errors.New("Specified both --storage and --remove-all-storage")
+	}
+	disks, err := domain.LiveDisks(d)
+	if err != nil {
+		return nil, msgThenCause("Could not retrieve domain XML description", err)
+	}
+	conn, err := env.Sess.Conn()
+	if err != nil {
+		return nil, err
+	}
+	var wanted []string
+	if given {
+		wanted = splitCommaList(list)
+	}
+	found := make([]bool, len(wanted))
+	var vols []undefineVolume
+	for _, disk := range disks {
+		src := disk.Top()
+		switch src.Kind {
+		case domain.KindFile, domain.KindBlock, domain.KindDir, domain.KindNetwork, domain.KindVolume:
+		default:
+			continue
+		}
+		if src.Name == "" {
+			continue
+		}
+		if given {
+			hit := false
+			for i, w := range wanted {
+				if !found[i] && (w == disk.Target || w == src.Name) {
+					found[i], hit = true, true
+					break
+				}
+			}
+			if !hit {
+				continue
+			}
+		}
+		var vol *libvirt.StorageVol
+		if src.Pool != "" {
+			pool, err := conn.LookupStoragePoolByName(src.Pool)
+			if err != nil {
+				env.IO.Errorf("error: Storage pool '%s' for volume '%s' not found.\n", src.Pool, disk.Target)
+				continue
+			}
+			vol, err = pool.LookupStorageVolByName(src.Name)
+			_ = pool.Free()
+			if err != nil {
+				vol = nil
+			}
+		} else if vol, err = conn.LookupStorageVolByPath(src.Name); err != nil {
+			vol = nil
+		}
+		if vol == nil {
+			env.IO.Errorf("error: Storage volume '%s'(%s) is not managed by libvirt. Remove it manually.\n\n", disk.Target, src.Name)
+			continue
+		}
+		vols = append(vols, undefineVolume{vol: vol, target: disk.Target, source: src.Name})
+	}
+	var missing []error
+	for i, w := range wanted {
+		if !found[i] {
+			missing = append(missing, fmt.Errorf("Volume '%s' was not found in domain's definition.\n", w))
+		}
+	}
+	if len(missing) > 0 {
+		for _, v := range vols {
+			_ = v.vol.Free()
+		}
+		return nil, errors.Join(missing...)
+	}
+	return vols, nil
+}
+
+// removeVolumes wipes (if asked) and deletes the volumes of an undefined
+// domain, saying what became of each as it goes, as virsh does; a failure
+// fails the command (with libvirt's last error, as virsh reports it at the
+// end) but the others are still removed.
+func removeVolumes(env *Env, vols []undefineVolume, wipe, withSnapshots bool) error {
+	var flags libvirt.StorageVolDeleteFlags
+	if withSnapshots {
+		flags |= libvirt.STORAGE_VOL_DELETE_WITH_SNAPSHOTS
+	}
+	var last error
+	for _, v := range vols {
+		if wipe {
+			env.IO.Extra("Wiping volume '%s'(%s) ... ", v.target, v.source)
+			if err := v.vol.Wipe(0); err != nil {
+				env.IO.Errorf("error: Failed! Volume not removed.\n")
+				last = err
+				continue
+			}
+			env.IO.Extra("Done.\n")
+		}
+		if err := v.vol.Delete(flags); err != nil {
+			env.IO.Errorf("error: Failed to remove storage volume '%s'(%s)\n", v.target, v.source)
+			last = err
+			continue
+		}
+		env.IO.Extra("Volume '%s'(%s) removed.\n", v.target, v.source)
+	}
+	return last
 }
 
 // undefineState is what a shut-off domain still holds that undefine would

@@ -312,7 +312,8 @@ func TestBadInput(t *testing.T) {
 		{"domblkinfo alpha", "error: command 'domblkinfo' requires <device> option\n"},
 		{"domblkinfo alpha vda --all", "error: Options --all and --device are mutually exclusive\n"},
 		{"undefine gamma --nvram --keep-nvram", "error: Options --nvram and --keep-nvram are mutually exclusive\n"},
-		{"undefine gamma --remove-all-storage", "error: removing storage volumes (--storage, --remove-all-storage, --wipe-storage) is not supported by virtsh yet\n"},
+		{"undefine gamma --wipe-storage", "error: '--wipe-storage' requires '--storage <string>' or '--remove-all-storage'\n"},
+		{"undefine gamma --storage vdz", "error: Volume 'vdz' was not found in domain's definition.\n"},
 		{"list --table --name", "error: Options --table and --name are mutually exclusive\n"},
 		{"list -o xml", "error: unknown output format 'xml': use table, json or yaml\n"},
 	}

@@ -311,3 +311,9 @@ func (o *fleetOptions) apply(sess *shell.Session) error {
 	}
 	return nil
 }
+
+// Structured: see invocation.Structured.
+func (f fanOut) Structured() bool { return f.inv.Structured() }
+
+// Structured: see invocation.Structured.
+func (r routed) Structured() bool { return r.inv.Structured() }

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -102,11 +101,9 @@ func TestDiskNodeCommandsSameAsVirsh(t *testing.T) {
 	for _, line := range []string{"detach-disk media vda --print-xml", "change-media media hdc --eject --print-xml"} {
 		sameAsVirsh(t, nil, "-r", "-c", uri, line)
 	}
-	for _, line := range []string{"detach-disk media vda", "change-media media hdc --eject"} {
-		_, errS, code := runMain(t, "", "-r", "-c", uri, line)
-		if cmd := strings.Fields(line)[0]; code != 1 || !strings.Contains(errS, "read only access prevents "+cmd) {
-			t.Errorf("-r %s: exit %d, %q", line, code, errS)
-		}
+	// Without it libvirt refuses the change, and virtsh says what virsh says.
+	for _, line := range []string{"detach-disk media vda", "change-media media hdc --eject", "detach-disk media vdz"} {
+		sameAsVirsh(t, nil, "-r", "-c", uri, line)
 	}
 }
 

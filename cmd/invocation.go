@@ -52,7 +52,7 @@ type invocation struct {
 // is looked up; then the rules virsh checks when a command starts
 // (exclusive options, options that need another, empty values).
 func (i invocation) Run(ctx context.Context) error {
-	if i.env.Sess.ReadOnly() && i.c.MutatingNow() {
+	if i.env.Sess.ReadOnly() && i.c.MutatingNow() && !i.c.ReadOnlyByLibvirt {
 		return fmt.Errorf("operation forbidden: read only access prevents %s", i.c.Name)
 	}
 	if err := i.c.Check(); err != nil {
@@ -60,6 +60,10 @@ func (i invocation) Run(ctx context.Context) error {
 	}
 	return i.c.Run(ctx)
 }
+
+// Structured reports whether the command prints -o json|yaml, after which
+// the runner adds no blank line (stdout is data only).
+func (i invocation) Structured() bool { return i.env.IO.Structured() }
 
 // helpInvocation is `COMMAND ... --help`, which virsh answers as `help COMMAND`.
 type helpInvocation struct {
@@ -80,7 +84,9 @@ func outputOption(c *spec.Command, io *format.IO) *spec.Option {
 		return nil
 	})
 	o.Short = 'o'
-	return o.Complete(spec.Output)
+	o.Complete(spec.Output)
+	c.Func("jq", "filter the JSON output with a jq expression (implies -o json)", io.SetJQ).Complete(spec.Nothing)
+	return o
 }
 
 // msgThenCause is virsh's "own message, then libvirt's" error

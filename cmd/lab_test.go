@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -454,7 +455,9 @@ func cachedNodes(v nodeDumpView) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
+	// Without a format layer (a raw source on newer libvirt) the format
+	// node is the storage node: one node, listed once.
+	return slices.Compact(out)
 }
 
 // qemuBlockNode is one block node as QEMU's query-named-block-nodes lists it.

@@ -177,7 +177,7 @@ func TestGlobalInfoOptions(t *testing.T) {
 	if _, errS, code := runMain(t, "", "-o", "xml", "echo", "a"); errS != "error: unknown output format 'xml': use table, json or yaml\n" || code != 1 {
 		t.Errorf("-o xml = (%q, %d)", errS, code)
 	}
-	if out, _, code := runMain(t, "", "-o", "json", "-c", "test:///default", "uri"); out != "{\n  \"uri\": \"test:///default\"\n}\n\n" || code != 0 {
+	if out, _, code := runMain(t, "", "-o", "json", "-c", "test:///default", "uri"); out != "{\n  \"uri\": \"test:///default\"\n}\n" || code != 0 {
 		t.Errorf("-o json uri = (%q, %d)", out, code)
 	}
 	if out, _, code := runMain(t, "", "--out=yaml", "-q", "-c", "test:///default", "uri"); out != "uri: test:///default\n" || code != 0 {

@@ -236,6 +236,20 @@ func TestLabNodeCacheScriptedSession(t *testing.T) {
 	if seen != 3 {
 		t.Fatalf("%d bitmaps in the cache, want 3 (vda top and below, vdb top)", seen)
 	}
+	// --verify compares bitmaps with the checkpoint metadata too: after
+	// `checkpoint-delete --metadata` QEMU still holds cp2 on both tops,
+	// and no checkpoint names it.
+	ls.mustRun(t, "checkpoint-delete "+g.Name+" cp2 --metadata")
+	vtext := ls.mustRun(t, "debug node-names "+g.Name+" --verify")
+	for _, want := range []string{"bitmap cp2 on " + top[0].FormatNode + " in QEMU, no checkpoint names it",
+		"bitmap cp2 on " + vv.Domains[0].Disks[1].Chain[0].FormatNode + " in QEMU, no checkpoint names it"} {
+		if !strings.Contains(vtext, want) {
+			t.Errorf("--verify after checkpoint-delete --metadata does not say %q:\n%s", want, vtext)
+		}
+	}
+	if strings.Contains(vtext, "the cache matches QEMU") {
+		t.Errorf("--verify says it matches with a bitmap no checkpoint names:\n%s", vtext)
+	}
 
 	// The data went where it should: the copy holds all three layers'.
 	stopGuest(t, g)

@@ -35,6 +35,13 @@ type policy uint8
 const (
 	mutating  policy = 1 << iota // changes state: refused on a read-only session
 	noConnect                    // never needs a connection
+	// virshRO: a virsh command whose changes libvirt itself refuses on a
+	// read-only connection ("read only access prevents virDomainSuspend"),
+	// so on -r it runs as virsh runs it: lookups fail first, and the
+	// refusal comes with the command's own "Failed to ..." line. Commands
+	// of virtsh's own (which may touch local files first) are refused
+	// before they run.
+	virshRO
 )
 
 // entry is one row of the command table.
@@ -65,54 +72,54 @@ func init() {
 func table() []entry {
 	return []entry{
 		// Domain Management (virsh-domain.c)
-		{"attach-device", "domain", newAttachDeviceCmd, mutating},
-		{"attach-disk", "domain", newAttachDiskCmd, mutating},
-		{"autostart", "domain", newAutostartCmd, mutating},
-		{"blockcommit", "domain", newBlockCommitCmd, mutating},
-		{"blockcopy", "domain", newBlockCopyCmd, mutating},
-		{"blockjob", "domain", newBlockJobCmd, 0},
-		{"blockpull", "domain", newBlockPullCmd, mutating},
-		{"blockresize", "domain", newBlockResizeCmd, mutating},
-		{"change-media", "domain", newChangeMediaCmd, mutating},
-		{"create", "domain", newCreateCmd, mutating},
-		{"define", "domain", newDefineCmd, mutating},
-		{"destroy", "domain", newDestroyCmd, mutating},
-		{"detach-device", "domain", newDetachDeviceCmd, mutating},
-		{"detach-device-alias", "domain", newDetachDeviceAliasCmd, mutating},
-		{"detach-disk", "domain", newDetachDiskCmd, mutating},
+		{"attach-device", "domain", newAttachDeviceCmd, mutating | virshRO},
+		{"attach-disk", "domain", newAttachDiskCmd, mutating | virshRO},
+		{"autostart", "domain", newAutostartCmd, mutating | virshRO},
+		{"blockcommit", "domain", newBlockCommitCmd, mutating | virshRO},
+		{"blockcopy", "domain", newBlockCopyCmd, mutating | virshRO},
+		{"blockjob", "domain", newBlockJobCmd, virshRO},
+		{"blockpull", "domain", newBlockPullCmd, mutating | virshRO},
+		{"blockresize", "domain", newBlockResizeCmd, mutating | virshRO},
+		{"change-media", "domain", newChangeMediaCmd, mutating | virshRO},
+		{"create", "domain", newCreateCmd, mutating | virshRO},
+		{"define", "domain", newDefineCmd, mutating | virshRO},
+		{"destroy", "domain", newDestroyCmd, mutating | virshRO},
+		{"detach-device", "domain", newDetachDeviceCmd, mutating | virshRO},
+		{"detach-device-alias", "domain", newDetachDeviceAliasCmd, mutating | virshRO},
+		{"detach-disk", "domain", newDetachDiskCmd, mutating | virshRO},
 		{"domid", "domain", newDomidCmd, 0},
-		{"domjobabort", "domain", newDomjobabortCmd, mutating},
+		{"domjobabort", "domain", newDomjobabortCmd, mutating | virshRO},
 		{"domjobinfo", "domain", newDomjobinfoCmd, 0},
 		{"domname", "domain", newDomnameCmd, 0},
 		{"domuuid", "domain", newDomuuidCmd, 0},
 		{"dumpxml", "domain", newDumpxmlCmd, 0},
-		{"edit", "domain", newEditCmd, mutating},
-		{"managedsave", "domain", newManagedSaveCmd, mutating},
+		{"edit", "domain", newEditCmd, mutating | virshRO},
+		{"managedsave", "domain", newManagedSaveCmd, mutating | virshRO},
 		{"managedsave-dumpxml", "domain", newManagedSaveDumpXMLCmd, 0},
-		{"managedsave-remove", "domain", newManagedSaveRemoveCmd, mutating},
-		{"migrate", "domain", newMigrateCmd, mutating},
+		{"managedsave-remove", "domain", newManagedSaveRemoveCmd, mutating | virshRO},
+		{"migrate", "domain", newMigrateCmd, mutating | virshRO},
 		{"migrate-getmaxdowntime", "domain", newMigrateGetMaxDowntimeCmd, 0},
 		{"migrate-getspeed", "domain", newMigrateGetSpeedCmd, 0},
-		{"migrate-setmaxdowntime", "domain", newMigrateSetMaxDowntimeCmd, mutating},
-		{"migrate-setspeed", "domain", newMigrateSetSpeedCmd, mutating},
-		{"reboot", "domain", newRebootCmd, mutating},
-		{"reset", "domain", newResetCmd, mutating},
-		{"restore", "domain", newRestoreCmd, mutating},
-		{"resume", "domain", newResumeCmd, mutating},
-		{"save", "domain", newSaveCmd, mutating},
+		{"migrate-setmaxdowntime", "domain", newMigrateSetMaxDowntimeCmd, mutating | virshRO},
+		{"migrate-setspeed", "domain", newMigrateSetSpeedCmd, mutating | virshRO},
+		{"reboot", "domain", newRebootCmd, mutating | virshRO},
+		{"reset", "domain", newResetCmd, mutating | virshRO},
+		{"restore", "domain", newRestoreCmd, mutating | virshRO},
+		{"resume", "domain", newResumeCmd, mutating | virshRO},
+		{"save", "domain", newSaveCmd, mutating | virshRO},
 		{"save-image-dumpxml", "domain", newSaveImageDumpXMLCmd, 0},
-		{"shutdown", "domain", newShutdownCmd, mutating},
-		{"start", "domain", newStartCmd, mutating},
-		{"suspend", "domain", newSuspendCmd, mutating},
-		{"undefine", "domain", newUndefineCmd, mutating},
-		{"update-device", "domain", newUpdateDeviceCmd, mutating},
+		{"shutdown", "domain", newShutdownCmd, mutating | virshRO},
+		{"start", "domain", newStartCmd, mutating | virshRO},
+		{"suspend", "domain", newSuspendCmd, mutating | virshRO},
+		{"undefine", "domain", newUndefineCmd, mutating | virshRO},
+		{"update-device", "domain", newUpdateDeviceCmd, mutating | virshRO},
 
 		// Domain Monitoring (virsh-domain-monitor.c)
 		{"domblkerror", "monitor", newDomblkerrorCmd, 0},
 		{"domblkinfo", "monitor", newDomblkinfoCmd, 0},
 		{"domblklist", "monitor", newDomblklistCmd, 0},
 		{"domblkstat", "monitor", newDomblkstatCmd, 0},
-		{"domblkthreshold", "monitor", newDomblkthresholdCmd, 0},
+		{"domblkthreshold", "monitor", newDomblkthresholdCmd, virshRO},
 		{"dominfo", "monitor", newDominfoCmd, 0},
 		{"domstate", "monitor", newDomstateCmd, 0},
 		{"domstats", "monitor", newDomstatsCmd, 0},
@@ -128,29 +135,29 @@ func table() []entry {
 		{"version", "host", newVersionCmd, 0},
 
 		// Checkpoint (virsh-checkpoint.c)
-		{"checkpoint-create", "checkpoint", newCheckpointCreateCmd, mutating},
-		{"checkpoint-create-as", "checkpoint", newCheckpointCreateAsCmd, mutating},
-		{"checkpoint-delete", "checkpoint", newCheckpointDeleteCmd, mutating},
+		{"checkpoint-create", "checkpoint", newCheckpointCreateCmd, mutating | virshRO},
+		{"checkpoint-create-as", "checkpoint", newCheckpointCreateAsCmd, mutating | virshRO},
+		{"checkpoint-delete", "checkpoint", newCheckpointDeleteCmd, mutating | virshRO},
 		{"checkpoint-dumpxml", "checkpoint", newCheckpointDumpXMLCmd, 0},
-		{"checkpoint-edit", "checkpoint", newCheckpointEditCmd, mutating},
+		{"checkpoint-edit", "checkpoint", newCheckpointEditCmd, mutating | virshRO},
 		{"checkpoint-info", "checkpoint", newCheckpointInfoCmd, 0},
 		{"checkpoint-list", "checkpoint", newCheckpointListCmd, 0},
 		{"checkpoint-parent", "checkpoint", newCheckpointParentCmd, 0},
 
 		// Snapshot (virsh-snapshot.c)
-		{"snapshot-create", "snapshot", newSnapshotCreateCmd, mutating},
-		{"snapshot-create-as", "snapshot", newSnapshotCreateAsCmd, mutating},
+		{"snapshot-create", "snapshot", newSnapshotCreateCmd, mutating | virshRO},
+		{"snapshot-create-as", "snapshot", newSnapshotCreateAsCmd, mutating | virshRO},
 		{"snapshot-current", "snapshot", newSnapshotCurrentCmd, 0},
-		{"snapshot-delete", "snapshot", newSnapshotDeleteCmd, mutating},
+		{"snapshot-delete", "snapshot", newSnapshotDeleteCmd, mutating | virshRO},
 		{"snapshot-dumpxml", "snapshot", newSnapshotDumpXMLCmd, 0},
-		{"snapshot-edit", "snapshot", newSnapshotEditCmd, mutating},
+		{"snapshot-edit", "snapshot", newSnapshotEditCmd, mutating | virshRO},
 		{"snapshot-info", "snapshot", newSnapshotInfoCmd, 0},
 		{"snapshot-list", "snapshot", newSnapshotListCmd, 0},
 		{"snapshot-parent", "snapshot", newSnapshotParentCmd, 0},
-		{"snapshot-revert", "snapshot", newSnapshotRevertCmd, mutating},
+		{"snapshot-revert", "snapshot", newSnapshotRevertCmd, mutating | virshRO},
 
 		// Backup (virsh-backup.c)
-		{"backup-begin", "backup", newBackupBeginCmd, mutating},
+		{"backup-begin", "backup", newBackupBeginCmd, mutating | virshRO},
 		{"backup-dumpxml", "backup", newBackupDumpXMLCmd, 0},
 
 		// Virsh itself (virsh.c, vsh.c)
@@ -195,6 +202,7 @@ func (e *entry) build(env *Env) *spec.Command {
 	c.Name, c.Group = e.name, e.group
 	c.Mutating = c.Mutating || e.policy&mutating != 0
 	c.NoConnect = e.policy&noConnect != 0
+	c.ReadOnlyByLibvirt = e.policy&virshRO != 0
 	return c
 }
 

@@ -81,24 +81,27 @@ with the QEMU node the threshold was on.`,
 		if err != nil {
 			return err
 		}
+		if c.Given("dev") && o.dev == "" {
+			return errors.New("Failed to get option 'dev': Option argument is empty")
+		}
+		if !listing {
+			if o.dev == "" {
+				return errors.New("command 'domblkthreshold' requires <dev> option")
+			}
+			// Syntax first, before the domain (virsh reads its options
+			// before it looks the domain up); the percentage is resolved
+			// once the layer's capacity is known.
+			if _, _, err := format.ParseScaledOrPercent(o.threshold, 1, math.MaxUint64, 100); err != nil {
+				return thresholdErr(o.threshold)
+			}
+		}
 		d, err := env.lookupDomain(o.dom)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = d.Free() }()
-		if c.Given("dev") && o.dev == "" {
-			return errors.New("Failed to get option 'dev': Option argument is empty")
-		}
 		if listing {
 			return listThresholds(env, d, o.dev)
-		}
-		if o.dev == "" {
-			return errors.New("command 'domblkthreshold' requires <dev> option")
-		}
-		// Syntax first (virsh reads the number before calling libvirt); the
-		// percentage is resolved once the layer's capacity is known.
-		if _, _, err := format.ParseScaledOrPercent(o.threshold, 1, math.MaxUint64, 100); err != nil {
-			return thresholdErr(o.threshold)
 		}
 		cache := env.Sess.Nodes()
 		e, err := cache.Get(d)

@@ -12,7 +12,7 @@ import (
 func TestThresholdFindLayer(t *testing.T) {
 	e, err := blocknodes.Derive(`<domain><devices><disk type='file' device='disk'><driver type='qcow2'/>
 <source file='/img/top.qcow2' index='3'/><backingStore type='file' index='1'><format type='qcow2'/><source file='/img/base.qcow2'/></backingStore>
-<target dev='vda'/></disk></devices></domain>`)
+<target dev='vda'/></disk></devices></domain>`, blocknodes.NamingOf(9000000))
 	if err != nil {
 		t.Fatal(err)
 	}

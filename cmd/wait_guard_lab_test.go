@@ -37,16 +37,8 @@ func TestLabBlockJobWaitEndsWhenDomainDestroyed(t *testing.T) {
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
-		if err := g.Dom.Destroy(); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		code, exited := waitExit(t, c, 10*time.Second)
-		if !exited {
-			_ = c.Process.Kill()
-			t.Fatalf("%s: still waiting 10 s after the guest was destroyed; stderr %q", bin, se.String())
-		}
-		return se.String(), code, time.Since(start)
+		code, took = destroyUnder(t, g, c, &se)
+		return se.String(), code, took
 	}
 	want, wantCode, _ := run(realVirsh)
 	got, code, took := run(virtshBinary(t))
@@ -59,12 +51,29 @@ func TestLabBlockJobWaitEndsWhenDomainDestroyed(t *testing.T) {
 	t.Logf("virsh said %q; virtsh ended %v after the destroy", want, took.Round(time.Millisecond))
 }
 
-// pullBackupFiles writes a pull-mode backup XML (NBD on a unix socket, a
-// scratch file for vda) and a checkpoint XML for g: a backup that runs
-// until it is aborted, so the wait is still waiting when the test strikes.
-func pullBackupFiles(t *testing.T, g *labGuest) (bxFile, ckFile string) {
+// destroyUnder destroys g (another client's destroy) while c waits on it,
+// and returns c's exit status and how long after the destroy it ended; a
+// c still running 10 s later fails the test.
+func destroyUnder(t *testing.T, g *labGuest, c *exec.Cmd, stderr *bytes.Buffer) (code int, took time.Duration) {
 	t.Helper()
-	sock, scratch := filepath.Join(g.Dir, "nbd.sock"), filepath.Join(g.Dir, "vda.scratch")
+	if err := g.Dom.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, exited := waitExit(t, c, 10*time.Second)
+	if !exited {
+		_ = c.Process.Kill()
+		t.Fatalf("%s: still waiting 10 s after the guest was destroyed; stderr %q", c.Path, stderr.String())
+	}
+	return code, time.Since(start)
+}
+
+// pullBackupFiles writes a pull-mode backup XML (NBD on a unix socket, the
+// scratch file for vda in scratchDir) and a checkpoint XML (c1) for g: a
+// backup that runs until it is aborted.
+func pullBackupFiles(t *testing.T, g *labGuest, scratchDir string) (bxFile, ckFile string) {
+	t.Helper()
+	sock, scratch := filepath.Join(g.Dir, "nbd.sock"), filepath.Join(scratchDir, "vda.scratch")
 	pull := libvirtxml.DomainBackup{Pull: &libvirtxml.DomainBackupPull{
 		Server: &libvirtxml.DomainBackupPullServer{UNIX: &libvirtxml.DomainBackupPullServerUNIX{Socket: sock}},
 		Disks: &libvirtxml.DomainBackupPullDisks{Disks: []libvirtxml.DomainBackupPullDisk{{Name: "vda", Backup: "yes",
@@ -101,7 +110,7 @@ func waitDomainJob(t *testing.T, g *labGuest) {
 // job is still there for the operator (then aborted by the test).
 func TestLabBackupWaitConnectionLost(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "bklost", DiskMiB: 8, Start: true})
-	bx, ck := pullBackupFiles(t, g)
+	bx, ck := pullBackupFiles(t, g, g.Dir)
 	p := startScript(t, virtshBinary(t), "-c", labURI())
 	p.send("backup-begin " + g.Name + " " + bx + " " + ck + " --wait")
 	waitDomainJob(t, g)
@@ -131,7 +140,7 @@ func TestLabBackupWaitConnectionLost(t *testing.T) {
 // (libvirt 9 deletes checkpoints of running guests only).
 func TestLabBackupWaitEndsWhenDomainDestroyed(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "bkgone", DiskMiB: 8, Start: true})
-	bx, ck := pullBackupFiles(t, g)
+	bx, ck := pullBackupFiles(t, g, g.Dir)
 	c := exec.Command(virtshBinary(t), "-c", labURI(), "backup-begin", g.Name, bx, ck, "--wait")
 	c.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
 	var so, se bytes.Buffer
@@ -140,16 +149,7 @@ func TestLabBackupWaitEndsWhenDomainDestroyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDomainJob(t, g)
-	if err := g.Dom.Destroy(); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	code, exited := waitExit(t, c, 10*time.Second)
-	if !exited {
-		_ = c.Process.Kill()
-		t.Fatalf("still waiting 10 s after the guest was destroyed; stderr %q", se.String())
-	}
-	took := time.Since(start)
+	code, took := destroyUnder(t, g, c, &se)
 	wantErr := "error: Backup failed\nerror: domain is not running\n" +
 		"error: The checkpoint 'c1' begun with the backup is left: delete it with 'checkpoint-delete " + g.Name + " c1' once the guest runs\n" +
 		"error: Operation not supported: cannot delete checkpoint for inactive domain\n"
@@ -182,14 +182,7 @@ func TestLabThresholdWaitEndsWhenDomainDestroyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitArmed(t, g, "vda", 4*MiB)
-	if err := g.Dom.Destroy(); err != nil {
-		t.Fatal(err)
-	}
-	code, exited := waitExit(t, c, 5*time.Second)
-	if !exited {
-		_ = c.Process.Kill()
-		t.Fatalf("still waiting 5 s after the guest was destroyed; stderr %q", se.String())
-	}
+	code, _ := destroyUnder(t, g, c, &se)
 	if want := "error: Domain '" + g.Name + "' stopped while waiting for the block-threshold event\n"; code != 1 || se.String() != want {
 		t.Errorf("exit %d stderr %q, want 1 and %q", code, se.String(), want)
 	}

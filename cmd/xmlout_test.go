@@ -52,7 +52,7 @@ func TestDumpXMLXPathSameAsVirsh(t *testing.T) {
 	}
 	// -o json carries the matches (virtsh only).
 	out, errS, code := runMain(t, "", "-c", ckptURI(t), "checkpoint-create-as test c1; checkpoint-dumpxml test c1 --no-domain --xpath //disk/@name -o json")
-	if code != 0 || errS != "" || !strings.HasSuffix(out, "{\n  \"matches\": [\n    \" name=\\\"vda\\\"\",\n    \" name=\\\"vdb\\\"\"\n  ]\n}\n\n") {
+	if code != 0 || errS != "" || !strings.HasSuffix(out, "created\n{\n  \"matches\": [\n    \" name=\\\"vda\\\"\",\n    \" name=\\\"vdb\\\"\"\n  ]\n}\n") {
 		t.Errorf("checkpoint-dumpxml --xpath -o json: exit %d, %q, %q", code, out, errS)
 	}
 }

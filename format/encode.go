@@ -25,6 +25,9 @@ func (s *IO) Encode(v any) error {
 		c.addValue(v)
 		return nil
 	}
+	if s.jq != nil {
+		return s.writeJQ(v, true)
+	}
 	switch s.Output {
 	case "yaml":
 		enc := yaml.NewEncoder(s.Out)
@@ -43,6 +46,9 @@ func (s *IO) Encode(v any) error {
 
 // EncodeLine writes v as one compact JSON line (JSON Lines, for event streams).
 func (s *IO) EncodeLine(v any) error {
+	if s.jq != nil {
+		return s.writeJQ(v, false)
+	}
 	enc := json.NewEncoder(s.Out)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)

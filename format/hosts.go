@@ -210,6 +210,9 @@ func writeHostValues(s *IO, hosts []string, segs [][]capSeg) error {
 		styleBlock(&n)
 		return s.Encode(&n)
 	}
+	if s.jq != nil {
+		return s.writeJQ(all, true)
+	}
 	var b bytes.Buffer
 	if err := json.Indent(&b, all, "", "  "); err != nil {
 		return err

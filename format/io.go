@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/itchyny/gojq"
 	"golang.org/x/term"
 )
 
@@ -22,6 +23,8 @@ type IO struct {
 	Quiet bool
 	// Output is the -o value: "table" (virsh text), "json" or "yaml".
 	Output string
+	// jq is the --jq filter (SetJQ), nil without one.
+	jq *gojq.Code
 }
 
 // Structured reports whether the user asked for machine-readable output.
@@ -35,7 +38,9 @@ func IsTerminal(w any) bool {
 
 // Extra prints like virsh's vshPrintExtra: suppressed under -q.
 func (s *IO) Extra(format string, args ...any) {
-	if s.Quiet {
+	// Under -o json|yaml stdout is data only: a success message is not
+	// data (an action command prints nothing there).
+	if s.Quiet || s.Structured() {
 		return
 	}
 	fprintf(s.Out, format, args...)

@@ -118,7 +118,9 @@ func (r *Runner) RunCommands(ctx context.Context, cmds [][]string) Result {
 			// virsh prints the timing with vshPrint: -q does not hide it.
 			r.Sess.IO.Printf("\n(Time: %.3f ms)\n\n", float64(time.Since(start).Microseconds())/1000)
 		} else {
-			r.Sess.IO.Extra("\n")
+			if st, ok := invs[i].(interface{ Structured() bool }); !ok || !st.Structured() {
+				r.Sess.IO.Extra("\n") // not after a command's -o json|yaml data
+			}
 		}
 		if sig != nil {
 			res.Signal = sig

@@ -26,11 +26,22 @@ type backend interface {
 	stats(d *libvirt.Domain) (chainStats, error)
 	liveXML(d *libvirt.Domain) (string, error)
 	qmp(d *libvirt.Domain, cmd string) (string, error)
+	// daemonVersion is the libvirt version of d's daemon (its naming).
+	daemonVersion(d *libvirt.Domain) (uint32, error)
 }
 
 type libvirtBackend struct{}
 
 func (libvirtBackend) liveXML(d *libvirt.Domain) (string, error) { return d.GetXMLDesc(0) }
+
+func (libvirtBackend) daemonVersion(d *libvirt.Domain) (uint32, error) {
+	conn, err := d.DomainGetConnect()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _, _ = conn.Close() }()
+	return conn.GetLibVersion()
+}
 
 func (libvirtBackend) qmp(d *libvirt.Domain, cmd string) (string, error) {
 	return d.QemuMonitorCommand(cmd, libvirt.DOMAIN_QEMU_MONITOR_COMMAND_DEFAULT)

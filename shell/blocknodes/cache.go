@@ -234,6 +234,9 @@ type Cache struct {
 	totals     Counters
 	warned     map[string]bool  // taint warning printed once per guest
 	evConn     *libvirt.Connect // the connection the callbacks are registered on
+	// daemon is the connection's daemon libvirt version (0: not asked yet),
+	// which decides its node naming; asked once per connection.
+	daemon uint32
 }
 
 // New makes a cache whose callbacks go on conns' connection and whose taint
@@ -260,6 +263,7 @@ func (c *Cache) Reconnected() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.evConn = nil
+	c.daemon = 0
 	for _, d := range c.doms {
 		d.Stale = reasonReconnect
 	}
@@ -439,7 +443,17 @@ func (c *Cache) fill(d *libvirt.Domain, uuid string, st chainStats, reason strin
 		return nil, err
 	}
 	name, _ := d.GetName()
-	e, err := Derive(xmlDesc)
+	c.mu.Lock()
+	v := c.daemon
+	c.mu.Unlock()
+	if v == 0 {
+		if v, err = c.be.daemonVersion(d); err == nil {
+			c.mu.Lock()
+			c.daemon = v
+			c.mu.Unlock()
+		}
+	}
+	e, err := Derive(xmlDesc, NamingOf(v))
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func nodeList(e *Entry) string {
 }
 
 func TestDerive(t *testing.T) {
-	e, err := Derive(liveXML)
+	e, err := Derive(liveXML, NamingOf(9000000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestDeriveSourceKinds(t *testing.T) {
 <disk type='vhostuser' device='disk'><driver type='raw'/><source type='unix' path='/s' index='5'/><target dev='vde'/></disk>
 <disk type='dir' device='disk'><driver type='fat'/><source dir='/d' index='6'/><target dev='hdb'/></disk>
 <disk type='file' device='disk'><source file='/sd.img'/><target dev='sda' bus='sd'/></disk>
-</devices></domain>`)
+</devices></domain>`, NamingOf(9000000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestDeriveSourceKinds(t *testing.T) {
 func TestScrapeDiff(t *testing.T) {
 	e, _ := Derive(`<domain><devices><disk type='file' device='disk'><driver type='qcow2'/>
 <source file='/a' index='2'/><backingStore type='file' index='3'><format type='qcow2'/><source file='/b'/></backingStore>
-<target dev='vda'/><alias name='virtio-disk0'/></disk></devices></domain>`)
+<target dev='vda'/><alias name='virtio-disk0'/></disk></devices></domain>`, NamingOf(9000000))
 	nodes := `{"return":[{"node-name":"#block5","drv":"mirror_top"},
  {"node-name":"libvirt-2-format","drv":"qcow2","dirty-bitmaps":[{"name":"cp1","persistent":true},{"persistent":false}]},
  {"node-name":"libvirt-2-storage","drv":"file"},{"node-name":"libvirt-5-format","drv":"qcow2"},{"node-name":"libvirt-5-storage","drv":"file"}]}`
@@ -131,7 +131,8 @@ func (f *fakeBackend) stats(*libvirt.Domain) (chainStats, error) {
 	f.nStats++
 	return chainStats{active: true, id: 7, sig: f.sig, layers: f.layers}, nil
 }
-func (f *fakeBackend) liveXML(*libvirt.Domain) (string, error) { f.nXML++; return f.xml, nil }
+func (f *fakeBackend) liveXML(*libvirt.Domain) (string, error)       { f.nXML++; return f.xml, nil }
+func (f *fakeBackend) daemonVersion(*libvirt.Domain) (uint32, error) { return 9_000_000, nil }
 func (f *fakeBackend) qmp(_ *libvirt.Domain, cmd string) (string, error) {
 	f.nQMP++
 	if strings.Contains(cmd, "query-blockstats") {
@@ -352,4 +353,34 @@ func readTestdata(name string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestDeriveRawWithoutFormatLayer: a daemon that leaves out the raw format
+// layer (libvirt ≥ 10: seen on 11.3) has libvirt-N-storage alone for a plain
+// raw source; a raw slice keeps its format node, qcow2 its usual pair.
+func TestDeriveRawWithoutFormatLayer(t *testing.T) {
+	doc := `<domain><devices>
+<disk type='file' device='cdrom'><driver type='raw'/><source file='/a.iso' index='1'/><target dev='sda'/></disk>
+<disk type='file' device='disk'><driver type='raw'/><source file='/b.img' index='2'><slices><slice type='storage' offset='0' size='1048576'/></slices></source><target dev='vdb'/></disk>
+<disk type='file' device='disk'><driver type='qcow2'/><source file='/c.qcow2' index='3'/><target dev='vdc'/></disk>
+</devices></domain>`
+	for _, c := range []struct {
+		version uint32
+		want    string
+	}{
+		{9_000_000, "sda libvirt-1-format libvirt-1-storage|vdb libvirt-2-format libvirt-2-storage|vdc libvirt-3-format libvirt-3-storage|"},
+		{11_003_000, "sda libvirt-1-storage libvirt-1-storage|vdb libvirt-2-format libvirt-2-storage|vdc libvirt-3-format libvirt-3-storage|"},
+	} {
+		e, err := Derive(doc, NamingOf(c.version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, d := range e.Disks {
+			got += d.Target + " " + d.Chain[0].FormatNode + " " + d.Chain[0].StorageNode + "|"
+		}
+		if got != c.want {
+			t.Errorf("libvirt %d: %s, want %s", c.version, got, c.want)
+		}
+	}
 }

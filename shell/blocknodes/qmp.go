@@ -153,6 +153,9 @@ func applyScrape(e *Entry, sc *Scrape) {
 			l.FormatNode, l.StorageNode = "", ""
 			if j < len(chain) {
 				l.FormatNode, l.StorageNode = chain[j][0], chain[j][1]
+				if l.StorageNode == "" {
+					l.StorageNode = l.FormatNode // no format layer: the top is the storage
+				}
 			}
 			if n, ok := sc.Nodes[l.FormatNode]; ok {
 				l.Bitmaps, l.BitmapsKnown = n.Bitmaps, true

@@ -154,6 +154,9 @@ type Command struct {
 	NoConnect bool
 	// Mutating: the command changes state; a read-only session refuses it.
 	Mutating bool
+	// ReadOnlyByLibvirt: on a read-only session the command runs anyway,
+	// and libvirt refuses its change (as it refuses virsh's).
+	ReadOnlyByLibvirt bool
 	// Lenient: unknown options and extra words are ignored (virsh 9.0's
 	// help does so).
 	Lenient bool
@@ -373,11 +376,19 @@ func (c *Command) Parse(words []string) error {
 				}
 				return fmt.Errorf("command '%s' doesn't support option --%s", c.Name, name)
 			}
+			// virsh's vshCmdGetOption refuses a repeat as it looks the
+			// option up, before its value is read.
+			if o.given && o.Kind != Argv {
+				return fmt.Errorf("option --%s already seen", o.Name)
+			}
 		case !onlyData && c.shortOption(w) != nil:
 			// Only virtsh's own additions have a short form (-o); virsh
 			// has none after a command, so `-h` there is data
 			// (`dominfo -h`: failed to get domain '-h').
 			o = c.shortOption(w)
+			if o.given && o.Kind != Argv {
+				return fmt.Errorf("option --%s already seen", o.Name)
+			}
 		default:
 			o = nextPositional(pos)
 			if o == nil {
@@ -395,9 +406,6 @@ func (c *Command) Parse(words []string) error {
 			if hasVal {
 				return fmt.Errorf("invalid '=' after option --%s", o.Name)
 			}
-			if o.given {
-				return fmt.Errorf("option --%s already seen", o.Name)
-			}
 			if err := o.take(""); err != nil {
 				return err
 			}
@@ -409,9 +417,6 @@ func (c *Command) Parse(words []string) error {
 			}
 			i++
 			val = words[i]
-		}
-		if o.given && o.Kind != Argv {
-			return fmt.Errorf("option --%s already seen", o.Name)
 		}
 		if err := o.take(val); err != nil {
 			return err
@@ -425,8 +430,8 @@ func (c *Command) Parse(words []string) error {
 	var missing []error
 	for _, o := range c.Options {
 		if o.Required && !o.given {
-			// virsh names a missing data option <name>, any other
-			// (a number: VSH_OT_INT) --name, bare word or not.
+			// virsh says <name> for data options only; a number
+			// (VSH_OT_INT) is --name even where a bare word fills it.
 			if (o.Pos == Req || o.Pos == Opt) && o.Kind != Number {
 				missing = append(missing, fmt.Errorf("command '%s' requires <%s> option", c.Name, o.Name))
 			} else {
