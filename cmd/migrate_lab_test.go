@@ -284,7 +284,7 @@ func TestLabMigrateCtrlC(t *testing.T) {
 	n := g.Name
 	if out := mustVirtshLab(t, "migrate-getspeed "+n+"; migrate-getspeed "+n+" --postcopy; migrate-getmaxdowntime "+n+
 		"; migrate-setspeed "+n+" 2; migrate-setmaxdowntime "+n+" 150; migrate-getspeed "+n+"; migrate-getmaxdowntime "+n+
-		"; migrate-getspeed "+n+" -o json"); out != "1\n\n3\n\n300\n\n\n\n2\n\n150\n\n{\n  \"bandwidth_mib_s\": 2\n}\n\n" {
+		"; migrate-getspeed "+n+" -o json"); out != "1\n\n3\n\n300\n\n\n\n2\n\n150\n\n{\n  \"bandwidth_mib_s\": 2\n}\n" {
 		t.Errorf("migrate-getspeed, -setspeed, -getmaxdowntime, -setmaxdowntime during the migration: %q", out)
 	}
 	sameJobInfoLines(t, g)
