@@ -724,6 +724,17 @@ func printJobInfo(out *format.IO, info *libvirt.DomainJobInfo, completed, anysta
 	if info.MemBpsSet && info.MemBps != 0 {
 		size("Memory bandwidth:", info.MemBps, "/s")
 	}
+	num := func(set bool, label string, v uint64, suffix string) {
+		if set {
+			out.Printf("%-17s %-12d%s\n", label, v, suffix)
+		}
+	}
+	// A migration's fields, in cmdDomjobinfo's order (printMigrationJobInfo
+	// in migrate.go).
+	num(info.MemDirtyRateSet, "Dirty rate:", info.MemDirtyRate, " pages/s")
+	num(info.MemPageSizeSet, "Page size:", info.MemPageSize, " bytes")
+	num(info.MemIterationSet, "Iteration:", info.MemIteration, "")
+	num(info.MemPostcopyReqsSet, "Postcopy requests:", info.MemPostcopyReqs, "")
 	if info.DiskTotal != 0 || info.DiskRemaining != 0 || info.DiskProcessed != 0 {
 		size("File processed:", info.DiskProcessed, "")
 		size("File remaining:", info.DiskRemaining, "")
@@ -732,6 +743,7 @@ func printJobInfo(out *format.IO, info *libvirt.DomainJobInfo, completed, anysta
 	if info.DiskBpsSet && info.DiskBps != 0 {
 		size("File bandwidth:", info.DiskBps, "/s")
 	}
+	printMigrationJobInfo(out, info, num, size)
 	if info.DiskTempUsedSet {
 		size("Temporary disk space use:", info.DiskTempUsed, "")
 	}

@@ -265,12 +265,34 @@ const abortRetry = 50 * time.Millisecond
 // abort then fails and is forgotten) is tried again until the job can be
 // aborted or call returns. On success the display ends at 100 %.
 func watchDomainJob(ctx context.Context, env *Env, d domainJob, label string, verbose bool, call func() error) error {
+	return watchDomainJobTimeout(ctx, env, d, label, verbose, jobHooks{}, call)
+}
+
+// jobHooks are what a watched job does besides being followed: once it
+// has run for after (0: never), action — virsh's timeout_func of
+// virshWatchJob: migrate --timeout suspends the guest or switches to
+// post-copy, and the job goes on; started, when set, once a poll first sees
+// the job moving data (for a migration: QEMU's part has begun, after
+// libvirt set its parameters), polled for even without a display.
+type jobHooks struct {
+	after   time.Duration
+	action  func()
+	started func()
+}
+
+// watchDomainJobTimeout is watchDomainJob with hooks.
+func watchDomainJobTimeout(ctx context.Context, env *Env, d domainJob, label string, verbose bool, to jobHooks, call func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- call() }()
-	jp := newJobPolls(env, label, verbose, false, false)
+	jp := newJobPolls(env, label, verbose, to.started != nil, false)
 	defer jp.stop()
 	cancelled := ctx.Done()
-	var retry <-chan time.Time
+	var retry, deadline <-chan time.Time
+	if to.after > 0 {
+		t := time.NewTimer(to.after)
+		defer t.Stop()
+		deadline = t.C
+	}
 	abort := func() {
 		retry = nil
 		err := d.AbortJob()
@@ -291,8 +313,16 @@ func watchDomainJob(ctx context.Context, env *Env, d domainJob, label string, ve
 			abort()
 		case <-retry:
 			abort()
+		case <-deadline:
+			deadline = nil
+			to.action()
 		case <-jp.C:
-			if info, err := d.GetJobInfo(); err == nil && info.DataTotal > 0 {
+			info, err := d.GetJobInfo()
+			if err == nil && to.started != nil && info.DataTotal > 0 {
+				to.started()
+				to.started = nil
+			}
+			if err == nil && info.DataTotal > 0 && jp.prog != nil {
 				jp.prog.Update(info.DataTotal-min(info.DataRemaining, info.DataTotal), info.DataTotal)
 			}
 		}

@@ -324,6 +324,23 @@ func saveThrottled(g *labGuest) bool {
 // ("Save: [ 42 %]", "Managedsave: [ 42 %]") or virtsh's bar ("Save  42% |").
 var progressBelow100 = regexp.MustCompile(`[Ss]ave(: \[ *| +)\d{1,2} ?%`)
 
+// startRecorded starts cmd (LC_ALL=C, no race-detector exit pause) with its
+// stdout and stderr recorded; exited delivers its exit status. It is killed
+// at the end of the test if it still runs.
+func startRecorded(t *testing.T, cmd *exec.Cmd) (so, se *lockedBuffer, exited <-chan int) {
+	t.Helper()
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
+	so, se = &lockedBuffer{}, &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = so, se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- exitOf(cmd.Wait()) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return so, se, done
+}
+
 // exitOf is a finished program's exit status.
 func exitOf(err error) int {
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -362,15 +379,7 @@ func interruptSaveOnce(t *testing.T, g *labGuest, verbose bool, args []string) (
 	stop := throttleSaves(g)
 	defer stop()
 	cmd := exec.Command(virtshBinary(t), append([]string{"-c", labURI()}, args...)...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "GORACE=atexit_sleep_ms=0")
-	var so, se lockedBuffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan int, 1)
-	go func() { exited <- exitOf(cmd.Wait()) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	so, se, exited := startRecorded(t, cmd)
 	under := false
 	for deadline := time.Now().Add(20 * time.Second); !under && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		select {

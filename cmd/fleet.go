@@ -34,6 +34,15 @@ func fleetOf(sess *shell.Session) *fleet.Fleet {
 	return f
 }
 
+// envFleet is the fleet of the command's hosts: the one that routed it, or
+// the session's own.
+func envFleet(env *Env) *fleet.Fleet {
+	if env.Fleet != nil {
+		return env.Fleet
+	}
+	return fleetOf(env.Sess)
+}
+
 // selectedHosts is the session's selection of hosts, nil when it works on
 // one host (no --hosts, or `hosts --off`).
 func selectedHosts(sess *shell.Session) []fleet.Host {
@@ -64,8 +73,8 @@ func fleetInvocation(sess *shell.Session, e *entry, words []string, inv invocati
 
 // hostCommand parses words again over the host's session, with IO io: a
 // fresh declaration per host, as every command gets.
-func hostCommand(e *entry, words []string, s *shell.Session, io *format.IO) (invocation, error) {
-	env := &Env{Sess: s, IO: io}
+func hostCommand(e *entry, words []string, f *fleet.Fleet, s *shell.Session, io *format.IO) (invocation, error) {
+	env := &Env{Sess: s, IO: io, Fleet: f}
 	c := e.build(env)
 	if err := c.Parse(words[1:]); err != nil {
 		return invocation{}, err
@@ -157,7 +166,7 @@ func (fo fanOut) Run(ctx context.Context) error {
 		if stream {
 			answered()
 		}
-		hinv, err := hostCommand(fo.e, fo.words, s, &hio)
+		hinv, err := hostCommand(fo.e, fo.words, fo.f, s, &hio)
 		if err != nil {
 			return err
 		}
@@ -235,7 +244,7 @@ func (r routed) Run(ctx context.Context) error {
 		return fmt.Errorf("domain '%s' is on more than one host: %s (name one host with -c)", r.word, strings.Join(names, ", "))
 	}
 	s := r.f.Session(on[0])
-	hinv, err := hostCommand(r.e, r.words, s, io)
+	hinv, err := hostCommand(r.e, r.words, r.f, s, io)
 	if err != nil {
 		return err
 	}

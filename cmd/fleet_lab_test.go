@@ -43,16 +43,25 @@ type fleetLab struct {
 // local, lab2, lab3.
 func newFleetLab(t *testing.T) *fleetLab {
 	t.Helper()
-	out, err := exec.Command("../scripts/lab-hosts", "start", "2").CombinedOutput()
+	return newFleetLabOn(t, 2, 3)
+}
+
+// newFleetLabOn is newFleetLab with the extra hosts first..last
+// (127.0.0.first ..., named labN): scripts/lab-hosts starts (or reuses)
+// hosts 2..last.
+func newFleetLabOn(t *testing.T, first, last int) *fleetLab {
+	t.Helper()
+	n := strconv.Itoa(last - 1)
+	out, err := exec.Command("../scripts/lab-hosts", "start", n).CombinedOutput()
 	if err != nil {
-		t.Fatalf("scripts/lab-hosts start 2: %v\n%s", err, out)
+		t.Fatalf("scripts/lab-hosts start %s: %v\n%s", n, err, out)
 	}
 	dir := os.Getenv("VIRTSH_LAB_HOSTS_DIR")
 	if dir == "" {
 		dir = "/var/tmp/virtsh-lab-hosts"
 	}
 	fl := &fleetLab{t: t, hosts: []fleetHost{{name: "local", uri: labURI(), conn: labConn(t)}}}
-	for k := 2; k <= 3; k++ {
+	for k := first; k <= last; k++ {
 		h := fleetHost{name: fmt.Sprintf("lab%d", k), uri: fmt.Sprintf("qemu+tcp://127.0.0.%d/system", k),
 			pidFile: filepath.Join(dir, fmt.Sprintf("h%d", k), "run", "libvirtd.pid")}
 		c, err := libvirt.NewConnect(h.uri)

@@ -22,7 +22,7 @@ var readOnlyCommands = map[string]bool{
 	"dumpxml": true, "domid": true, "domname": true, "domuuid": true, "domblkstat": true,
 	"domiflist": true, "domifstat": true, "vcpuinfo": true, "vcpucount": true, "domcontrol": true,
 	"domstats": true, "domblkerror": true, "snapshot-info": true, "snapshot-current": true,
-	"snapshot-parent": true, "host-list": true, "capabilities": true, "nodeinfo": true, "sysinfo": true,
+	"snapshot-parent": true, "host-list": true, "migrate-getspeed": true, "migrate-getmaxdowntime": true, "capabilities": true, "nodeinfo": true, "sysinfo": true,
 	// Mutating only with some flags (annotated on the flags).
 	"blockjob": true, "domblkthreshold": true, "debug": true,
 }

@@ -7,6 +7,7 @@ package cmd
 import (
 	"github.com/virtsh/virtsh/format"
 	"github.com/virtsh/virtsh/shell"
+	"github.com/virtsh/virtsh/shell/fleet"
 	"github.com/virtsh/virtsh/shell/spec"
 )
 
@@ -98,6 +99,11 @@ func table() []entry {
 		{"managedsave", "domain", newManagedSaveCmd, mutating | virshRO},
 		{"managedsave-dumpxml", "domain", newManagedSaveDumpXMLCmd, 0},
 		{"managedsave-remove", "domain", newManagedSaveRemoveCmd, mutating | virshRO},
+		{"migrate", "domain", newMigrateCmd, mutating | virshRO},
+		{"migrate-getmaxdowntime", "domain", newMigrateGetMaxDowntimeCmd, 0},
+		{"migrate-getspeed", "domain", newMigrateGetSpeedCmd, 0},
+		{"migrate-setmaxdowntime", "domain", newMigrateSetMaxDowntimeCmd, mutating | virshRO},
+		{"migrate-setspeed", "domain", newMigrateSetSpeedCmd, mutating | virshRO},
 		{"qemu-monitor-command", "domain", newQemuMonitorCommandCmd, mutating | virshRO},
 		{"qemu-agent-command", "domain", newQemuAgentCommandCmd, mutating | virshRO},
 		{"reboot", "domain", newRebootCmd, mutating | virshRO},
@@ -190,6 +196,9 @@ func lookupCommand(name string) *entry { return commandIndex[name] }
 type Env struct {
 	Sess *shell.Session
 	IO   *format.IO
+	// Fleet is the fleet that routed the command to Sess, one host's
+	// session of it (nil: Sess is the main session, see fleetOf).
+	Fleet *fleet.Fleet
 }
 
 func newEnv(sess *shell.Session) *Env {

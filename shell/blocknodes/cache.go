@@ -47,6 +47,7 @@ import (
 const (
 	ReasonConnect    = "connect"
 	ReasonStarted    = "started"
+	ReasonMigrated   = "migrated" // started on this host by an incoming migration
 	ReasonBlockJob   = "block-job"
 	ReasonSnapshot   = "snapshot"
 	ReasonCheckpoint = "checkpoint"

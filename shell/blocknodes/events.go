@@ -35,6 +35,9 @@ func (c *Cache) ensureEvents() {
 			c.mu.Lock()
 			delete(c.doms, uuid)
 			c.pending[uuid] = ReasonStarted
+			if ev.Detail == int(libvirt.DOMAIN_EVENT_STARTED_MIGRATED) {
+				c.pending[uuid] = ReasonMigrated
+			}
 			c.mu.Unlock()
 		case libvirt.DOMAIN_EVENT_STOPPED, libvirt.DOMAIN_EVENT_CRASHED:
 			c.Drop(uuid)

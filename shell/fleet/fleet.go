@@ -62,13 +62,7 @@ func parse(list string, aliases []Host, conf string) ([]Host, error) {
 		if w == "" {
 			return nil, fmt.Errorf("empty host name in --hosts '%s'", list)
 		}
-		h, ok := Host{}, false
-		for _, a := range aliases {
-			if a.Name == w {
-				h, ok = a, true
-				break
-			}
-		}
+		h, ok := lookup(aliases, w)
 		if !ok && strings.Contains(w, ":") {
 			h, ok = Host{Name: w, URI: w}, true
 		}
@@ -81,6 +75,30 @@ func parse(list string, aliases []Host, conf string) ([]Host, error) {
 		}
 	}
 	return out, nil
+}
+
+// lookup is the alias named w.
+func lookup(aliases []Host, w string) (Host, bool) {
+	for _, a := range aliases {
+		if a.Name == w {
+			return a, true
+		}
+	}
+	return Host{}, false
+}
+
+// Resolve is the host a word names where one host is wanted (migrate's
+// DESTURI): a uri_aliases name is that alias, anything else is taken as a
+// URI, to be refused by libvirt if it is none. The client resolves it, so
+// that a peer-to-peer migration, whose destination the source daemon
+// connects to with its own libvirt.conf, reaches the host the user named.
+func Resolve(word string) Host { return resolve(word, Aliases()) }
+
+func resolve(word string, aliases []Host) Host {
+	if h, ok := lookup(aliases, word); ok {
+		return h
+	}
+	return Host{Name: word, URI: word}
 }
 
 // Fleet is the hosts a session works on: the selection (--hosts, the

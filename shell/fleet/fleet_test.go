@@ -75,3 +75,22 @@ func TestEachWaitsAtMostTheTimeout(t *testing.T) {
 		t.Fatalf("outcomes %+v", outs)
 	}
 }
+
+// TestResolve: migrate's DESTURI is an alias when one has the name, else
+// the word itself as a URI (libvirt refuses it if it is none).
+func TestResolve(t *testing.T) {
+	aliases := []Host{{"h2", "qemu+ssh://root@h2/system"}, {"local", "qemu:///system"}}
+	for _, c := range []struct {
+		word string
+		want Host
+	}{
+		{"h2", Host{"h2", "qemu+ssh://root@h2/system"}},
+		{"local", Host{"local", "qemu:///system"}},
+		{"qemu+tcp://10.0.0.2/system", Host{"qemu+tcp://10.0.0.2/system", "qemu+tcp://10.0.0.2/system"}},
+		{"h3", Host{"h3", "h3"}},
+	} {
+		if got := resolve(c.word, aliases); got != c.want {
+			t.Errorf("resolve(%q) = %+v, want %+v", c.word, got, c.want)
+		}
+	}
+}
