@@ -229,6 +229,10 @@ func TestSaveCommandsMatchVirsh(t *testing.T) {
 			td := copyDir(t, fixtures)
 			to, te, tc := runBinary(t, "", nil, bin, args(td)...)
 			to, te = strings.ReplaceAll(to, td, vd), strings.ReplaceAll(te, td, vd)
+			if why := virsh9xOnly(t, args(vd), ve, te); why != "" {
+				t.Logf("%q: compared with virsh 9.x only (%s)", c, why)
+				continue
+			}
 			if maskCPUTime(vo) != maskCPUTime(to) || ve != te || vc != tc {
 				t.Errorf("%q (-q %v):\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", c, quiet, vo, ve, vc, to, te, tc)
 			}

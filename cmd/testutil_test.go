@@ -116,6 +116,10 @@ func binaryMatchesVirsh(t *testing.T, bin string, args ...string) (stderr string
 	vo, ve, vc := runBinary(t, "", nil, realVirsh, args...)
 	vo, ve, vc = virshAs9x(t, args, vo, ve, vc)
 	to, te, tc := runBinary(t, "", nil, bin, args...)
+	if why := virsh9xOnly(t, args, ve, te); why != "" {
+		t.Logf("%q: compared with virsh 9.x only (%s)", args, why)
+		return ve, vc
+	}
 	if maskCPUTime(vo) != maskCPUTime(to) || ve != te || vc != tc {
 		t.Errorf("%q:\nvirsh  (%q, %q, %d)\nvirtsh (%q, %q, %d)", args, vo, ve, vc, to, te, tc)
 	}
