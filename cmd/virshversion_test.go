@@ -92,7 +92,9 @@ func virshAs9x(t testing.TB, args []string, out, errS string, code int) (string,
 //     with it (attach-disk SOURCE TARGET DRIVER ...), newer virsh says
 //     "unexpected data";
 //   - change-media --print-xml with a new source: newer virsh (its libxml2)
-//     puts the <source> element last.
+//     puts the <source> element last;
+//   - migrate's --copy-storage-all with --copy-storage-inc: 9.x names the
+//     VIR_MIGRATE_ flags, newer virsh the options.
 func virsh9xOnly(t testing.TB, args []string, virshStderr, virtshStderr string) string {
 	t.Helper()
 	if !virshSince(t, 10, 0) || virshStderr == virtshStderr && !strings.Contains(strings.Join(args, " "), "change-media") {
@@ -106,6 +108,19 @@ func virsh9xOnly(t testing.TB, args []string, virshStderr, virtshStderr string) 
 		return "virsh 9.x fills the next string option with a bare word"
 	case strings.Contains(line, "change-media") && strings.Contains(line, "--print-xml") && !strings.Contains(line, "--eject"):
 		return "virsh 9.x keeps <source> in the disk element's order"
+	case strings.Contains(virshStderr, " are mutually exclusive") && strings.Contains(virtshStderr, "Flags 'VIR_"):
+		return "virsh 9.x names the libvirt flags that exclude each other"
 	}
 	return ""
+}
+
+// consoleAs9x is what virsh 9.x prints for a console that fails to open:
+// its banner first, then the error. virsh 10 and later open the console
+// before the banner, so a failed open prints the error alone.
+func consoleAs9x(t testing.TB, virshScreen, banner, want string) string {
+	t.Helper()
+	if virshSince(t, 10, 0) && strings.HasPrefix(want, banner) && !strings.HasPrefix(virshScreen, banner) {
+		return banner + virshScreen
+	}
+	return virshScreen
 }
