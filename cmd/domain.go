@@ -201,9 +201,13 @@ func newUndefineCmd(env *Env) *spec.Command {
 			return err
 		}
 		defer d.Free()
+		st, err := undefineStateOf(d)
+		if err != nil {
+			return err
+		}
 		var vols []undefineVolume
 		if storage {
-			if vols, err = undefineVolumes(env, d, o.storage, c.Given("storage"), o.removeAll); err != nil {
+			if vols, err = undefineVolumes(env, d, st.running, o.storage, c.Given("storage"), o.removeAll); err != nil {
 				return err
 			}
 			defer func() {
@@ -216,10 +220,6 @@ func newUndefineCmd(env *Env) *spec.Command {
 			{o.chkpts, libvirt.DOMAIN_UNDEFINE_CHECKPOINTS_METADATA}, {o.nvram, libvirt.DOMAIN_UNDEFINE_NVRAM},
 			{o.keepNvram, libvirt.DOMAIN_UNDEFINE_KEEP_NVRAM}, {o.tpm, libvirt.DOMAIN_UNDEFINE_TPM},
 			{o.keepTpm, libvirt.DOMAIN_UNDEFINE_KEEP_TPM}})
-		st, err := undefineStateOf(d)
-		if err != nil {
-			return err
-		}
 		// As virsh's cmdUndefine: ask only for what exists, so a driver
 		// that does not know a flag is not bothered with it ...
 		if !st.managedSave {
@@ -235,11 +235,11 @@ func newUndefineCmd(env *Env) *spec.Command {
 		// (or --nvram needs it), and where the server refuses a flag, undo
 		// piecewise what the flags would have done (--keep-nvram and the
 		// TPM flags then mean the driver keeps or has nothing).
-		err = errUnsupportedFlags
-		if !st.managedSave || o.managed || o.nvram {
+		tryFlags := !st.managedSave || o.managed || o.nvram
+		if tryFlags {
 			err = d.UndefineFlags(flags)
 		}
-		if err != nil && !o.nvram && isUnsupportedFlags(err) {
+		if !tryFlags || err != nil && !o.nvram && isUnsupportedFlags(err) {
 			err = undefinePiecewise(d, st, o.managed, o.snaps)
 		}
 		var refused refusal
@@ -267,10 +267,8 @@ type undefineVolume struct {
 // names, comma-separated) or all of them, each looked up in its pool or by
 // path; a disk libvirt does not manage is reported and kept, a name in list
 // that no disk has fails the command.
-func undefineVolumes(env *Env, d *libvirt.Domain, list string, given, all bool) ([]undefineVolume, error) {
-	if active, err := d.IsActive(); err != nil {
-		return nil, err
-	} else if active {
+func undefineVolumes(env *Env, d *libvirt.Domain, running bool, list string, given, all bool) ([]undefineVolume, error) {
+	if running {
 		return nil, errors.New("Storage volume deletion is supported only on stopped domains")
 	}
 	if given && all {
@@ -378,10 +376,12 @@ func removeVolumes(env *Env, vols []undefineVolume, wipe, withSnapshots bool) er
 	return last
 }
 
-// undefineState is what a shut-off domain still holds that undefine would
-// strand: virsh looks before it chooses between the flags API and doing
-// it piecewise. A running domain holds none of it.
+// undefineState is whether the domain runs and what a shut-off domain
+// still holds that undefine would strand: virsh looks before it chooses
+// between the flags API and doing it piecewise. A running domain holds none
+// of it.
 type undefineState struct {
+	running      bool
 	managedSave  bool
 	snapshotMeta int
 	checkpoints  int
@@ -389,8 +389,8 @@ type undefineState struct {
 
 func undefineStateOf(d *libvirt.Domain) (undefineState, error) {
 	var st undefineState
-	running, err := d.IsActive()
-	if err != nil || running {
+	var err error
+	if st.running, err = d.IsActive(); err != nil || st.running {
 		return st, err
 	}
 	if st.managedSave, err = d.HasManagedSaveImage(0); err != nil && !isNoSupport(err) {
@@ -415,9 +415,6 @@ func undefineStateOf(d *libvirt.Domain) (undefineState, error) {
 	}
 	return st, nil
 }
-
-// errUnsupportedFlags stands for the flags API not being tried.
-var errUnsupportedFlags = libvirt.Error{Code: libvirt.ERR_NO_SUPPORT}
 
 // undefinePiecewise is virsh's fallback when the flags API is refused:
 // remove the managed save image if asked, refuse what it cannot emulate.
