@@ -434,10 +434,10 @@ type checkpointInfoView struct {
 
 // topNodes maps each disk target to the QEMU format node of its top image,
 // where libvirt puts a checkpoint's bitmap, derived from the live XML as the
-// node-name cache derives it (libvirt 9.0 names nodes libvirt-<index>-format),
+// node-name cache derives it (with the daemon's naming, which nodes knows),
 // without the cache's check or its counters. Empty when the domain is not
 // running (no indexes).
-func topNodes(dom *libvirt.Domain) map[string]string {
+func topNodes(nodes *blocknodes.Cache, dom *libvirt.Domain) map[string]string {
 	out := map[string]string{}
 	if active, err := dom.IsActive(); err != nil || !active {
 		return out
@@ -446,12 +446,7 @@ func topNodes(dom *libvirt.Domain) map[string]string {
 	if err != nil {
 		return out
 	}
-	var v uint32
-	if conn, err := dom.DomainGetConnect(); err == nil {
-		v, _ = conn.GetLibVersion()
-		_, _ = conn.Close()
-	}
-	e, err := blocknodes.Derive(doc, blocknodes.NamingOf(v))
+	e, err := blocknodes.Derive(doc, nodes.Naming(dom))
 	if err != nil {
 		return out
 	}
@@ -538,7 +533,7 @@ func newCheckpointInfoCmd(env *Env) *spec.Command {
 			}
 			v.CreationTime, _ = strconv.ParseInt(x.CreationTime, 10, 64)
 			v.Description = x.Description
-			v.Disks = diskViews(x, topNodes(d), size)
+			v.Disks = diskViews(x, topNodes(env.Sess.Nodes(), d), size)
 		}
 		if env.IO.Structured() {
 			return env.IO.Encode(v)
@@ -816,7 +811,7 @@ func printCheckpointTable(env *Env, d *libvirt.Domain, list []chkEntry, o *check
 		if o.size {
 			header = append(header, "Size")
 		}
-		nodes = topNodes(d)
+		nodes = topNodes(env.Sess.Nodes(), d)
 	}
 	var rows [][]string
 	for _, e := range list {
@@ -979,7 +974,7 @@ func trim(b *strings.Builder, n int) {
 }
 
 func encodeCheckpointList(env *Env, d *libvirt.Domain, list []chkEntry, size bool) error {
-	nodes := topNodes(d)
+	nodes := topNodes(env.Sess.Nodes(), d)
 	views := []checkpointListView{}
 	for _, e := range list {
 		x, err := checkpointXML(e.cp, size)

@@ -437,6 +437,23 @@ func (c *Cache) get(d *libvirt.Domain, forceQMP bool) (*Entry, error) {
 	return c.fill(d, uuid, st, reason, useQMP)
 }
 
+// Naming is the node naming of d's daemon, whose libvirt version is asked
+// once per connection (and again after a reconnect).
+func (c *Cache) Naming(d *libvirt.Domain) Naming {
+	c.mu.Lock()
+	v := c.daemon
+	c.mu.Unlock()
+	if v == 0 {
+		var err error
+		if v, err = c.be.daemonVersion(d); err == nil {
+			c.mu.Lock()
+			c.daemon = v
+			c.mu.Unlock()
+		}
+	}
+	return NamingOf(v)
+}
+
 // fill derives the entry from the live XML (or QMP) and stores it.
 func (c *Cache) fill(d *libvirt.Domain, uuid string, st chainStats, reason string, useQMP bool) (*Entry, error) {
 	start := time.Now()
@@ -445,17 +462,7 @@ func (c *Cache) fill(d *libvirt.Domain, uuid string, st chainStats, reason strin
 		return nil, err
 	}
 	name, _ := d.GetName()
-	c.mu.Lock()
-	v := c.daemon
-	c.mu.Unlock()
-	if v == 0 {
-		if v, err = c.be.daemonVersion(d); err == nil {
-			c.mu.Lock()
-			c.daemon = v
-			c.mu.Unlock()
-		}
-	}
-	e, err := Derive(xmlDesc, NamingOf(v))
+	e, err := Derive(xmlDesc, c.Naming(d))
 	if err != nil {
 		return nil, err
 	}
