@@ -110,6 +110,8 @@ func virsh9xOnly(t testing.TB, args []string, virshStderr, virtshStderr string) 
 		return "virsh 9.x keeps <source> in the disk element's order"
 	case strings.Contains(virshStderr, " are mutually exclusive") && strings.Contains(virtshStderr, "Flags 'VIR_"):
 		return "virsh 9.x names the libvirt flags that exclude each other"
+	case strings.Contains(virtshStderr, "'copy-storage-inc'") && strings.Contains(virshStderr, "'--copy-storage-inc'"):
+		return "virsh 9.x names --copy-storage-inc without its dashes in --copy-storage-synchronous-writes' requirement"
 	}
 	return ""
 }
