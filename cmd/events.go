@@ -253,7 +253,7 @@ func label(list []string, i int, unknown string) string {
 
 func nullStr(s string) string {
 	if s == "" {
-		return "(null)"
+		return "<null>"
 	}
 	return s
 }

@@ -604,3 +604,78 @@ func TestLabHotplugPersistentConfigLive(t *testing.T) {
 		t.Fatalf("cache %v\nQEMU  %v", got, want)
 	}
 }
+
+// TestLabDiskChangeEventOnStart: libvirt raises disk-change when it drops a
+// missing source at start (a cdrom whose startupPolicy is optional). virtsh's
+// event listener prints the line virsh's does, its -o json line carries the
+// fields (virsh's reason word), and a session that knew the guest before the start then caches
+// the nodes QEMU has (the empty drive: no format node for sda).
+func TestLabDiskChangeEventOnStart(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "dskchg", CDROM: true, DiskMiB: 8})
+	var dom libvirtxml.Domain
+	x, err := g.Dom.GetXMLDesc(libvirt.DOMAIN_XML_INACTIVE)
+	if err != nil || dom.Unmarshal(x) != nil {
+		t.Fatalf("inactive XML: %v", err)
+	}
+	for i := range dom.Devices.Disks {
+		if d := &dom.Devices.Disks[i]; d.Device == "cdrom" {
+			d.Source.StartupPolicy = "optional"
+		}
+	}
+	x, err = dom.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Conn.DomainDefineXML(x); err != nil {
+		t.Fatalf("redefine with startupPolicy optional: %v", err)
+	}
+	if err := os.Remove(g.CDROM); err != nil {
+		t.Fatal(err)
+	}
+	known := newLabSession(t)
+	known.mustRun(t, "dominfo "+g.Name)
+
+	line := "event --event disk-change --domain " + g.Name + " --timeout 30"
+	js := newLabSession(t).start(line + " -o json")
+	text := make(chan labResult, 1)
+	go func() { // one-shot, as virsh below
+		out, errS, code := virtshLab(t, strings.Fields(line)...)
+		text <- labResult{out, errS, code == 0}
+	}()
+	virsh := make(chan string, 1)
+	go func() {
+		out, _, _ := runVirsh(t, strings.Fields(line)...)
+		virsh <- out
+	}()
+	time.Sleep(2 * time.Second) // the three listeners register
+	mustVirsh(t, "start", g.Name)
+
+	r := <-text
+	if !r.ok {
+		t.Fatalf("virtsh %s: %s", line, r.err)
+	}
+	if v := <-virsh; v != r.out {
+		t.Fatalf("virtsh printed\n%q\nvirsh printed\n%q", r.out, v)
+	}
+	// Reason 0 (VIR_DOMAIN_EVENT_DISK_CHANGE_MISSING_ON_START: the source
+	// was emptied, the drive kept) is virsh's "changed".
+	want := fmt.Sprintf("event 'disk-change' for domain '%s' disk sata0-0-0: %s -> <null>: changed\n", g.Name, g.CDROM)
+	if !strings.HasPrefix(r.out, want) {
+		t.Fatalf("virtsh printed %q, want it to begin %q", r.out, want)
+	}
+	r = <-js
+	var ev domEvent
+	if !r.ok || json.Unmarshal([]byte(strings.Split(r.out, "\n")[0]), &ev) != nil {
+		t.Fatalf("-o json: %v %q %q", r.ok, r.out, r.err)
+	}
+	if ev.Event != "disk-change" || ev.Details["old_source"] != g.CDROM || ev.Details["reason"] != "changed" {
+		t.Fatalf("-o json event %+v", ev)
+	}
+	v := known.dump(t, g.Name)
+	if got, want := cachedNodes(v), qemuNodes(t, g); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("cache %v\nQEMU  %v", got, want)
+	}
+	if d := diskOf(v, "sda"); d == nil || d.Chain[0].FormatNode != "" {
+		t.Fatalf("cached sda after the drop: %+v", d)
+	}
+}

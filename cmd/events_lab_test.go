@@ -1,0 +1,37 @@
+//go:build lab
+
+package cmd
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLabMetadataChangeEventSameAsVirsh: a title change raises
+// metadata-change with no namespace URI; virtsh's one-shot listener prints
+// virsh's line for it ("uri <null>"), byte for byte beside virsh's.
+func TestLabMetadataChangeEventSameAsVirsh(t *testing.T) {
+	g := newLabGuest(t, labGuestOpts{Prefix: "meta", DiskMiB: 8})
+	line := "event --event metadata-change --domain " + g.Name + " --timeout 20"
+	text := make(chan labResult, 1)
+	go func() {
+		out, errS, code := virtshLab(t, strings.Fields(line)...)
+		text <- labResult{out, errS, code == 0}
+	}()
+	virsh := make(chan string, 1)
+	go func() {
+		out, _, _ := runVirsh(t, strings.Fields(line)...)
+		virsh <- out
+	}()
+	time.Sleep(2 * time.Second) // both listeners register
+	mustVirsh(t, "desc", g.Name, "--config", "--title", "hello")
+	r := <-text
+	want := "event 'metadata-change' for domain '" + g.Name + "': type title, uri <null>\n"
+	if !r.ok || !strings.HasPrefix(r.out, want) {
+		t.Fatalf("virtsh: %v %q %q, want it to begin %q", r.ok, r.out, r.err, want)
+	}
+	if v := <-virsh; v != r.out {
+		t.Fatalf("virtsh printed\n%q\nvirsh printed\n%q", r.out, v)
+	}
+}
