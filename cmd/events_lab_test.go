@@ -13,18 +13,7 @@ import (
 // virsh's line for it ("uri <null>"), byte for byte beside virsh's.
 func TestLabMetadataChangeEventSameAsVirsh(t *testing.T) {
 	g := newLabGuest(t, labGuestOpts{Prefix: "meta", DiskMiB: 8})
-	line := "event --event metadata-change --domain " + g.Name + " --timeout 20"
-	text := make(chan labResult, 1)
-	go func() {
-		out, errS, code := virtshLab(t, strings.Fields(line)...)
-		text <- labResult{out, errS, code == 0}
-	}()
-	virsh := make(chan string, 1)
-	go func() {
-		out, _, _ := runVirsh(t, strings.Fields(line)...)
-		virsh <- out
-	}()
-	time.Sleep(2 * time.Second) // both listeners register
+	text, virsh := listenBesideVirsh(t, "event --event metadata-change --domain "+g.Name+" --timeout 20")
 	mustVirsh(t, "desc", g.Name, "--config", "--title", "hello")
 	r := <-text
 	want := "event 'metadata-change' for domain '" + g.Name + "': type title, uri <null>\n"
@@ -34,4 +23,22 @@ func TestLabMetadataChangeEventSameAsVirsh(t *testing.T) {
 	if v := <-virsh; v != r.out {
 		t.Fatalf("virtsh printed\n%q\nvirsh printed\n%q", r.out, v)
 	}
+}
+
+// listenBesideVirsh starts the one-shot event command line in virtsh and in
+// virsh at once and returns once both have had time to register: what each
+// printed arrives on its channel.
+func listenBesideVirsh(t *testing.T, line string) (virtsh <-chan labResult, virsh <-chan string) {
+	text := make(chan labResult, 1)
+	go func() {
+		out, errS, code := virtshLab(t, strings.Fields(line)...)
+		text <- labResult{out, errS, code == 0}
+	}()
+	v := make(chan string, 1)
+	go func() {
+		out, _, _ := runVirsh(t, strings.Fields(line)...)
+		v <- out
+	}()
+	time.Sleep(2 * time.Second)
+	return text, v
 }

@@ -637,17 +637,7 @@ func TestLabDiskChangeEventOnStart(t *testing.T) {
 
 	line := "event --event disk-change --domain " + g.Name + " --timeout 30"
 	js := newLabSession(t).start(line + " -o json")
-	text := make(chan labResult, 1)
-	go func() { // one-shot, as virsh below
-		out, errS, code := virtshLab(t, strings.Fields(line)...)
-		text <- labResult{out, errS, code == 0}
-	}()
-	virsh := make(chan string, 1)
-	go func() {
-		out, _, _ := runVirsh(t, strings.Fields(line)...)
-		virsh <- out
-	}()
-	time.Sleep(2 * time.Second) // the three listeners register
+	text, virsh := listenBesideVirsh(t, line)
 	mustVirsh(t, "start", g.Name)
 
 	r := <-text
