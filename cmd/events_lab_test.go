@@ -27,17 +27,22 @@ func TestLabMetadataChangeEventSameAsVirsh(t *testing.T) {
 
 // listenBesideVirsh starts the one-shot event command line in virtsh and in
 // virsh at once and returns once both have had time to register: what each
-// printed arrives on its channel.
+// printed arrives on its channel. The sends are deferred so that a helper's
+// t.Fatal on its goroutine (runtime.Goexit) still delivers, and the test
+// fails at once instead of waiting on the channel.
 func listenBesideVirsh(t *testing.T, line string) (virtsh <-chan labResult, virsh <-chan string) {
 	text := make(chan labResult, 1)
 	go func() {
+		var r labResult
+		defer func() { text <- r }()
 		out, errS, code := virtshLab(t, strings.Fields(line)...)
-		text <- labResult{out, errS, code == 0}
+		r = labResult{out, errS, code == 0}
 	}()
 	v := make(chan string, 1)
 	go func() {
-		out, _, _ := runVirsh(t, strings.Fields(line)...)
-		v <- out
+		var out string
+		defer func() { v <- out }()
+		out, _, _ = runVirsh(t, strings.Fields(line)...)
 	}()
 	time.Sleep(2 * time.Second)
 	return text, v

@@ -606,29 +606,13 @@ func TestLabHotplugPersistentConfigLive(t *testing.T) {
 }
 
 // TestLabDiskChangeEventOnStart: libvirt raises disk-change when it drops a
-// missing source at start (a cdrom whose startupPolicy is optional). virtsh's
-// event listener prints the line virsh's does, its -o json line carries the
-// fields (virsh's reason word), and a session that knew the guest before the start then caches
-// the nodes QEMU has (the empty drive: no format node for sda).
+// missing source at start (a cdrom whose startupPolicy is optional).
+// virtsh's event listener prints the line virsh's does, its -o json line
+// carries the fields (virsh's reason word), and a session that knew the
+// guest before the start then caches the nodes QEMU has (the empty drive:
+// no format node for sda).
 func TestLabDiskChangeEventOnStart(t *testing.T) {
-	g := newLabGuest(t, labGuestOpts{Prefix: "dskchg", CDROM: true, DiskMiB: 8})
-	var dom libvirtxml.Domain
-	x, err := g.Dom.GetXMLDesc(libvirt.DOMAIN_XML_INACTIVE)
-	if err != nil || dom.Unmarshal(x) != nil {
-		t.Fatalf("inactive XML: %v", err)
-	}
-	for i := range dom.Devices.Disks {
-		if d := &dom.Devices.Disks[i]; d.Device == "cdrom" {
-			d.Source.StartupPolicy = "optional"
-		}
-	}
-	x, err = dom.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.Conn.DomainDefineXML(x); err != nil {
-		t.Fatalf("redefine with startupPolicy optional: %v", err)
-	}
+	g := newLabGuest(t, labGuestOpts{Prefix: "dskchg", CDROM: true, CDROMStartupPolicy: "optional", DiskMiB: 8})
 	if err := os.Remove(g.CDROM); err != nil {
 		t.Fatal(err)
 	}

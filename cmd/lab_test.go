@@ -69,9 +69,12 @@ type labGuestOpts struct {
 	Start     bool   // start it after defining
 	Transient bool   // create (transient) instead of define; a transient guest always runs
 	CDROM     bool   // a SATA cdrom sda with a 1 MiB raw image as its media (g.CDROM)
-	ACPI      bool   // <acpi/>, so that PCI hotplug works (machine pc)
-	SCSI      bool   // a virtio-scsi controller, whose disks unplug without the guest's help
-	Agent     bool   // a guest agent channel (org.qemu.guest_agent.0), no agent answering on it
+	// CDROMStartupPolicy is the cdrom source's startupPolicy ("optional":
+	// libvirt empties the drive when the media is gone at start).
+	CDROMStartupPolicy string
+	ACPI               bool // <acpi/>, so that PCI hotplug works (machine pc)
+	SCSI               bool // a virtio-scsi controller, whose disks unplug without the guest's help
+	Agent              bool // a guest agent channel (org.qemu.guest_agent.0), no agent answering on it
 	// SerialBIOS: <bios useserial='yes'/>, so the BIOS writes to the serial
 	// console at every boot: output for a console to show.
 	SerialBIOS bool
@@ -187,9 +190,10 @@ func newLabGuest(t *testing.T, o labGuestOpts) *labGuest {
 		qemuImg(t, "create", "-q", "-f", "raw", g.CDROM, "1M")
 		chown(g.CDROM)
 		dom.Devices.Disks = append(dom.Devices.Disks, libvirtxml.DomainDisk{
-			Device:   "cdrom",
-			Driver:   &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
-			Source:   &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: g.CDROM}},
+			Device: "cdrom",
+			Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw"},
+			Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: g.CDROM},
+				StartupPolicy: o.CDROMStartupPolicy},
 			Target:   &libvirtxml.DomainDiskTarget{Dev: "sda", Bus: "sata"},
 			ReadOnly: &libvirtxml.DomainDiskReadOnly{},
 		})
